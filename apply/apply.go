@@ -1,0 +1,248 @@
+// Package apply performs a plan. It is the only code that writes to a
+// guest, and it journals every change before making it (package journal),
+// so that Rollback restores the guest byte for byte.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/xenify/xenify/apply/journal"
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/run"
+)
+
+// Event reports progress.
+type Event struct {
+	Index, Total int
+	Op           plan.Op
+	Done         bool // false: starting; true: finished
+}
+
+// Options configure Apply.
+type Options struct {
+	Runner run.Runner
+	// BindSystem makes /proc, /sys and /dev available inside the guest for
+	// its commands and returns the function that releases them. Nil means
+	// the guest commands run without them.
+	BindSystem func(ctx context.Context, root *guest.Root) (release func() error, err error)
+	// Progress, if set, is called before and after each op.
+	Progress func(Event)
+	// Output receives the output of guest commands as they run.
+	Output io.Writer
+}
+
+// Result says what Apply did.
+type Result struct {
+	Applied int
+	// Manual lists the guest commands left for the user to run
+	// (--skip-guest-commands).
+	Manual []plan.Op
+}
+
+// StaleError reports that the guest changed between plan and apply.
+type StaleError struct{ Path, Want, Got string }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s changed since the plan was made (sha256 %s, plan expected %s); run `xenify plan` again", e.Path, short(e.Got), short(e.Want))
+}
+
+func short(h string) string {
+	if h == "" {
+		return "<absent>"
+	}
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// Check verifies the plan's preconditions without writing anything: every
+// file the plan edits still has the content the plan was made against.
+func Check(root *guest.Root, p *plan.Plan) error {
+	for _, op := range p.Ops {
+		if op.Kind != plan.WriteFile {
+			continue
+		}
+		got := ""
+		data, err := root.ReadFile(op.Path)
+		switch {
+		case err == nil:
+			got = plan.Hash(data)
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			return fmt.Errorf("checking %s: %w", op.Path, err)
+		}
+		if got != op.OldSHA256 {
+			return &StaleError{Path: op.Path, Want: op.OldSHA256, Got: got}
+		}
+	}
+	return nil
+}
+
+// Apply performs every op of p in order. Each op is journaled before it
+// runs; on error or cancellation Apply stops after the op in progress and
+// the journal describes exactly what was changed.
+func Apply(ctx context.Context, root *guest.Root, p *plan.Plan, opts Options) (*Result, error) {
+	if err := Check(root, p); err != nil {
+		return nil, err
+	}
+	j, err := journal.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for i, op := range p.Ops {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("stopped before step %q: %w (the guest is consistent: run convert again to finish, or rollback)", op.Step, err)
+		}
+		if opts.Progress != nil {
+			opts.Progress(Event{Index: i, Total: len(p.Ops), Op: op})
+		}
+		if err := applyOne(ctx, root, j, op, opts, res); err != nil {
+			return res, fmt.Errorf("%s: %w", op.Step, err)
+		}
+		res.Applied++
+		if opts.Progress != nil {
+			opts.Progress(Event{Index: i, Total: len(p.Ops), Op: op, Done: true})
+		}
+	}
+	return res, nil
+}
+
+func applyOne(ctx context.Context, root *guest.Root, j *journal.Journal, op plan.Op, opts Options, res *Result) error {
+	switch op.Kind {
+	case plan.WriteFile:
+		return writeFile(root, j, op)
+	case plan.RemoveFile:
+		if _, err := root.Lstat(op.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err := j.RecordRemoval(op.Step, op.Reason, op.Path); err != nil {
+			return err
+		}
+		return root.Remove(op.Path)
+	case plan.RunInGuest:
+		if op.Manual {
+			res.Manual = append(res.Manual, op)
+			return nil
+		}
+		return runInGuest(ctx, root, j, op, opts)
+	case plan.CopyOut:
+		data, err := root.ReadFile(op.Path)
+		if err != nil {
+			return err
+		}
+		return WriteHostFile(op.HostPath, data, 0o644)
+	case plan.WriteHostFile:
+		return WriteHostFile(op.HostPath, []byte(op.Content), 0o644)
+	}
+	return fmt.Errorf("unknown op kind %q", op.Kind)
+}
+
+func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
+	real, err := root.Realpath(op.Path)
+	if err != nil {
+		return err
+	}
+	// Journal each missing parent directory, so rollback removes it.
+	var missing []string
+	for d := path.Dir(real); d != "/"; d = path.Dir(d) {
+		if _, err := root.Lstat(d); errors.Is(err, fs.ErrNotExist) {
+			missing = append([]string{d}, missing...)
+		}
+	}
+	for _, d := range missing {
+		if _, err := j.RecordFile(op.Step, "directory for "+real, d); err != nil {
+			return err
+		}
+		if err := root.Mkdir(d, guest.Meta{Mode: fs.ModeDir | 0o755}); err != nil {
+			return err
+		}
+	}
+	meta := guest.Meta{Mode: 0o644}
+	if m, err := root.Meta(real); err == nil {
+		meta = m
+	}
+	if op.Mode != nil {
+		meta.Mode = *op.Mode
+	}
+	if _, err := j.RecordFile(op.Step, op.Reason, real); err != nil {
+		return err
+	}
+	return root.WriteFile(real, []byte(op.Content), meta)
+}
+
+func runInGuest(ctx context.Context, root *guest.Root, j *journal.Journal, op plan.Op, opts Options) error {
+	if opts.Runner == nil {
+		return errors.New("no command runner")
+	}
+	if err := j.RecordTrees(op.Step, op.Reason, op.Touches); err != nil {
+		return err
+	}
+	if opts.BindSystem != nil {
+		release, err := opts.BindSystem(ctx, root)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	_, err := opts.Runner.Run(ctx, run.Cmd{Argv: op.Argv, Chroot: root.Dir(), Stream: opts.Output})
+	return err
+}
+
+// Rollback restores the guest from its journal.
+func Rollback(root *guest.Root, progress func(journal.Record)) (records int, err error) {
+	if !journal.Exists(root) {
+		return 0, ErrNoJournal
+	}
+	j, err := journal.Open(root)
+	if err != nil {
+		return 0, err
+	}
+	n := len(j.Records)
+	return n, j.Rollback(progress)
+}
+
+// ErrNoJournal means the guest was never converted (or already rolled back).
+var ErrNoJournal = errors.New("no xenify journal in this guest (" + journal.Dir + "): nothing to roll back")
+
+// WriteHostFile writes a host file atomically (temp file, fsync, rename).
+// An identical existing file is left alone.
+func WriteHostFile(p string, data []byte, mode fs.FileMode) error {
+	if old, err := os.ReadFile(p); err == nil && string(old) == string(data) {
+		return nil
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".xenify-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), p)
+}

@@ -1,0 +1,429 @@
+// Package journal records the original state of everything a conversion
+// changes, inside the guest, before it is changed; Rollback reads it back.
+//
+// The journal lives in the guest at /var/lib/xenify, so rollback works
+// from any machine that can see the guest's disks. Each original file is
+// stored once by content hash under blobs/; journal.json lists records in
+// the order they were taken and is replaced atomically after each one.
+// Rollback replays the records newest first, so a path recorded twice (a
+// convert that was interrupted and re-run) ends at its oldest state: the
+// state before xenify first touched it.
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/plan"
+)
+
+// Dir is the journal's directory inside the guest.
+const Dir = "/var/lib/xenify"
+
+const file = Dir + "/journal.json"
+const blobDir = Dir + "/blobs"
+
+// Entry is the recorded state of one path.
+type Entry struct {
+	Path    string     `json:"path"`
+	Existed bool       `json:"existed"`
+	Meta    guest.Meta `json:"meta,omitempty"`
+	Blob    string     `json:"blob,omitempty"` // sha256 of the content, for regular files
+	Link    string     `json:"link,omitempty"` // target, for symlinks
+}
+
+// Record is one journaled step: a single file before a write or removal,
+// or a whole set of trees before a guest command ran.
+type Record struct {
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+	Step   string    `json:"step"`
+	Reason string    `json:"reason"`
+	// Trees are the roots (or glob patterns) a guest command may touch.
+	// Entries list everything below them; on rollback anything below a
+	// tree that is not in Entries is removed.
+	Trees   []string `json:"trees,omitempty"`
+	Entries []Entry  `json:"entries"`
+}
+
+// Journal is the on-disk journal of one guest.
+type Journal struct {
+	Version int      `json:"version"`
+	Records []Record `json:"records"`
+	// CreatedDirs are directories xenify made for itself (the journal's
+	// own parents), removed last on rollback.
+	CreatedDirs []string `json:"created_dirs,omitempty"`
+
+	root *guest.Root
+	now  func() time.Time
+}
+
+// Open loads the guest's journal, or starts an empty one (nothing is
+// written until the first record).
+func Open(root *guest.Root) (*Journal, error) {
+	j := &Journal{Version: 1, root: root, now: time.Now}
+	data, err := root.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading journal: %w", err)
+	}
+	if err := json.Unmarshal(data, j); err != nil {
+		return nil, fmt.Errorf("reading journal %s: %w (the journal is damaged; do not run convert again before restoring it)", file, err)
+	}
+	if j.Version != 1 {
+		return nil, fmt.Errorf("journal %s has version %d; this xenify reads version 1", file, j.Version)
+	}
+	return j, nil
+}
+
+// Exists reports whether the guest has a journal.
+func Exists(root *guest.Root) bool { return root.Exists(file) }
+
+// Empty reports whether nothing has been recorded.
+func (j *Journal) Empty() bool { return len(j.Records) == 0 }
+
+func (j *Journal) ensureDir() error {
+	if j.root.IsFile(file) {
+		return nil
+	}
+	created, err := j.root.MkdirAll(blobDir)
+	if err != nil {
+		return fmt.Errorf("creating journal directory: %w", err)
+	}
+	j.CreatedDirs = append(j.CreatedDirs, created...)
+	return nil
+}
+
+func (j *Journal) save() error {
+	data, err := json.MarshalIndent(j, "", " ")
+	if err != nil {
+		return err
+	}
+	return j.root.WriteFile(file, append(data, '\n'), guest.Meta{Mode: 0o600})
+}
+
+// storeBlob saves content under its hash (once).
+func (j *Journal) storeBlob(data []byte) (string, error) {
+	h := plan.Hash(data)
+	p := blobDir + "/" + h
+	if j.root.IsFile(p) {
+		return h, nil
+	}
+	if err := j.root.WriteFile(p, data, guest.Meta{Mode: 0o600}); err != nil {
+		return "", fmt.Errorf("saving original content: %w", err)
+	}
+	return h, nil
+}
+
+// snapshot records the state of p itself (not following a final symlink).
+func (j *Journal) snapshot(p string) (Entry, error) {
+	st, err := j.root.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Entry{Path: p}, nil
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	meta, err := j.root.Meta(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	e := Entry{Path: p, Existed: true, Meta: meta}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		e.Link, err = j.root.Readlink(p)
+	case st.Mode().IsRegular():
+		var data []byte
+		data, err = j.root.ReadFile(p)
+		if err == nil {
+			e.Blob, err = j.storeBlob(data)
+		}
+	case st.IsDir():
+	default:
+		err = fmt.Errorf("%s is neither file, directory nor symlink; xenify does not change such files", p)
+	}
+	return e, err
+}
+
+// RecordFile journals the file a write to p would change: the final
+// target of p if p is a symlink. It returns that canonical path.
+func (j *Journal) RecordFile(step, reason, p string) (string, error) {
+	real, err := j.root.Realpath(p)
+	if err != nil {
+		return "", err
+	}
+	if err := j.ensureDir(); err != nil {
+		return "", err
+	}
+	e, err := j.snapshot(real)
+	if err != nil {
+		return "", fmt.Errorf("journaling %s: %w", real, err)
+	}
+	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
+	return real, j.save()
+}
+
+// RecordRemoval journals p itself before it is removed.
+func (j *Journal) RecordRemoval(step, reason, p string) error {
+	if err := j.ensureDir(); err != nil {
+		return err
+	}
+	e, err := j.snapshot(p)
+	if err != nil {
+		return fmt.Errorf("journaling %s: %w", p, err)
+	}
+	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
+	return j.save()
+}
+
+// RecordTrees journals every path below the given roots (glob patterns
+// allowed) before a guest command that may change them.
+func (j *Journal) RecordTrees(step, reason string, trees []string) error {
+	if err := j.ensureDir(); err != nil {
+		return err
+	}
+	rec := Record{Step: step, Reason: reason, Trees: trees}
+	for _, t := range trees {
+		matches, err := j.expand(t)
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			err := j.walk(m, func(e Entry) { rec.Entries = append(rec.Entries, e) })
+			if err != nil {
+				return fmt.Errorf("journaling %s: %w", m, err)
+			}
+		}
+	}
+	j.append(rec)
+	return j.save()
+}
+
+// expand returns the paths a tree pattern names now. A plain path names
+// itself whether or not it exists.
+func (j *Journal) expand(pattern string) ([]string, error) {
+	if !strings.ContainsAny(pattern, "*?[") {
+		return []string{pattern}, nil
+	}
+	return j.root.Glob(pattern)
+}
+
+func (j *Journal) walk(p string, visit func(Entry)) error {
+	e, err := j.snapshot(p)
+	if err != nil {
+		return err
+	}
+	visit(e)
+	if !e.Existed || !e.Meta.Mode.IsDir() {
+		return nil
+	}
+	ents, err := j.root.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	for _, d := range ents {
+		if err := j.walk(path.Join(p, d.Name()), visit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *Journal) append(r Record) {
+	r.Seq = len(j.Records) + 1
+	r.Time = j.now().UTC()
+	j.Records = append(j.Records, r)
+}
+
+// Rollback restores every journaled path, newest record first, then
+// removes the journal. It stops at the first error, leaving the journal in
+// place so rollback can be run again.
+func (j *Journal) Rollback(progress func(Record)) error {
+	for i := len(j.Records) - 1; i >= 0; i-- {
+		rec := j.Records[i]
+		if progress != nil {
+			progress(rec)
+		}
+		if err := j.restoreRecord(rec); err != nil {
+			return fmt.Errorf("rolling back step %d (%s): %w", rec.Seq, rec.Step, err)
+		}
+	}
+	return j.remove()
+}
+
+func (j *Journal) restoreRecord(rec Record) error {
+	if len(rec.Trees) > 0 {
+		// Remove what the command created below its trees, deepest first.
+		known := map[string]bool{}
+		for _, e := range rec.Entries {
+			if e.Existed {
+				known[e.Path] = true
+			}
+		}
+		var now []string
+		for _, t := range rec.Trees {
+			matches, err := j.expand(t)
+			if err != nil {
+				return err
+			}
+			for _, m := range matches {
+				j.walkPaths(m, func(p string) { now = append(now, p) })
+			}
+		}
+		sort.Slice(now, func(a, b int) bool { return strings.Count(now[a], "/") > strings.Count(now[b], "/") })
+		for _, p := range now {
+			if !known[p] {
+				if err := j.removeAll(p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Restore recorded entries parents first.
+	ents := append([]Entry(nil), rec.Entries...)
+	sort.SliceStable(ents, func(a, b int) bool { return strings.Count(ents[a].Path, "/") < strings.Count(ents[b].Path, "/") })
+	for _, e := range ents {
+		if err := j.restore(e); err != nil {
+			return fmt.Errorf("restoring %s: %w", e.Path, err)
+		}
+	}
+	return nil
+}
+
+func (j *Journal) walkPaths(p string, visit func(string)) {
+	st, err := j.root.Lstat(p)
+	if err != nil {
+		return
+	}
+	visit(p)
+	if !st.IsDir() {
+		return
+	}
+	ents, err := j.root.ReadDir(p)
+	if err != nil {
+		return
+	}
+	for _, d := range ents {
+		j.walkPaths(path.Join(p, d.Name()), visit)
+	}
+}
+
+func (j *Journal) removeAll(p string) error {
+	st, err := j.root.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		ents, err := j.root.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, d := range ents {
+			if err := j.removeAll(path.Join(p, d.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return j.root.Remove(p)
+}
+
+func (j *Journal) restore(e Entry) error {
+	if !e.Existed {
+		return j.removeAll(e.Path)
+	}
+	cur, _ := j.snapshotNoStore(e.Path)
+	switch {
+	case e.Meta.Mode&fs.ModeSymlink != 0:
+		if cur.Existed && cur.Link == e.Link && cur.Meta == e.Meta {
+			return nil
+		}
+		if cur.Existed && cur.Meta.Mode.IsDir() {
+			if err := j.removeAll(e.Path); err != nil {
+				return err
+			}
+		}
+		return j.root.Symlink(e.Link, e.Path, e.Meta)
+	case e.Meta.Mode.IsDir():
+		if !cur.Existed || !cur.Meta.Mode.IsDir() {
+			if cur.Existed {
+				if err := j.root.Remove(e.Path); err != nil {
+					return err
+				}
+			}
+			return j.root.Mkdir(e.Path, e.Meta)
+		}
+		if cur.Meta != e.Meta {
+			return j.root.SetMeta(e.Path, e.Meta)
+		}
+		return nil
+	default:
+		data, err := j.root.ReadFile(blobDir + "/" + e.Blob)
+		if err != nil {
+			return fmt.Errorf("reading saved content: %w", err)
+		}
+		if plan.Hash(data) != e.Blob {
+			return fmt.Errorf("saved content %s is damaged (hash mismatch)", e.Blob)
+		}
+		if cur.Existed && cur.Blob == e.Blob && cur.Meta == e.Meta {
+			return nil
+		}
+		if cur.Existed && (cur.Meta.Mode&fs.ModeSymlink != 0 || cur.Meta.Mode.IsDir()) {
+			if err := j.removeAll(e.Path); err != nil {
+				return err
+			}
+		}
+		return j.root.WriteFile(e.Path, data, e.Meta)
+	}
+}
+
+// snapshotNoStore is snapshot without saving a blob (for comparisons).
+func (j *Journal) snapshotNoStore(p string) (Entry, error) {
+	st, err := j.root.Lstat(p)
+	if err != nil {
+		return Entry{Path: p}, err
+	}
+	meta, err := j.root.Meta(p)
+	if err != nil {
+		return Entry{Path: p}, err
+	}
+	e := Entry{Path: p, Existed: true, Meta: meta}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		e.Link, _ = j.root.Readlink(p)
+	case st.Mode().IsRegular():
+		if data, err := j.root.ReadFile(p); err == nil {
+			e.Blob = plan.Hash(data)
+		}
+	}
+	return e, nil
+}
+
+// remove deletes the journal and the directories xenify created for it.
+func (j *Journal) remove() error {
+	if err := j.removeAll(Dir); err != nil {
+		return fmt.Errorf("removing journal: %w", err)
+	}
+	for i := len(j.CreatedDirs) - 1; i >= 0; i-- {
+		d := j.CreatedDirs[i]
+		if d == Dir || strings.HasPrefix(d, Dir+"/") {
+			continue
+		}
+		if err := j.root.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s: %w", d, err)
+		}
+	}
+	j.Records = nil
+	return nil
+}

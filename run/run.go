@@ -1,0 +1,174 @@
+// Package run is xenify's single way to run external commands.
+//
+// Commands are argv slices, never shell strings; the quoted command line is
+// logged; on failure stdout and stderr are folded into the error. Commands
+// for the guest run chrooted into the guest root through
+// SysProcAttr.Chroot: the xenify process itself never changes its root.
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// Cmd describes one command.
+type Cmd struct {
+	Argv   []string
+	Chroot string   // host path of a root to chroot into; "" runs on the host
+	Dir    string   // working directory (inside the chroot when set)
+	Env    []string // full environment; nil means a minimal default
+	Stdin  io.Reader
+	// Stream, if set, receives combined output as it is produced (for
+	// progress on long guest commands such as yum).
+	Stream io.Writer
+}
+
+// String quotes the command line for logs and errors.
+func (c Cmd) String() string {
+	q := make([]string, len(c.Argv))
+	for i, a := range c.Argv {
+		q[i] = Quote(a)
+	}
+	s := strings.Join(q, " ")
+	if c.Chroot != "" {
+		s = "chroot " + Quote(c.Chroot) + " " + s
+	}
+	return s
+}
+
+// Quote quotes one argument for display in POSIX shell syntax.
+func Quote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Error is a failed command with its output.
+type Error struct {
+	Cmd      string
+	ExitCode int
+	Stdout   string
+	Stderr   string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "running %s: %v", e.Cmd, e.Err)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		fmt.Fprintf(&b, "\nstderr:\n%s", indent(tail(s, 40)))
+	}
+	if s := strings.TrimSpace(e.Stdout); s != "" {
+		fmt.Fprintf(&b, "\nstdout:\n%s", indent(tail(s, 20)))
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d lines omitted]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+
+// Runner runs commands. Tests substitute their own.
+type Runner interface {
+	Run(ctx context.Context, c Cmd) (stdout []byte, err error)
+}
+
+// Exec runs commands for real.
+type Exec struct {
+	Log *slog.Logger // nil: slog.Default()
+}
+
+// DefaultEnv is the environment of commands that set none: a fixed PATH
+// that suits both old and new guests, and the C locale for parseable output.
+var DefaultEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"LC_ALL=C",
+	"LANG=C",
+	"HOME=/root",
+	"TERM=dumb",
+	"DEBIAN_FRONTEND=noninteractive",
+}
+
+// Run runs c and returns its stdout.
+func (e Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	if len(c.Argv) == 0 {
+		return nil, errors.New("run: empty command")
+	}
+	log := e.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Info("running", "cmd", c.String())
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	if c.Chroot != "" {
+		// The binary is looked up inside the chroot by the kernel after
+		// the chroot; exec.Command resolved it against the host PATH, so
+		// reset it to the literal argv[0] (absolute guest path expected).
+		cmd.Path = c.Argv[0]
+		cmd.Err = nil
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: c.Chroot}
+		if c.Dir == "" {
+			cmd.Dir = "/"
+		}
+	}
+	if c.Dir != "" {
+		cmd.Dir = c.Dir
+	}
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = DefaultEnv
+	}
+	cmd.Stdin = c.Stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if c.Stream != nil {
+		cmd.Stdout = io.MultiWriter(&stdout, c.Stream)
+		cmd.Stderr = io.MultiWriter(&stderr, c.Stream)
+	}
+	// Kill the whole process group on cancellation (guest package managers
+	// fork helpers).
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	err := cmd.Run()
+	if err != nil {
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return stdout.Bytes(), &Error{Cmd: c.String(), ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
+	}
+	return stdout.Bytes(), nil
+}

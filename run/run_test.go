@@ -1,0 +1,44 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":           "plain",
+		"":                "''",
+		"with space":      "'with space'",
+		"it's":            `'it'\''s'`,
+		"--add-drivers=x": "--add-drivers=x",
+		"$(rm -rf /)":     "'$(rm -rf /)'",
+	} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRunFoldsOutputIntoError(t *testing.T) {
+	_, err := Exec{}.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "echo out; echo boom >&2; exit 3", "ignored"}})
+	var re *Error
+	if !errors.As(err, &re) {
+		t.Fatalf("Run(failing) error = %v, want *run.Error", err)
+	}
+	if re.ExitCode != 3 || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "out") {
+		t.Errorf("Run(failing) = %v (exit %d), want exit 3 with stdout and stderr in the message", err, re.ExitCode)
+	}
+}
+
+func TestRunArgvIsNotAShell(t *testing.T) {
+	out, err := Exec{}.Run(context.Background(), Cmd{Argv: []string{"echo", "$(id)", ";", "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "$(id) ; true" {
+		t.Errorf("echo output = %q, want the arguments verbatim", got)
+	}
+}

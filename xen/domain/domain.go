@@ -1,0 +1,195 @@
+// Package domain models a Xen guest domain's configuration and renders it
+// in the two syntaxes xenify supports: xl.cfg for Xen 4's xl toolstack and
+// the Python syntax of Xen 3's xm. Both come from the same model, so the
+// two can never disagree about disks, kernel or network.
+package domain
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Disk is one virtual block device.
+type Disk struct {
+	// Target is the host side: an image file or a block device path.
+	Target string `json:"target"`
+	// File is true for image files (file:/ tap backends), false for block
+	// devices (phy:).
+	File bool `json:"file"`
+	// Vdev is the guest-visible name: "xvda", "xvda1", or XenLinux-style
+	// "sda1"/"hda1" for partition-style exports.
+	Vdev     string `json:"vdev"`
+	ReadOnly bool   `json:"readonly,omitempty"`
+	// Comment says what the disk holds ("root filesystem, was
+	// /dev/VolGroup00/LogVol00").
+	Comment string `json:"comment,omitempty"`
+}
+
+// Vif is one virtual network interface.
+type Vif struct {
+	Bridge string `json:"bridge,omitempty"`
+	MAC    string `json:"mac,omitempty"`
+	// Comment says where the MAC came from.
+	Comment string `json:"comment,omitempty"`
+}
+
+// Config is a PV (or PVH) guest.
+type Config struct {
+	Name   string `json:"name"`
+	Type   string `json:"type,omitempty"` // "pv" (default) or "pvh"; xl only
+	Memory int    `json:"memory_mib"`
+	VCPUs  int    `json:"vcpus"`
+
+	// Either Bootloader (pygrub) or Kernel/Ramdisk/Root/Extra.
+	Bootloader     string   `json:"bootloader,omitempty"`
+	BootloaderArgs []string `json:"bootloader_args,omitempty"`
+	Kernel         string   `json:"kernel,omitempty"`
+	Ramdisk        string   `json:"ramdisk,omitempty"`
+	Root           string   `json:"root,omitempty"`
+	Extra          string   `json:"extra,omitempty"`
+
+	Disks []Disk `json:"disks"`
+	Vifs  []Vif  `json:"vifs"`
+	// VNC adds a paravirtual framebuffer reachable by VNC on dom0.
+	VNC bool `json:"vnc,omitempty"`
+
+	// Header lines written as comments at the top.
+	Header []string `json:"header,omitempty"`
+}
+
+func pyString(s string) string { return strconv.Quote(s) }
+
+// quoteList renders a Python/xl list of strings.
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+	}
+	return "[ " + strings.Join(q, ", ") + " ]"
+}
+
+func (c *Config) header(b *strings.Builder) {
+	for _, h := range c.Header {
+		fmt.Fprintf(b, "# %s\n", h)
+	}
+	if len(c.Header) > 0 {
+		b.WriteString("\n")
+	}
+}
+
+func (v Vif) spec() string {
+	var parts []string
+	if v.MAC != "" {
+		parts = append(parts, "mac="+v.MAC)
+	}
+	if v.Bridge != "" {
+		parts = append(parts, "bridge="+v.Bridge)
+	}
+	return strings.Join(parts, ",")
+}
+
+// XL renders the config in xl.cfg(5) syntax.
+func (c *Config) XL() string {
+	var b strings.Builder
+	c.header(&b)
+	fmt.Fprintf(&b, "name = %s\n", pyString(c.Name))
+	if c.Type != "" {
+		fmt.Fprintf(&b, "type = %s\n", pyString(c.Type))
+	}
+	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
+	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
+	c.boot(&b)
+	var disks []string
+	for _, d := range c.Disks {
+		access := "rw"
+		if d.ReadOnly {
+			access = "ro"
+		}
+		spec := fmt.Sprintf("format=raw, vdev=%s, access=%s, target=%s", d.Vdev, access, d.Target)
+		if d.File {
+			// xl picks qdisk for files; keep it explicit for readers.
+			spec = fmt.Sprintf("format=raw, vdev=%s, access=%s, backendtype=qdisk, target=%s", d.Vdev, access, d.Target)
+		}
+		disks = append(disks, spec)
+	}
+	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
+	c.vifs(&b)
+	if c.VNC {
+		b.WriteString("vfb = [ 'vnc=1,vnclisten=127.0.0.1' ]\n")
+	}
+	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
+	return b.String()
+}
+
+// XM renders the config in the Python syntax of xm(1) (Xen 3).
+func (c *Config) XM() string {
+	var b strings.Builder
+	c.header(&b)
+	fmt.Fprintf(&b, "name = %s\n", pyString(c.Name))
+	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
+	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
+	c.boot(&b)
+	var disks []string
+	for _, d := range c.Disks {
+		mode := "w"
+		if d.ReadOnly {
+			mode = "r"
+		}
+		prefix := "phy:"
+		if d.File {
+			prefix = "tap:aio:"
+		}
+		disks = append(disks, fmt.Sprintf("%s%s,%s,%s", prefix, d.Target, d.Vdev, mode))
+	}
+	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
+	c.vifs(&b)
+	if c.VNC {
+		b.WriteString("vfb = [ 'type=vnc,vnclisten=127.0.0.1' ]\n")
+	}
+	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
+	return b.String()
+}
+
+func (c *Config) boot(b *strings.Builder) {
+	if c.Bootloader != "" {
+		fmt.Fprintf(b, "bootloader = %s\n", pyString(c.Bootloader))
+		if len(c.BootloaderArgs) > 0 {
+			fmt.Fprintf(b, "bootloader_args = %s\n", quoteList(c.BootloaderArgs))
+		}
+		return
+	}
+	fmt.Fprintf(b, "kernel = %s\n", pyString(c.Kernel))
+	if c.Ramdisk != "" {
+		fmt.Fprintf(b, "ramdisk = %s\n", pyString(c.Ramdisk))
+	}
+	if c.Root != "" {
+		fmt.Fprintf(b, "root = %s\n", pyString(c.Root))
+	}
+	if c.Extra != "" {
+		fmt.Fprintf(b, "extra = %s\n", pyString(c.Extra))
+	}
+}
+
+func (c *Config) vifs(b *strings.Builder) {
+	var vifs []string
+	for _, v := range c.Vifs {
+		vifs = append(vifs, v.spec())
+	}
+	c.list(b, "vif", vifs, func(i int) string { return c.Vifs[i].Comment })
+}
+
+func (c *Config) list(b *strings.Builder, key string, items []string, comment func(int) string) {
+	if len(items) == 0 {
+		fmt.Fprintf(b, "%s = [ ]\n", key)
+		return
+	}
+	fmt.Fprintf(b, "%s = [\n", key)
+	for i, it := range items {
+		if cm := comment(i); cm != "" {
+			fmt.Fprintf(b, "    # %s\n", cm)
+		}
+		fmt.Fprintf(b, "    '%s',\n", strings.ReplaceAll(it, "'", `\'`))
+	}
+	b.WriteString("]\n")
+}
