@@ -68,7 +68,7 @@ func short(h string) string {
 // file the plan edits still has the content the plan was made against.
 func Check(root *guest.Root, p *plan.Plan) error {
 	for _, op := range p.Ops {
-		if op.Kind != plan.WriteFile {
+		if op.Kind != plan.WriteFile || op.FromHost != "" {
 			continue
 		}
 		got := ""
@@ -148,7 +148,7 @@ func applyOne(ctx context.Context, root *guest.Root, j *journal.Journal, op plan
 }
 
 func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
-	real, err := root.Realpath(op.Path)
+	real, err := root.RealpathMissing(op.Path)
 	if err != nil {
 		return err
 	}
@@ -174,10 +174,18 @@ func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 	if op.Mode != nil {
 		meta.Mode = *op.Mode
 	}
+	content := []byte(op.Content)
+	if op.FromHost != "" {
+		b, err := os.ReadFile(op.FromHost)
+		if err != nil {
+			return err
+		}
+		content = b
+	}
 	if _, err := j.RecordFile(op.Step, op.Reason, real); err != nil {
 		return err
 	}
-	return root.WriteFile(real, []byte(op.Content), meta)
+	return root.WriteFile(real, content, meta)
 }
 
 func runInGuest(ctx context.Context, root *guest.Root, j *journal.Journal, op plan.Op, opts Options) error {

@@ -51,6 +51,15 @@ func (r *Root) Realpath(p string) (string, error) {
 	return resolved, nil
 }
 
+// RealpathMissing is Realpath that also accepts missing directories
+// before the final name: it resolves as far as the tree exists and
+// appends the rest, which is where MkdirAll and WriteFile would create it.
+func (r *Root) RealpathMissing(p string) (string, error) {
+	rr := *r
+	rr.missingTailOK = true
+	return rr.Realpath(p)
+}
+
 // walk resolves p component by component. Each step opens the next name
 // with O_PATH|O_NOFOLLOW relative to the previous directory, so no step can
 // be redirected outside the root by a symlink; links are read and their
@@ -82,8 +91,17 @@ func (r *Root) walk(p string, followLast bool) (string, error) {
 		err = unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if err != nil {
 			unix.Close(dfd)
-			if errors.Is(err, unix.ENOENT) && len(todo) == 0 {
-				return path.Join(dir, name), nil
+			if errors.Is(err, unix.ENOENT) && (len(todo) == 0 || r.missingTailOK) {
+				// The rest does not exist yet: it is where a write would
+				// create it. ".." in a missing tail is refused, since
+				// its meaning would depend on what gets created.
+				rest := path.Join(append([]string{dir, name}, todo...)...)
+				for _, t := range todo {
+					if t == ".." {
+						return "", unix.ENOENT
+					}
+				}
+				return rest, nil
 			}
 			return "", err
 		}

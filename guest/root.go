@@ -18,6 +18,9 @@ import (
 type Root struct {
 	dir string // host path of the root, absolute and symlink-free
 	fd  int    // O_PATH directory descriptor of dir
+	// missingTailOK lets walk resolve paths below missing directories
+	// (for RealpathMissing).
+	missingTailOK bool
 }
 
 // Open opens dir as a guest root. dir itself is a host path and may be

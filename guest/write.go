@@ -241,7 +241,7 @@ func (r *Root) Mkdir(p string, meta Meta) error {
 // root, and returns the directories it created, outermost first, so the
 // journal can remove exactly those on rollback.
 func (r *Root) MkdirAll(p string) ([]string, error) {
-	real, err := r.walk(p, true)
+	real, err := r.RealpathMissing(p)
 	if err != nil {
 		return nil, &fs.PathError{Op: "mkdir", Path: p, Err: err}
 	}

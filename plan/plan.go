@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"strings"
 
 	"github.com/xenify/xenify/xen/domain"
 )
@@ -50,6 +51,9 @@ type Op struct {
 	Mode      *fs.FileMode `json:"mode,omitempty"` // nil: keep the file's mode (or 0644 when new)
 	OldSHA256 string       `json:"old_sha256,omitempty"`
 	Old       *string      `json:"-"` // old content, for diffs; nil when new
+	// FromHost, for WriteFile, names a host file whose bytes are written
+	// instead of Content (package files copied into the guest).
+	FromHost string `json:"from_host,omitempty"`
 
 	// For RunInGuest.
 	Argv    []string `json:"argv,omitempty"`
@@ -110,4 +114,21 @@ func (p *Plan) GuestOps() []Op {
 		}
 	}
 	return ops
+}
+
+// String describes the op in one line.
+func (op Op) String() string {
+	switch op.Kind {
+	case WriteFile:
+		return "write " + op.Path
+	case RemoveFile:
+		return "remove " + op.Path
+	case RunInGuest:
+		return "run " + strings.Join(op.Argv, " ")
+	case CopyOut:
+		return "copy " + op.Path + " to " + op.HostPath
+	case WriteHostFile:
+		return "write " + op.HostPath
+	}
+	return string(op.Kind)
 }

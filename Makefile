@@ -1,0 +1,38 @@
+# xenify. `make demo` converts the bundled sample; `make ci` runs every
+# test tier as CI does.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+.PHONY: build demo deps test test-fast test-integration e2e bench bench-copy lint ci
+
+build:
+	$(GO) build -o bin/xenify ./cmd/xenify
+
+deps:
+	./scripts/install-deps.sh
+
+demo: deps
+	./scripts/demo.sh
+
+# Fast tier: no root, seconds.
+test-fast:
+	$(GO) test -count=1 -skip 'TestIntegration' ./...
+
+# Integration tier: root, real loop devices, real tools (skips cleanly
+# without root).
+test-integration:
+	$(GO) test -count=1 -run 'TestIntegration' ./...
+
+test: test-fast test-integration
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./plan/... ./disk/... ./decompress/... ./xen/...
+
+bench-copy:
+	./bench/copy/run.sh
+
+ci:
+	bash .ci/run

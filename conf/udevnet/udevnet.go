@@ -1,0 +1,304 @@
+// Package udevnet reads and edits udev persistent network rules,
+// /etc/udev/rules.d/70-persistent-net.rules, as written by write_net_rules
+// on RHEL/CentOS 6, Debian 6 to 8 and Ubuntu 10.04 to 14.04:
+//
+//	# PCI device 0x8086:0x100f (e1000)
+//	SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:0c:29:3a:7b:1c", ATTR{dev_id}=="0x0", ATTR{type}=="1", KERNEL=="eth*", NAME="eth0"
+//
+// The parser follows udev's rules syntax: comments start with '#', a line
+// ending in a backslash continues on the next line, and a rule is a list of
+// KEY OP "VALUE" pairs separated by commas or blanks, with OP one of ==,
+// !=, =, +=, -=, :=. udev skips a rule it cannot parse and so does this
+// package: the line is kept and reported by [File.Warnings]. [Parse] only
+// fails for a NUL byte.
+//
+// [File.Rules] lists the rules with their MAC address, interface name and
+// the driver named in the comment above them. [File.Bytes] returns the
+// input unchanged when nothing was edited; [File.CommentOut] comments out
+// rules, each preceded by a "# xenify: NOTE" line, and touches nothing else.
+package udevnet
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ParseError reports a problem in a file at a 1-based line number.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// File is a parsed udev rules file.
+type File struct {
+	name   string
+	blocks []block
+	nl     string
+}
+
+// block is one logical line.
+type block struct {
+	raw string // physical lines with interior line endings, excluding the last
+	eol string // "\n", "\r\n", or "" at the end of a file without newline
+}
+
+// Pair is one KEY OP "VALUE" of a rule.
+type Pair struct {
+	Key   string // "SUBSYSTEM", "ATTR{address}", ...
+	Op    string // "==", "!=", "=", "+=", "-=", ":="
+	Value string
+}
+
+// Rule is one udev rule.
+type Rule struct {
+	Pairs   []Pair
+	MAC     string // value of ATTR{address}== (or SYSFS{address}==), as written
+	Name    string // value of NAME= or NAME:=
+	Driver  string // driver from the comment, or from DRIVERS== unless a pattern
+	Comment string // the comment line right above the rule, without '#'
+	Line    int
+}
+
+// Parse parses data read from the file name (used in errors only).
+func Parse(name string, data []byte) (*File, error) {
+	s := string(data)
+	f := &File{name: name, nl: "\n"}
+	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
+		f.nl = "\r\n"
+	}
+	line := 1
+	for pos := 0; pos < len(s); {
+		end := pos
+		for {
+			i := strings.IndexByte(s[end:], '\n')
+			if i < 0 {
+				end = len(s)
+				break
+			}
+			end += i
+			phys := s[pos:end]
+			if j := strings.LastIndexByte(phys, '\n'); j >= 0 {
+				phys = phys[j+1:]
+			}
+			if (end-len(phys) == pos && isComment(phys)) || !strings.HasSuffix(phys, "\\") {
+				break
+			}
+			end++
+		}
+		b := block{raw: s[pos:end]}
+		if end < len(s) {
+			b.eol = "\n"
+			if strings.HasSuffix(b.raw, "\r") {
+				b.raw, b.eol = b.raw[:len(b.raw)-1], "\r\n"
+			}
+			end++
+		}
+		if i := strings.IndexByte(b.raw, 0); i >= 0 {
+			return nil, &ParseError{File: name, Line: line + strings.Count(b.raw[:i], "\n"), Msg: "NUL byte: not a text file"}
+		}
+		f.blocks = append(f.blocks, b)
+		line += strings.Count(b.raw, "\n") + 1
+		pos = end
+	}
+	return f, nil
+}
+
+func isComment(s string) bool { return strings.HasPrefix(strings.TrimLeft(s, " \t"), "#") }
+
+func isBlankLine(s string) bool { return strings.TrimSpace(s) == "" }
+
+// Bytes renders the file.
+func (f *File) Bytes() []byte {
+	var b strings.Builder
+	for _, bl := range f.blocks {
+		b.WriteString(bl.raw)
+		b.WriteString(bl.eol)
+	}
+	return []byte(b.String())
+}
+
+// joined removes line continuations (backslash, line ending) from raw.
+func joined(raw string) string {
+	raw = strings.ReplaceAll(raw, "\\\n", "")
+	return strings.TrimSuffix(raw, "\\")
+}
+
+// parsePairs splits a rule the way udev's get_key does.
+func parsePairs(s string) ([]Pair, string) {
+	var pairs []Pair
+	i := 0
+	for {
+		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		k := i
+		for {
+			i++
+			if i >= len(s) {
+				return nil, fmt.Sprintf("invalid rule: key %q without operator", s[k:])
+			}
+			if isSpace(s[i]) || s[i] == '=' || strings.IndexByte("+-!:", s[i]) >= 0 && i+1 < len(s) && s[i+1] == '=' {
+				break
+			}
+		}
+		key := s[k:i]
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		var op string
+		switch {
+		case strings.HasPrefix(s[i:], "=="), strings.HasPrefix(s[i:], "!="), strings.HasPrefix(s[i:], "+="),
+			strings.HasPrefix(s[i:], "-="), strings.HasPrefix(s[i:], ":="):
+			op = s[i : i+2]
+		case strings.HasPrefix(s[i:], "="):
+			op = "="
+		default:
+			return nil, fmt.Sprintf("invalid rule: no operator after key %q", key)
+		}
+		i += len(op)
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != '"' {
+			return nil, fmt.Sprintf("invalid rule: value of %q is not quoted", key)
+		}
+		j := strings.IndexByte(s[i+1:], '"')
+		if j < 0 {
+			return nil, fmt.Sprintf("invalid rule: unterminated value of %q", key)
+		}
+		pairs = append(pairs, Pair{Key: key, Op: op, Value: s[i+1 : i+1+j]})
+		i += j + 2
+	}
+	return pairs, ""
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
+
+// driverFromComment extracts "e1000" from "PCI device 0x8086:0x100f
+// (e1000)" or "... (bnx2) (custom name provided by external tool)".
+func driverFromComment(c string) string {
+	i := strings.IndexByte(c, '(')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(c[i:], ')')
+	if j < 0 {
+		return ""
+	}
+	d := strings.TrimSpace(c[i+1 : i+j])
+	if strings.ContainsAny(d, " \t") {
+		return ""
+	}
+	return d
+}
+
+// each calls fn for every rule line, parsed or not.
+func (f *File) each(fn func(i int, r Rule, msg string)) {
+	line := 1
+	comment := ""
+	for i, b := range f.blocks {
+		l := line
+		line += strings.Count(b.raw, "\n") + 1
+		switch {
+		case isBlankLine(b.raw):
+			comment = ""
+			continue
+		case isComment(b.raw):
+			comment = strings.TrimSpace(strings.TrimPrefix(strings.TrimLeft(b.raw, " \t"), "#"))
+			continue
+		}
+		pairs, msg := parsePairs(joined(b.raw))
+		r := Rule{Pairs: pairs, Comment: comment, Line: l, Driver: driverFromComment(comment)}
+		comment = ""
+		for _, p := range pairs {
+			switch {
+			case (p.Key == "ATTR{address}" || p.Key == "SYSFS{address}") && p.Op == "==":
+				r.MAC = p.Value
+			case p.Key == "NAME" && (p.Op == "=" || p.Op == ":="):
+				r.Name = p.Value
+			case p.Key == "DRIVERS" && p.Op == "==" && r.Driver == "" && !strings.ContainsAny(p.Value, "*?["):
+				r.Driver = p.Value
+			}
+		}
+		fn(i, r, msg)
+	}
+}
+
+// Rules lists the rules udev accepts, in file order.
+func (f *File) Rules() []Rule {
+	var out []Rule
+	f.each(func(_ int, r Rule, msg string) {
+		if msg == "" {
+			out = append(out, r)
+		}
+	})
+	return out
+}
+
+// Warnings lists the rule lines udev skips because it cannot parse them.
+func (f *File) Warnings() []*ParseError {
+	var out []*ParseError
+	f.each(func(_ int, r Rule, msg string) {
+		if msg != "" {
+			out = append(out, &ParseError{File: f.name, Line: r.Line, Msg: msg})
+		}
+	})
+	return out
+}
+
+// noteLine formats a "# xenify: NOTE" comment line.
+func noteLine(note string) string {
+	note = strings.Join(strings.Fields(note), " ")
+	note = strings.TrimRight(note, "\\ ")
+	if note == "" {
+		note = "disabled"
+	}
+	return "# xenify: " + note
+}
+
+// CommentOut comments out every valid rule for which match returns true:
+// each of its physical lines gets a leading '#', and a "# xenify: NOTE"
+// line is put right above it (below the rule's own comment). It returns
+// the number of rules commented out.
+func (f *File) CommentOut(match func(Rule) bool, note string) int {
+	hit := map[int]bool{}
+	f.each(func(i int, r Rule, msg string) {
+		if msg == "" && match(r) {
+			hit[i] = true
+		}
+	})
+	if len(hit) == 0 {
+		return 0
+	}
+	out := make([]block, 0, len(f.blocks)+len(hit))
+	for i, b := range f.blocks {
+		if hit[i] {
+			nl := b.eol
+			if nl == "" {
+				nl = f.nl
+			}
+			out = append(out, block{raw: noteLine(note), eol: nl})
+			// A commented line must not continue into the next one.
+			lines := strings.Split(b.raw, "\n")
+			for j, l := range lines {
+				lines[j] = "#" + l
+			}
+			last := &lines[len(lines)-1]
+			if b.eol == "" && strings.HasSuffix(*last, "\\") {
+				*last = strings.TrimSuffix(*last, "\\")
+			}
+			b.raw = strings.Join(lines, "\n")
+		}
+		out = append(out, b)
+	}
+	f.blocks = out
+	return len(hit)
+}

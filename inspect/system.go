@@ -1,0 +1,113 @@
+package inspect
+
+import (
+	"strings"
+
+	"github.com/xenify/xenify/conf/shellvars"
+	"github.com/xenify/xenify/guest"
+)
+
+// toolPaths are the guest tools xenify may call, by name.
+var toolPaths = map[string][]string{
+	"yum":              {"/usr/bin/yum"},
+	"dnf":              {"/usr/bin/dnf"},
+	"rpm":              {"/bin/rpm", "/usr/bin/rpm"},
+	"dpkg":             {"/usr/bin/dpkg"},
+	"apt-get":          {"/usr/bin/apt-get"},
+	"mkinitrd":         {"/sbin/mkinitrd", "/usr/sbin/mkinitrd"},
+	"dracut":           {"/usr/bin/dracut", "/sbin/dracut", "/usr/sbin/dracut"},
+	"update-initramfs": {"/usr/sbin/update-initramfs", "/sbin/update-initramfs"},
+	"setfiles":         {"/sbin/setfiles", "/usr/sbin/setfiles"},
+	"ethtool":          {"/sbin/ethtool", "/usr/sbin/ethtool"},
+	"agetty":           {"/sbin/agetty", "/usr/sbin/agetty"},
+	"mingetty":         {"/sbin/mingetty", "/usr/sbin/mingetty"},
+	"getty":            {"/sbin/getty", "/usr/sbin/getty"},
+	"systemctl":        {"/bin/systemctl", "/usr/bin/systemctl"},
+	"initctl":          {"/sbin/initctl"},
+	"new-kernel-pkg":   {"/sbin/new-kernel-pkg"},
+	"grubby":           {"/sbin/grubby", "/usr/sbin/grubby"},
+	"update-grub":      {"/usr/sbin/update-grub"},
+}
+
+func findTools(root *guest.Root) map[string]string {
+	found := map[string]string{}
+	for name, paths := range toolPaths {
+		for _, p := range paths {
+			if root.IsFile(p) {
+				found[name] = p
+				break
+			}
+		}
+	}
+	return found
+}
+
+func detectInit(root *guest.Root, tools map[string]string) string {
+	if t, err := root.Readlink("/sbin/init"); err == nil && strings.Contains(t, "systemd") {
+		return "systemd"
+	}
+	if root.Exists("/lib/systemd/systemd") || root.Exists("/usr/lib/systemd/systemd") {
+		if _, err := root.Lstat("/etc/inittab"); err != nil || root.Exists("/etc/systemd/system") {
+			return "systemd"
+		}
+	}
+	_, inittabErr := root.Lstat("/etc/inittab")
+	if (tools["initctl"] != "" || inittabErr != nil) && root.Exists("/etc/init") {
+		if ents, _ := root.Glob("/etc/init/*.conf"); len(ents) > 0 {
+			return "upstart"
+		}
+	}
+	return "sysvinit"
+}
+
+func initrdTool(tools map[string]string) string {
+	switch {
+	case tools["dracut"] != "":
+		return "dracut"
+	case tools["update-initramfs"] != "":
+		return "update-initramfs"
+	case tools["mkinitrd"] != "":
+		return "mkinitrd"
+	}
+	return ""
+}
+
+// SELinux is the guest's SELinux configuration.
+type SELinux struct {
+	Mode string `json:"mode"` // enforcing, permissive, disabled, or "" (not installed)
+	Type string `json:"type,omitempty"`
+}
+
+// Enabled reports whether SELinux labels matter for this guest.
+func (s SELinux) Enabled() bool { return s.Mode == "enforcing" || s.Mode == "permissive" }
+
+func readSELinux(root *guest.Root) SELinux {
+	data, _ := root.ReadFile("/etc/selinux/config")
+	if data == nil {
+		return SELinux{}
+	}
+	f, err := shellvars.Parse("/etc/selinux/config", data)
+	if err != nil {
+		return SELinux{}
+	}
+	mode, _ := f.Get("SELINUX")
+	typ, _ := f.Get("SELINUXTYPE")
+	return SELinux{Mode: strings.ToLower(mode), Type: typ}
+}
+
+// Glibc describes whether the guest's glibc suits a 32-bit Xen guest.
+type Glibc struct {
+	// NoSegNeg is true when a Xen-friendly glibc (built with
+	// -mno-tls-direct-seg-refs, installed under /lib/i686/nosegneg) is
+	// present. 32-bit guests without it run TLS-heavy code very slowly
+	// under Xen (the "4gb seg fixup" messages).
+	NoSegNeg bool `json:"nosegneg"`
+	Relevant bool `json:"relevant"` // 32-bit guest
+}
+
+func readGlibc(root *guest.Root, arch Arch) Glibc {
+	if arch.Bits != 32 {
+		return Glibc{}
+	}
+	return Glibc{Relevant: true, NoSegNeg: root.Exists("/lib/i686/nosegneg")}
+}

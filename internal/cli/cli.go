@@ -1,0 +1,184 @@
+// Package cli is xenify's command line: a thin layer that parses flags and
+// calls the library packages. Run is the whole tool as a function, so
+// tests drive it in-process.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/xenify/xenify/xerr"
+)
+
+// env carries the streams of one invocation.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+type command struct {
+	name, usage, summary, help string
+	run                        func(e *env, args []string) error
+}
+
+var commands []*command
+
+func register(c *command) { commands = append(commands, c) }
+
+const overview = `xenify moves a native Linux installation into a paravirtualized Xen guest.
+
+Usage: xenify COMMAND [options] SOURCE
+
+SOURCE is the guest's root filesystem, mounted as a directory.
+
+Commands:
+%s
+Run 'xenify help COMMAND' for a command's options and examples.
+
+Exit codes: 0 done, 1 failure, 2 usage error, 3 guest cannot be converted
+safely (refused before anything was written).
+`
+
+// Run runs xenify with args (without the program name) and returns the
+// exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if len(args) == 0 {
+		printOverview(stderr)
+		return xerr.ExitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		if len(args) > 1 {
+			if c := find(args[1]); c != nil {
+				printHelp(stdout, c)
+				return 0
+			}
+		}
+		printOverview(stdout)
+		return 0
+	}
+	if name == "version" || name == "--version" {
+		fmt.Fprintln(stdout, "xenify", Version)
+		return 0
+	}
+	c := find(name)
+	if c == nil {
+		fmt.Fprintf(stderr, "xenify: unknown command %q\n\n", name)
+		printOverview(stderr)
+		return xerr.ExitUsage
+	}
+	err := c.run(e, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout, c)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "xenify %s: %v\n", c.name, err)
+		if errors.Is(err, context.Canceled) {
+			return xerr.ExitInterrupted
+		}
+		return xerr.Code(err)
+	}
+	return 0
+}
+
+// Version is set at build time.
+var Version = "dev"
+
+func find(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printOverview(w io.Writer) {
+	var b strings.Builder
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, overview, b.String())
+}
+
+func printHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: xenify %s %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
+	fs := c.flags(nil)
+	if fs != nil {
+		fmt.Fprintln(w, "\nOptions:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+// flags builds the command's flag set (for help) when it has one.
+func (c *command) flags(_ *env) *flag.FlagSet {
+	if f, ok := flagBuilders[c.name]; ok {
+		return f()
+	}
+	return nil
+}
+
+var flagBuilders = map[string]func() *flag.FlagSet{}
+
+// parse parses args with fs, turning errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(interleave(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return xerr.Usagef("%v", err)
+	}
+	return nil
+}
+
+// interleave moves flags after positional arguments to the front, so
+// "xenify plan /mnt/guest --json" works as users expect.
+func interleave(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil {
+				if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+					continue
+				}
+				if i+1 < len(args) {
+					flags = append(flags, args[i+1])
+					i++
+				}
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

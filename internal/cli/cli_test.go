@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const fixtures = "../../testdata/guests"
+
+// hostCaps is a Xen 3.x-era host that runs 64-bit and 32-bit PAE guests.
+const hostCaps = "xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
+
+func xenify(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Run(context.Background(), args, strings.NewReader(""), &o, &e)
+	return o.String(), e.String(), code
+}
+
+func fixtureNames(t *testing.T) []string {
+	ents, err := os.ReadDir(fixtures)
+	if err != nil {
+		t.Skipf("no fixtures: %v", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && e.Name() != "gen" && e.Name() != "kernels" {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// TestPlanGolden compares the plan of every fixture guest with its golden
+// file. Run `go test ./internal/cli -update` after intended changes.
+func TestPlanGolden(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(fixtures, name)
+			out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/"+name+".cfg", "--name", name, dir)
+			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
+			golden := filepath.Join("testdata/golden", name+".plan")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("no golden file (run with -update): %v", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("xenify plan %s differs from %s (-want +got):\n%s", name, golden, diff)
+			}
+		})
+	}
+}
+
+// treeState records every path's type, mode, owner and content hash.
+func treeState(t *testing.T, root string) map[string]string {
+	t.Helper()
+	st := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		sys := info.Sys().(*syscall.Stat_t)
+		desc := fmt.Sprintf("%v uid=%d gid=%d", info.Mode(), sys.Uid, sys.Gid)
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			tgt, _ := os.Readlink(p)
+			desc += " -> " + tgt
+		case info.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.Sum256(b)
+			desc += " " + hex.EncodeToString(h[:8])
+		}
+		st[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "guest")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a %s: %v\n%s", src, err, out)
+	}
+	return dst
+}
+
+// TestConvertRollback converts each convertible fixture (file changes
+// only: the fixtures' binaries are not real), checks that a second
+// convert changes nothing, and that rollback restores the tree exactly.
+func TestConvertRollback(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			guest := copyTree(t, filepath.Join(fixtures, name))
+			before := treeState(t, guest)
+			cfg := filepath.Join(t.TempDir(), name+".cfg")
+			args := []string{"convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest}
+			out, errOut, code := xenify(t, args...)
+			if code == 3 {
+				// Refused before writing: nothing may have changed.
+				if diff := cmp.Diff(before, treeState(t, guest)); diff != "" {
+					t.Fatalf("refused convert changed the guest:\n%s", diff)
+				}
+				t.Skipf("guest refused (exit 3): %s", strings.TrimSpace(errOut))
+			}
+			if code != 0 {
+				t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			converted := treeState(t, guest)
+			if cmp.Equal(before, converted) {
+				t.Fatalf("convert changed nothing")
+			}
+			if _, err := os.Stat(cfg); err != nil {
+				t.Errorf("domain config not written: %v", err)
+			}
+			out2, errOut2, code := xenify(t, args...)
+			if code != 0 {
+				t.Fatalf("second convert = exit %d\n%s%s", code, out2, errOut2)
+			}
+			// Guest commands left to the user are printed again; files
+			// must not change.
+			if diff := cmp.Diff(converted, treeState(t, guest)); diff != "" {
+				t.Errorf("second convert changed the guest (-first +second):\n%s", diff)
+			}
+			if out, errOut, code := xenify(t, "rollback", guest); code != 0 {
+				t.Fatalf("rollback = exit %d\n%s%s", code, out, errOut)
+			}
+			after := treeState(t, guest)
+			// Directory mtimes are not compared; everything else is.
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("rollback did not restore the guest (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	empty := t.TempDir()
+	if _, errOut, code := xenify(t, "plan", empty); code != 3 || !strings.Contains(errOut, "/etc") {
+		t.Errorf("plan on an empty dir = exit %d, %q; want 3 naming the missing file", code, errOut)
+	}
+	if _, _, code := xenify(t, "plan", "--layout", "bogus", filepath.Join(fixtures, "centos5-x86_64")); code != 2 {
+		t.Errorf("plan --layout bogus = exit %d, want 2", code)
+	}
+	if _, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--map", "/=xvda1", "--map", "/boot=xvda1", filepath.Join(fixtures, "centos5-x86_64")); code != 2 || !strings.Contains(errOut, "xvda1") {
+		t.Errorf("conflicting --map = exit %d, %q; want 2 naming the device", code, errOut)
+	}
+	if _, _, code := xenify(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command = exit %d, want 2", code)
+	}
+	// A 64-bit guest on a host with only 32-bit PV is refused.
+	if _, errOut, code := xenify(t, "plan", "--hypervisor-caps", "xen-3.0-x86_32p", filepath.Join(fixtures, "centos5-x86_64")); code != 3 || !strings.Contains(errOut, "xen-3.0-x86_64") {
+		t.Errorf("ABI mismatch = exit %d, %q; want 3 naming xen-3.0-x86_64", code, errOut)
+	}
+}
+
+func TestHostileGuestStaysInside(t *testing.T) {
+	dir := filepath.Join(fixtures, "hostile")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no hostile fixture")
+	}
+	guest := copyTree(t, dir)
+	hostFiles := []string{"/etc/passwd", "/etc/shadow", "/etc/fstab"}
+	before := map[string][]byte{}
+	for _, f := range hostFiles {
+		before[f], _ = os.ReadFile(f)
+	}
+	for _, verb := range []string{"inspect", "plan"} {
+		xenify(t, verb, "--hypervisor-caps", hostCaps, guest)
+	}
+	xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", filepath.Join(t.TempDir(), "h.cfg"), guest)
+	for _, f := range hostFiles {
+		now, _ := os.ReadFile(f)
+		if !bytes.Equal(now, before[f]) {
+			t.Errorf("host file %s changed", f)
+		}
+	}
+	var keys []string
+	for k := range before {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/xenify/xenify/apply"
+	"github.com/xenify/xenify/run"
+	"github.com/xenify/xenify/source"
+)
+
+func init() {
+	flagBuilders["convert"] = func() *flag.FlagSet {
+		fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+		(&convertFlags{}).register(fs)
+		fs.Bool("dry-run", false, "print the plan and change nothing (same as xenify plan)")
+		return fs
+	}
+	register(&command{
+		name: "convert", usage: "[options] SOURCE", summary: "convert the guest in place (journaled, reversible)",
+		help: `Convert applies the plan: it journals every file inside the guest
+(/var/lib/xenify) before changing it, writes atomically, runs the
+guest's own tools chrooted (kernel install, initrd rebuild), and writes
+the Xen domain configuration. When a kernel must be installed first,
+convert inspects again afterwards and plans the boot entry and initrd for
+it. Running convert again changes nothing; 'xenify rollback' undoes it.
+
+Examples:
+  xenify convert --name web1 /mnt/centos4
+  xenify convert --dry-run /mnt/centos4
+  xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12`,
+		run: runConvert,
+	})
+}
+
+// maxPasses bounds convert's plan/apply loop: a pass that installs a
+// kernel is followed by one that configures it.
+const maxPasses = 3
+
+func runConvert(e *env, args []string) error {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	var f convertFlags
+	f.register(fs)
+	dry := fs.Bool("dry-run", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.finish(); err != nil {
+		return err
+	}
+	mode := source.ReadWrite
+	if *dry {
+		mode = source.ReadOnly
+	}
+	src, err := source.Open(e.ctx, append(fs.Args(), f.disks...), mode)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	label := strings.Join(fs.Args(), " ")
+	total := 0
+	for pass := 1; pass <= maxPasses; pass++ {
+		_, p, err := makePlan(e, src, &f, label)
+		if err != nil {
+			return err
+		}
+		if *dry {
+			if f.json {
+				return writeJSON(e.stdout, p)
+			}
+			printPlan(e.stdout, p)
+			return nil
+		}
+		if p.Empty() && pass > 1 {
+			break
+		}
+		progress := func(ev apply.Event) {
+			if f.json || ev.Done {
+				return
+			}
+			fmt.Fprintf(e.stderr, "[%d/%d] %s: %s\n", ev.Index+1, ev.Total, ev.Op.Step, describe(ev.Op))
+		}
+		res, err := apply.Apply(e.ctx, src.Root, p, apply.Options{Runner: run.Exec{Log: e.log}, BindSystem: source.BindSystem, Progress: progress, Output: e.stderr})
+		if res != nil {
+			total += res.Applied
+			for _, m := range res.Manual {
+				fmt.Fprintf(e.stdout, "run in the guest yourself: %s\n", cmdString(m.Argv))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%w\nthe journal in the guest records every change made so far: run 'xenify convert' again to finish or 'xenify rollback' to undo", err)
+		}
+		if len(p.Later) == 0 || f.opts.SkipGuestCmds {
+			if f.json {
+				return writeJSON(e.stdout, map[string]any{"applied": total, "config_path": p.ConfigPath, "plan": p})
+			}
+			if total == 0 {
+				fmt.Fprintln(e.stdout, "The guest is already converted: nothing changed.")
+			} else {
+				fmt.Fprintf(e.stdout, "Converted: %d changes, journaled in the guest (undo with: xenify rollback %s).\n", total, label)
+			}
+			fmt.Fprintf(e.stdout, "Domain config: %s\nStart it with: %s create %s\n", p.ConfigPath, p.Toolstack, p.ConfigPath)
+			return nil
+		}
+	}
+	return fmt.Errorf("convert did not settle after %d passes; run 'xenify plan' to see what remains", maxPasses)
+}
+
+func describe(op interface{ String() string }) string { return op.String() }

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/source"
+)
+
+func init() {
+	flagBuilders["inspect"] = func() *flag.FlagSet {
+		fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+		fs.Bool("json", false, "print JSON for scripts")
+		return fs
+	}
+	register(&command{
+		name: "inspect", usage: "[--json] SOURCE", summary: "show what is installed (reads only)",
+		help: `Inspect reads the guest and reports its distribution, architecture,
+kernels (and which can boot as a Xen PV guest), boot loader, fstab,
+network interfaces, consoles and SELinux mode. It never writes.
+
+Examples:
+  xenify inspect /mnt/centos4
+  xenify inspect --json /mnt/centos4 | jq .kernels`,
+		run: runInspect,
+	})
+}
+
+func runInspect(e *env, args []string) error {
+	fs := flagBuilders["inspect"]()
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	asJSON := fs.Lookup("json").Value.String() == "true"
+	src, err := source.Open(e.ctx, fs.Args(), source.ReadOnly)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	in, err := inspect.Inspect(src.Root)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(e.stdout, in)
+	}
+	printInspection(e.stdout, in)
+	return nil
+}
+
+func printInspection(w io.Writer, in *inspect.Inspection) {
+	fmt.Fprintf(w, "Distribution: %s (%s family, from %s)\n", in.OS.Name, in.OS.Family, in.OS.Source)
+	fmt.Fprintf(w, "Architecture: %s (%s)\n", in.Arch.Name, in.Arch.Source)
+	fmt.Fprintf(w, "Init:         %s\n", in.Init)
+	fmt.Fprintf(w, "Initrd tool:  %s\n", orNone(in.Initrd))
+	fmt.Fprintf(w, "SELinux:      %s\n", orNone(in.SELinux.Mode))
+	fmt.Fprintf(w, "Boot loader:  %s %s\n", in.Boot.Loader, in.Boot.ConfigPath)
+	for i, b := range in.Boot.Entries {
+		mark := " "
+		if i == in.Boot.Default {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "  %s %d: %s  (%s)\n", mark, i, b.Title, b.Kernel)
+	}
+	fmt.Fprintln(w, "Kernels:")
+	for _, k := range in.Kernels {
+		pv := "native only"
+		if k.PV {
+			pv = "Xen PV"
+		}
+		fmt.Fprintf(w, "  %-28s %-14s %s  [%s]\n", k.Version, k.Flavor, pv, k.Evidence)
+	}
+	fmt.Fprintln(w, "Filesystems (fstab):")
+	for _, f := range in.Fstab.Entries {
+		if f.Local() {
+			fmt.Fprintf(w, "  %-32s %-12s %s\n", f.Spec, f.Mount, f.Type)
+		}
+	}
+	if len(in.NICs) > 0 {
+		fmt.Fprintln(w, "Network:")
+		for _, n := range in.NICs {
+			fmt.Fprintf(w, "  %-8s %-17s %s %s\n", n.Name, orNone(n.MAC), n.Driver, n.Source)
+		}
+	}
+	var ttys []string
+	for _, g := range in.Gettys {
+		ttys = append(ttys, g.TTY)
+	}
+	fmt.Fprintf(w, "Gettys:       %s\n", orNone(strings.Join(ttys, " ")))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

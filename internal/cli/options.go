@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/xen/caps"
+	"github.com/xenify/xenify/xerr"
+)
+
+// mapFlag collects repeatable --map NATIVE=VIRTUAL.
+type mapFlag []plan.Mapping
+
+func (m *mapFlag) String() string { return "" }
+func (m *mapFlag) Set(s string) error {
+	n, v, ok := strings.Cut(s, "=")
+	// LABEL=x=sda1 and UUID=...=xvda1: the virtual name follows the last '='.
+	if i := strings.LastIndex(s, "="); ok && i > 0 {
+		n, v = s[:i], s[i+1:]
+	}
+	if !ok || n == "" || v == "" {
+		return fmt.Errorf("want NATIVE=VIRTUAL, e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
+	}
+	*m = append(*m, plan.Mapping{Native: n, Virtual: v})
+	return nil
+}
+
+// convertFlags are the options shared by plan and convert.
+type convertFlags struct {
+	opts     plan.Options
+	maps     mapFlag
+	caps     string
+	json     bool
+	disks    stringList
+	keepBoot bool
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func (f *convertFlags) register(fs *flag.FlagSet) {
+	o := &f.opts
+	fs.StringVar(&o.Name, "name", "", "domain name (default: the guest's hostname)")
+	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
+	fs.StringVar(&o.Layout, "layout", "partition", "how block devices are handed to the guest: partition, lv, raid (one virtual device per filesystem) or disk (whole disks)")
+	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
+	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default /var/lib/xen/kernels/NAME)")
+	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")
+	fs.StringVar(&o.GlibcPackages, "glibc-packages", "", "directory with Xen-friendly glibc rpms for 32-bit XenLinux guests")
+	fs.IntVar(&o.Memory, "memory", 512, "guest memory in MiB")
+	fs.IntVar(&o.VCPUs, "vcpus", 1, "virtual CPUs")
+	fs.StringVar(&o.Bridge, "bridge", "xenbr0", "dom0 bridge for the guest's network interface")
+	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
+	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
+	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
+	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
+	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
+	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
+	fs.BoolVar(&o.NoIfupLocal, "no-ifup-local", false, "do not add the TX checksum workaround for CentOS 4.4 domU kernels")
+	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
+	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
+	fs.Var(&f.disks, "disk", "another disk image or device of the installation (repeatable)")
+	fs.BoolVar(&f.keepBoot, "keep-boot", false, "keep a separate /boot as its own virtual device")
+}
+
+// finish resolves what flags alone cannot: capabilities and defaults.
+func (f *convertFlags) finish() error {
+	f.opts.Maps = f.maps
+	switch {
+	case f.caps != "":
+		f.opts.Caps = caps.Parse(f.caps)
+		f.opts.CapsSource = "--hypervisor-caps"
+	default:
+		h, ok, err := caps.Read()
+		if err != nil {
+			return err
+		}
+		if ok {
+			f.opts.Caps = h
+			f.opts.CapsSource = caps.SysfsPath
+		}
+	}
+	if f.opts.Boot == "direct" && f.opts.DirectDir == "" {
+		name := f.opts.Name
+		if name == "" {
+			name = "guest"
+		}
+		f.opts.DirectDir = "/var/lib/xen/kernels/" + name
+	}
+	if f.opts.KernelPackage != "" {
+		if _, err := os.Stat(f.opts.KernelPackage); err != nil {
+			return xerr.Usagef("--kernel-package: %v", err)
+		}
+		info, err := readPackage(f.opts.KernelPackage)
+		if err != nil {
+			return err
+		}
+		f.opts.KernelPkgInfo = info
+	}
+	return nil
+}

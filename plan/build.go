@@ -1,0 +1,335 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/xenify/xenify/conf/shellvars"
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xen/domain"
+	"github.com/xenify/xenify/xerr"
+)
+
+// StatePath is where convert records its device map in the guest, so a
+// second convert maps converted devices to themselves. It sits in the
+// journal directory and goes away with rollback.
+const StatePath = "/var/lib/xenify/state.json"
+
+// State is what StatePath holds.
+type State struct {
+	DevMap *DevMap `json:"devmap"`
+	Kernel string  `json:"kernel,omitempty"`
+}
+
+// Build plans the conversion of an inspected guest. It only reads.
+func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, source string) (*Plan, error) {
+	opts.defaults()
+	p := &Plan{Source: source, Toolstack: opts.Toolstack}
+	p.Guest = Summary{Distro: in.OS.Name, Version: in.OS.Version, Arch: in.Arch.Name, Boot: opts.Boot}
+	c := &Context{Root: root, In: in, Opts: opts, Family: fam, plan: p, files: map[string]int{}}
+
+	if err := validate(opts); err != nil {
+		return nil, err
+	}
+	var prev *State
+	if data, err := root.ReadFile(StatePath); err == nil {
+		prev = &State{}
+		if err := json.Unmarshal(data, prev); err != nil {
+			return nil, xerr.Refuse(StatePath, 0, "run `xenify rollback` first, or remove the file if no conversion is in progress", "damaged: %v", err)
+		}
+	}
+
+	known, err := stepKernel(c)
+	if err != nil {
+		return nil, err
+	}
+	// Until the kernel is installed, plan for the flavour it will be.
+	k := c.Kernel
+	if k == nil {
+		k = expectedKernel(in, opts)
+	}
+	if err := checkABI(c, k.Bits, k.PAE, "kernel "+orText(k.Version, "to be installed")); err != nil {
+		return nil, err
+	}
+	prefix := "xvd"
+	if k.XenLinux() {
+		prefix = "sd"
+	}
+	var prevMap *DevMap
+	if prev != nil {
+		prevMap = prev.DevMap
+	}
+	if c.DevMap, err = BuildDevMap(in, opts, prefix, prevMap); err != nil {
+		return nil, err
+	}
+	if _, ok := c.DevMap.Virtual("/"); !ok && opts.Layout != "disk" {
+		return nil, xerr.Refuse("/etc/fstab", 0, "check the root entry", "the root filesystem is not a local block device")
+	}
+	saved := c.Kernel
+	c.Kernel = k
+	// File edits first: guest commands (mkinitrd reads fstab and
+	// modprobe.conf) must see the converted configuration.
+	steps := []func(*Context) error{stepFstab, stepCleanup, stepConsole, stepNetwork, stepGlibc}
+	for _, s := range steps {
+		if err := s(c); err != nil {
+			return nil, err
+		}
+	}
+	c.Kernel = saved
+	if known {
+		p.Guest.Kernel = c.Kernel.Version
+		ops, err := fam.Initrd(in, *c.Kernel, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range ops {
+			c.Add(op)
+		}
+		if err := stepBoot(c); err != nil {
+			return nil, err
+		}
+	}
+	c.Kernel = k
+	if err := stepSELinux(c); err != nil {
+		return nil, err
+	}
+	if !known {
+		c.Kernel = nil
+	}
+	// Record the device map for the next run (only when something
+	// changes, so a second convert stays a no-op).
+	if len(p.GuestOps()) > 0 || len(p.Later) > 0 {
+		st := State{DevMap: c.DevMap}
+		if c.Kernel != nil {
+			st.Kernel = c.Kernel.Version
+		}
+		b, _ := json.MarshalIndent(st, "", " ")
+		if err := c.Write("state", StatePath, string(b)+"\n", "record the device map, so converting again maps converted devices to themselves", Mode(0o600)); err != nil {
+			return nil, err
+		}
+	}
+	if err := stepDomain(c); err != nil {
+		return nil, err
+	}
+	if opts.SkipGuestCmds {
+		for i := range p.Ops {
+			if p.Ops[i].Kind == RunInGuest {
+				p.Ops[i].Manual = true
+			}
+		}
+	}
+	return p, nil
+}
+
+func orText(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// expectedKernel describes the kernel a pending install will bring.
+func expectedKernel(in *inspect.Inspection, opts Options) *inspect.Kernel {
+	k := &inspect.Kernel{Bits: in.Arch.Bits, PV: true}
+	name := ""
+	if opts.KernelPkgInfo != nil {
+		name = opts.KernelPkgInfo.Version
+		k.Version = name
+	}
+	switch {
+	case strings.HasSuffix(name, "xenU") || (name == "" && in.OS.Family == "redhat" && in.OS.Major == 4):
+		k.Flavor = "xenlinux-domU"
+		k.PAE = in.Arch.Bits == 32
+	case strings.HasSuffix(name, "xen") || (name == "" && in.OS.Family == "redhat" && in.OS.Major == 5):
+		k.Flavor = "xenlinux"
+		k.PAE = in.Arch.Bits == 32
+	default:
+		k.Flavor = "pvops"
+		k.PAE = in.Arch.Bits == 32
+	}
+	return k
+}
+
+func validate(o Options) error {
+	switch o.Layout {
+	case "lv", "partition", "raid", "disk":
+	default:
+		return xerr.Usagef("--layout %q: want lv, partition, raid or disk", o.Layout)
+	}
+	switch o.Boot {
+	case "pygrub", "direct":
+	default:
+		return xerr.Usagef("--boot %q: want pygrub or direct", o.Boot)
+	}
+	if o.Boot == "direct" && o.DirectDir == "" {
+		return xerr.Usagef("--boot direct needs a host directory for the kernel (--direct-dir)")
+	}
+	switch o.Toolstack {
+	case "xl", "xm":
+	default:
+		return xerr.Usagef("--toolstack %q: want xl or xm", o.Toolstack)
+	}
+	switch o.SELinuxRelabel {
+	case "boot", "offline", "none":
+	default:
+		return xerr.Usagef("--selinux-relabel %q: want boot, offline or none", o.SELinuxRelabel)
+	}
+	if o.MAC != "keep" && o.MAC != "random" && !macRe.MatchString(o.MAC) {
+		return xerr.Usagef("--mac %q: want keep, random or an address like 00:16:3e:12:34:56", o.MAC)
+	}
+	if o.Memory < 32 {
+		return xerr.Usagef("--memory %d: a guest needs at least 32 MiB", o.Memory)
+	}
+	if o.VCPUs < 1 {
+		return xerr.Usagef("--vcpus %d: at least 1", o.VCPUs)
+	}
+	if o.Name != "" && !nameRe.MatchString(o.Name) {
+		return xerr.Usagef("--name %q: use letters, digits, '.', '_' and '-'", o.Name)
+	}
+	return nil
+}
+
+var (
+	macRe  = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`)
+	nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
+
+func stepBoot(c *Context) error {
+	if c.Opts.Boot == "direct" {
+		return nil
+	}
+	switch c.In.Boot.Loader {
+	case "grub-legacy":
+		return stepBootLegacy(c)
+	case "grub2":
+		return stepBootGrub2(c)
+	}
+	return xerr.Refuse("/boot/grub", 0, "use --boot direct, or install GRUB in the guest", "no boot loader configuration pygrub can read (no grub.cfg, grub.conf or menu.lst)")
+}
+
+// stepDomain writes the domain configuration on the host.
+func stepDomain(c *Context) error {
+	o := c.Opts
+	d := &domain.Config{Name: guestName(c), Memory: o.Memory, VCPUs: o.VCPUs, VNC: o.VNC}
+	d.Header = []string{
+		fmt.Sprintf("Xen domain for %s, converted by xenify.", c.In.OS.Name),
+		"Console: xl console " + d.Name + (map[bool]string{true: "; VNC on 127.0.0.1 (vfb)"}[o.VNC]),
+	}
+	if o.Toolstack == "xm" {
+		d.Header[1] = "Console: xm console " + d.Name
+	}
+	seen := map[string]bool{}
+	for _, m := range c.DevMap.Entries {
+		if m.Vdev == "" || seen[m.Vdev] {
+			continue
+		}
+		seen[m.Vdev] = true
+		d.Disks = append(d.Disks, domain.Disk{Target: m.Target, File: m.File, Vdev: m.Vdev, Comment: fmt.Sprintf("%s (%s), was %s", m.Mount, m.Type, m.Native)})
+	}
+	vif := domain.Vif{Bridge: o.Bridge}
+	switch o.MAC {
+	case "keep":
+		for _, n := range c.In.NICs {
+			if n.MAC != "" {
+				vif.MAC, vif.Comment = n.MAC, "native MAC of "+n.Name+", from "+n.Source
+				break
+			}
+		}
+	case "random":
+	default:
+		vif.MAC = strings.ToLower(o.MAC)
+	}
+	d.Vifs = []domain.Vif{vif}
+	if o.Boot == "direct" && c.Kernel != nil {
+		d.Kernel, d.Ramdisk = stepBootDirect(c)
+		d.Root = rootSpec(c) + " ro"
+		if !c.Kernel.XenLinux() {
+			d.Extra = "console=hvc0"
+		}
+	} else {
+		d.Bootloader = "pygrub"
+		if o.Toolstack == "xl" {
+			d.BootloaderArgs = []string{"-q"}
+		}
+	}
+	c.plan.Domain = d
+	text := d.XL()
+	if o.Toolstack == "xm" {
+		text = d.XM()
+	}
+	c.plan.ConfigText = text
+	out := o.ConfigOut
+	if out == "" {
+		out = filepath.Join("/etc/xen", d.Name+".cfg")
+		if o.Toolstack == "xm" {
+			out = filepath.Join("/etc/xen", d.Name)
+		}
+	}
+	c.plan.ConfigPath = out
+	c.plan.Ops = append(c.plan.Ops, Op{Step: "domain", Kind: WriteHostFile, Reason: "the Xen domain configuration (" + o.Toolstack + ")", HostPath: out, Content: text})
+	return nil
+}
+
+func guestName(c *Context) string {
+	if c.Opts.Name != "" {
+		return c.Opts.Name
+	}
+	if b, err := c.Root.ReadFile("/etc/hostname"); err == nil {
+		if n := strings.SplitN(strings.TrimSpace(string(b)), ".", 2)[0]; nameRe.MatchString(n) {
+			return n
+		}
+	}
+	if b, err := c.Root.ReadFile("/etc/sysconfig/network"); err == nil {
+		if f, err := shellvars.Parse("/etc/sysconfig/network", b); err == nil {
+			if h, ok := f.Get("HOSTNAME"); ok {
+				if n := strings.SplitN(h, ".", 2)[0]; nameRe.MatchString(n) {
+					return n
+				}
+			}
+		}
+	}
+	return "xenify-guest"
+}
+
+// inittabGetty adds a getty on the Xen console to /etc/inittab.
+func inittabGetty(c *Context, con string) error {
+	data, ok, err := c.Read("/etc/inittab")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return xerr.Refuse("/etc/inittab", 0, "restore the guest's inittab", "sysvinit guest without /etc/inittab")
+	}
+	used := map[string]bool{}
+	for _, l := range strings.Split(data, "\n") {
+		if i := strings.Index(l, ":"); i > 0 && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			used[l[:i]] = true
+		}
+	}
+	id := "co"
+	for n := 0; used[id]; n++ {
+		id = fmt.Sprintf("x%d", n)
+	}
+	var getty string
+	switch {
+	case con == "console" && c.In.Tools["mingetty"] != "":
+		getty = c.In.Tools["mingetty"] + " console"
+	case c.In.Tools["agetty"] != "":
+		getty = c.In.Tools["agetty"] + " " + con + " 9600 vt100-nav"
+	case c.In.Tools["getty"] != "":
+		getty = c.In.Tools["getty"] + " 38400 " + con
+	case c.In.Tools["mingetty"] != "":
+		getty = c.In.Tools["mingetty"] + " " + con
+	default:
+		return xerr.Refuse("/sbin/agetty", 0, "install a getty in the guest", "no getty program in the guest for the Xen console")
+	}
+	if data != "" && !strings.HasSuffix(data, "\n") {
+		data += "\n"
+	}
+	data += "# Added by xenify: login prompt on the Xen console.\n" + id + ":2345:respawn:" + getty + "\n"
+	return c.Write("console", "/etc/inittab", data, "a getty on the Xen console "+con, nil)
+}

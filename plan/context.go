@@ -1,0 +1,157 @@
+package plan
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xerr"
+)
+
+// Context is the planner's working state: the guest (read-only), what was
+// inspected, the options, and the ops planned so far. Several steps may
+// edit the same file (the boot config gets both the root device and the
+// console); Context merges them into one op per file, so the plan shows
+// one diff per file.
+type Context struct {
+	Root   *guest.Root
+	In     *inspect.Inspection
+	Opts   Options
+	Family Family
+	DevMap *DevMap
+	// Kernel is the domU kernel the guest will boot (nil until known).
+	Kernel *inspect.Kernel
+
+	plan  *Plan
+	files map[string]int // guest path -> index of its WriteFile op
+}
+
+// Read returns the content of a guest file as planned so far: the
+// pending new content if an earlier step edits it, else what is on disk.
+// ok is false when the file does not exist (and nothing creates it).
+func (c *Context) Read(p string) (data string, ok bool, err error) {
+	real, err := c.Root.Realpath(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	if i, ok := c.files[real]; ok {
+		op := c.plan.Ops[i]
+		if op.Kind == RemoveFile {
+			return "", false, nil
+		}
+		return op.Content, true, nil
+	}
+	b, err := c.Root.ReadFile(real)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, xerr.Refuse(p, 0, "check the file in the guest", "cannot read: %v", err)
+	}
+	return string(b), true, nil
+}
+
+// Write plans new content for a guest file. Writing the content the file
+// already has plans nothing: this is what makes a second convert a no-op.
+func (c *Context) Write(step, p, content, reason string, mode *fs.FileMode) error {
+	real, err := c.Root.RealpathMissing(p)
+	if err != nil {
+		return xerr.Refuse(p, 0, "check the path in the guest", "cannot resolve: %v", err)
+	}
+	if i, ok := c.files[real]; ok {
+		op := &c.plan.Ops[i]
+		if op.Content == content && (mode == nil || (op.Mode != nil && *op.Mode == *mode)) {
+			return nil
+		}
+		op.Content = content
+		if mode != nil {
+			op.Mode = mode
+		}
+		if !strings.Contains(op.Step, step) {
+			op.Step += "+" + step
+		}
+		op.Reason += "; " + reason
+		return nil
+	}
+	var old *string
+	oldHash := ""
+	b, err := c.Root.ReadFile(real)
+	switch {
+	case err == nil:
+		s := string(b)
+		old, oldHash = &s, Hash(b)
+		if s == content && (mode == nil || c.modeIs(real, *mode)) {
+			return nil
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return xerr.Refuse(p, 0, "check the file in the guest", "cannot read: %v", err)
+	}
+	c.files[real] = len(c.plan.Ops)
+	c.plan.Ops = append(c.plan.Ops, Op{Step: step, Kind: WriteFile, Reason: reason, Path: real, Content: content, Mode: mode, OldSHA256: oldHash, Old: old})
+	return nil
+}
+
+func (c *Context) modeIs(p string, m fs.FileMode) bool {
+	meta, err := c.Root.Meta(p)
+	return err == nil && meta.Mode.Perm() == m.Perm()
+}
+
+// Remove plans the removal of a guest file if it exists.
+func (c *Context) Remove(step, p, reason string) {
+	if _, err := c.Root.Lstat(p); err != nil {
+		return
+	}
+	c.plan.Ops = append(c.plan.Ops, Op{Step: step, Kind: RemoveFile, Reason: reason, Path: p})
+}
+
+// Add appends an op as is.
+func (c *Context) Add(op Op) { c.plan.Ops = append(c.plan.Ops, op) }
+
+// Warn adds a warning to the plan.
+func (c *Context) Warn(format string) { c.plan.Warnings = append(c.plan.Warnings, format) }
+
+// Later records a step that can only be planned after this plan's guest
+// commands have run.
+func (c *Context) Later(what string) { c.plan.Later = append(c.plan.Later, what) }
+
+// Mode is a helper for literal modes.
+func Mode(m fs.FileMode) *fs.FileMode { return &m }
+
+// InitrdLister lists the files of an initrd image; set by the caller
+// (package initramfs) so that plan stays free of decompressors.
+var InitrdLister func(data []byte) ([]string, error)
+
+// InitrdHas reports whether k's current initrd contains one of the module
+// names (as name.ko, name.ko.xz, ... with - and _ equivalent). known is
+// false when there is no initrd or it cannot be read.
+func (c *Context) InitrdHas(k inspect.Kernel, modules ...string) (has, known bool) {
+	if k.Initrd == "" || InitrdLister == nil {
+		return false, false
+	}
+	data, err := c.Root.ReadFile(k.Initrd)
+	if err != nil {
+		return false, false
+	}
+	files, err := InitrdLister(data)
+	if err != nil {
+		return false, false
+	}
+	for _, f := range files {
+		base := path.Base(f)
+		for _, m := range modules {
+			for _, ext := range []string{".ko", ".ko.gz", ".ko.xz", ".ko.zst"} {
+				if strings.ReplaceAll(base, "_", "-") == strings.ReplaceAll(m, "_", "-")+ext {
+					return true, true
+				}
+			}
+		}
+	}
+	return false, true
+}

@@ -1,0 +1,298 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xerr"
+)
+
+// DevMap maps the guest's native block devices to virtual ones.
+type DevMap struct {
+	Prefix  string    `json:"prefix"` // "sd" (XenLinux) or "xvd" (pvops)
+	Entries []Mapped  `json:"entries"`
+	Dropped []Dropped `json:"dropped,omitempty"`
+}
+
+// Mapped is one filesystem or swap area handed to the guest.
+type Mapped struct {
+	Line    int    `json:"line"` // fstab line
+	Mount   string `json:"mount"`
+	Type    string `json:"type"`
+	Native  string `json:"native"`  // fstab spec before conversion
+	Virtual string `json:"virtual"` // guest device name: sda1, xvda2 ("" = spec kept)
+	Spec    string `json:"spec"`    // fstab spec after conversion
+	Target  string `json:"target"`  // host side for the domain config
+	File    bool   `json:"file"`
+	// Vdev is the name the domain config exports: the virtual device for
+	// per-filesystem layouts, the whole disk for the disk layout.
+	Vdev string `json:"vdev"`
+}
+
+// Dropped is an fstab entry the guest will not have.
+type Dropped struct {
+	Line  int    `json:"line"`
+	Spec  string `json:"spec"`
+	Mount string `json:"mount"`
+	Why   string `json:"why"`
+}
+
+// Virtual returns the virtual device of the filesystem mounted at mount.
+func (d *DevMap) Virtual(mount string) (Mapped, bool) {
+	for _, m := range d.Entries {
+		if m.Mount == mount {
+			return m, true
+		}
+	}
+	return Mapped{}, false
+}
+
+// ByNative returns the mapping of a native spec (as written in fstab or
+// on a kernel command line).
+func (d *DevMap) ByNative(spec string) (Mapped, bool) {
+	for _, m := range d.Entries {
+		if m.Native == spec || m.Spec == spec || (m.Virtual != "" && "/dev/"+m.Virtual == spec) {
+			return m, true
+		}
+	}
+	return Mapped{}, false
+}
+
+var (
+	virtualName = regexp.MustCompile(`^(/dev/)?(xvd|sd|hd)([a-z]+)([0-9]*)$`)
+	nativeDisk  = regexp.MustCompile(`^/dev/(hd|sd|vd|xvd)([a-z]+)([0-9]+)$`)
+)
+
+// removable reports whether an fstab entry is a removable device the
+// guest will not have.
+func removable(e inspect.FstabEntry) (bool, string) {
+	s := e.Spec
+	switch {
+	case strings.HasPrefix(s, "/dev/fd"), strings.Contains(e.Mount, "floppy"):
+		return true, "floppy drive: a Xen guest has none"
+	case e.Type == "iso9660" || e.Type == "udf" || strings.Contains(s, "cdrom") || strings.HasPrefix(s, "/dev/sr") || strings.HasPrefix(s, "/dev/scd") || strings.Contains(e.Mount, "cdrom") || strings.Contains(e.Mount, "cdrecorder"):
+		return true, "CD-ROM drive: a Xen guest has none (attach an ISO as a disk if needed)"
+	case strings.Contains(e.Options, "managed") || (strings.Contains(e.Options, "noauto") && strings.Contains(e.Options, "pamconsole")):
+		return true, "removable device managed by the desktop: the guest will not have it"
+	case strings.HasPrefix(s, "/dev/usb") || strings.Contains(e.Mount, "usb"):
+		return true, "USB device: the guest will not have it"
+	}
+	return false, ""
+}
+
+// BuildDevMap computes the device map. prev is the map recorded by an
+// earlier convert (nil on the first run); with it a second run maps
+// already-converted entries to themselves.
+func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevMap) (*DevMap, error) {
+	dm := &DevMap{Prefix: prefix}
+	var keep []inspect.FstabEntry
+	for _, e := range in.Fstab.Entries {
+		if !e.Local() {
+			continue
+		}
+		if ok, why := removable(e); ok {
+			dm.Dropped = append(dm.Dropped, Dropped{Line: e.Line, Spec: e.Spec, Mount: e.Mount, Why: why})
+			continue
+		}
+		keep = append(keep, e)
+	}
+	// Order: /boot first (pygrub reads only the first disk), then /, then
+	// the other filesystems in fstab order, then swap.
+	rank := func(e inspect.FstabEntry) int {
+		switch {
+		case e.Mount == "/boot":
+			return 0
+		case e.Mount == "/":
+			return 1
+		case e.Type == "swap":
+			return 3
+		}
+		return 2
+	}
+	sort.SliceStable(keep, func(i, j int) bool { return rank(keep[i]) < rank(keep[j]) })
+
+	user, err := userMaps(opts.Maps, keep, prefix)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]string{}
+	claim := func(v, native string) error {
+		if other, ok := used[v]; ok && other != native {
+			return xerr.Usagef("--map: %s and %s would both become %s; give each its own virtual device", other, native, v)
+		}
+		used[v] = native
+		return nil
+	}
+	for _, v := range user {
+		if err := claim(v.Virtual, v.Native); err != nil {
+			return nil, err
+		}
+	}
+
+	// Entries an earlier run commented out are no longer in fstab; keep
+	// them in the record so the state (and so a second run) is stable.
+	if prev != nil {
+		for _, d := range prev.Dropped {
+			dup := false
+			for _, x := range dm.Dropped {
+				dup = dup || (x.Spec == d.Spec && x.Mount == d.Mount)
+			}
+			if !dup {
+				dm.Dropped = append(dm.Dropped, d)
+			}
+		}
+	}
+	if opts.Layout == "disk" {
+		return dm, wholeDisks(dm, keep, opts, prefix)
+	}
+	next := 1
+	for _, e := range keep {
+		native := e.Spec
+		m := Mapped{Line: e.Line, Mount: e.Mount, Type: e.Type, Native: native}
+		if p, ok := prevFor(prev, e); ok {
+			// Converted before: keep the earlier decision.
+			m = p
+			m.Line = e.Line
+			if err := claim(m.Virtual, m.Native); err != nil {
+				return nil, err
+			}
+		} else if v, ok := user[e.Mount]; ok {
+			m.Virtual = v.Virtual
+		} else if v, ok := user[native]; ok {
+			m.Virtual = v.Virtual
+		} else {
+			for {
+				cand := fmt.Sprintf("%sa%d", prefix, next)
+				next++
+				if _, taken := used[cand]; !taken {
+					m.Virtual = cand
+					break
+				}
+			}
+			if err := claim(m.Virtual, native); err != nil {
+				return nil, err
+			}
+		}
+		m.Spec = "/dev/" + m.Virtual
+		if byID(native) && m.Native == native {
+			// LABEL=, UUID= and PARTUUID= name the filesystem, not the
+			// disk: they stay valid in the guest and are kept.
+			m.Spec = native
+		}
+		m.Vdev = m.Virtual
+		if m.Target == "" {
+			m.Target, m.File = hostTarget(opts, e)
+		}
+		dm.Entries = append(dm.Entries, m)
+	}
+	return dm, nil
+}
+
+func prevFor(prev *DevMap, e inspect.FstabEntry) (Mapped, bool) {
+	if prev == nil {
+		return Mapped{}, false
+	}
+	for _, p := range prev.Entries {
+		if p.Mount == e.Mount && (p.Spec == e.Spec || p.Native == e.Spec) {
+			return p, true
+		}
+	}
+	return Mapped{}, false
+}
+
+func byID(spec string) bool {
+	return strings.HasPrefix(spec, "LABEL=") || strings.HasPrefix(spec, "UUID=") || strings.HasPrefix(spec, "PARTUUID=")
+}
+
+// userMaps validates --map and indexes it by native spec and mount point.
+func userMaps(maps []Mapping, keep []inspect.FstabEntry, prefix string) (map[string]Mapping, error) {
+	out := map[string]Mapping{}
+	for _, m := range maps {
+		v := strings.TrimPrefix(m.Virtual, "/dev/")
+		if !virtualName.MatchString(v) {
+			return nil, xerr.Usagef("--map %s=%s: %q is not a virtual device name such as xvda1 or sda1", m.Native, m.Virtual, m.Virtual)
+		}
+		found := false
+		for _, e := range keep {
+			if e.Spec == m.Native || e.Mount == m.Native {
+				found = true
+			}
+		}
+		if !found {
+			return nil, xerr.Usagef("--map %s=%s: no local filesystem in the guest's /etc/fstab is %s", m.Native, m.Virtual, m.Native)
+		}
+		if _, dup := out[m.Native]; dup {
+			return nil, xerr.Usagef("--map %s given twice", m.Native)
+		}
+		out[m.Native] = Mapping{Native: m.Native, Virtual: v}
+	}
+	return out, nil
+}
+
+// hostTarget is the dom0 side of a filesystem: from the source's disks
+// when known, else the native device as the dom0 that runs on the same
+// hardware sees it.
+func hostTarget(opts Options, e inspect.FstabEntry) (string, bool) {
+	for _, d := range opts.Disks {
+		if d.Mount == e.Mount || d.Spec == e.Spec {
+			return d.Target, d.File
+		}
+	}
+	switch {
+	case strings.HasPrefix(e.Spec, "LABEL="):
+		// udev escapes '/' in labels as \x2f (LABEL=/boot).
+		return "/dev/disk/by-label/" + strings.ReplaceAll(strings.TrimPrefix(e.Spec, "LABEL="), "/", `\x2f`), false
+	case strings.HasPrefix(e.Spec, "UUID="):
+		return "/dev/disk/by-uuid/" + strings.TrimPrefix(e.Spec, "UUID="), false
+	case strings.HasPrefix(e.Spec, "PARTUUID="):
+		return "/dev/disk/by-partuuid/" + strings.TrimPrefix(e.Spec, "PARTUUID="), false
+	}
+	return e.Spec, false
+}
+
+// wholeDisks implements --layout disk: the guest gets the native disks
+// whole and keeps its partitions, RAID and LVM inside. Partition device
+// names are renamed to the virtual disk; LVM, md, LABEL= and UUID= specs
+// stay valid inside the guest and are kept.
+func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix string) error {
+	letters := map[string]string{}
+	var order []string
+	for _, e := range keep {
+		m := Mapped{Line: e.Line, Mount: e.Mount, Type: e.Type, Native: e.Spec, Spec: e.Spec}
+		if g := nativeDisk.FindStringSubmatch(e.Spec); g != nil {
+			disk := "/dev/" + g[1] + g[2]
+			if _, ok := letters[disk]; !ok {
+				letters[disk] = string(rune('a' + len(order)))
+				order = append(order, disk)
+			}
+			m.Virtual = prefix + letters[disk] + g[3]
+			m.Spec = "/dev/" + m.Virtual
+			m.Vdev = prefix + letters[disk]
+			m.Target = disk
+			for _, d := range opts.Disks {
+				if d.Spec == e.Spec || d.Mount == e.Mount {
+					m.Target, m.File = d.Target, d.File
+				}
+			}
+		}
+		dm.Entries = append(dm.Entries, m)
+	}
+	if len(order) == 0 && len(opts.Disks) == 0 {
+		return xerr.Usagef("--layout disk needs the guest's disks: its fstab names no /dev/hdX or /dev/sdX partitions, so give the source as disk images or devices")
+	}
+	return nil
+}
+
+// partNum returns the partition number of a virtual name ("sda2" -> 2).
+func partNum(v string) int {
+	g := virtualName.FindStringSubmatch(v)
+	if g == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(g[4])
+	return n
+}

@@ -1,0 +1,34 @@
+package plan
+
+import (
+	"github.com/xenify/xenify/inspect"
+)
+
+// Family is what differs between distribution families. Package distro
+// has one implementation per family (redhat, debian); the planner asks,
+// the family answers with ops. Nothing outside the families tests for a
+// distribution by name.
+type Family interface {
+	Name() string
+	// KernelInstall returns the guest command that installs a domU kernel
+	// from the guest's own repositories, and a description of the kernel
+	// it will install. It returns a *xerr.Refused when the family has no
+	// such kernel for this release (the message says what to supply).
+	KernelInstall(in *inspect.Inspection) (op Op, what string, err error)
+	// PackageInstall returns the command that installs a package file
+	// already copied into the guest at guestPath.
+	PackageInstall(in *inspect.Inspection, guestPath string, info PackageInfo) Op
+	// Initrd returns the ops that make k's initrd load the Xen block and
+	// network frontends before the root filesystem is mounted.
+	Initrd(in *inspect.Inspection, k inspect.Kernel, c *Context) ([]Op, error)
+	// GlibcReplace returns the command that freshens the guest's glibc
+	// from package files copied into guestDir.
+	GlibcReplace(in *inspect.Inspection, guestDir string, files []string) Op
+	// Relabel returns the command for an offline SELinux relabel.
+	Relabel(in *inspect.Inspection) (Op, error)
+	// NetFrontend is the module name of the network frontend for k
+	// ("xennet" for XenLinux, "xen-netfront" for pvops).
+	NetFrontend(k inspect.Kernel) string
+	// BlockFrontend is the module name of the block frontend for k.
+	BlockFrontend(k inspect.Kernel) string
+}

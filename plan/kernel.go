@@ -1,0 +1,127 @@
+package plan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xerr"
+)
+
+// chooseKernel picks the installed kernel the guest will boot: a PV
+// capable one with its modules, XenLinux domU flavour first on XenLinux
+// releases, newest first. nil means none is installed.
+func chooseKernel(in *inspect.Inspection) *inspect.Kernel {
+	var cands []inspect.Kernel
+	for _, k := range in.Kernels {
+		if k.PV && k.HasModules {
+			cands = append(cands, k)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	rank := func(k inspect.Kernel) int {
+		switch k.Flavor {
+		case "xenlinux-domU":
+			return 0
+		case "xenlinux":
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if rank(cands[i]) != rank(cands[j]) {
+			return rank(cands[i]) < rank(cands[j])
+		}
+		return false
+	})
+	best := cands[0]
+	for _, k := range cands[1:] {
+		if rank(k) == rank(best) && inspect.CompareVersions(k.Version, best.Version) > 0 {
+			best = k
+		}
+	}
+	return &best
+}
+
+// stepKernel decides the domU kernel, planning its installation if the
+// guest has none. It returns false when the kernel is only known after the
+// install runs.
+func stepKernel(c *Context) (known bool, err error) {
+	if c.Opts.KernelPkgInfo != nil {
+		info := *c.Opts.KernelPkgInfo
+		for i := range c.In.Kernels {
+			if c.In.Kernels[i].Version == info.Version {
+				k := c.In.Kernels[i]
+				if !k.PV {
+					return false, xerr.Refuse(c.Opts.KernelPackage, 0, "supply a Xen domU kernel package (kernel-xenU, kernel-xen, or a pvops kernel built with CONFIG_XEN_PV=y)", "the installed kernel %s from this package cannot boot as a PV guest (%s)", k.Version, k.Evidence)
+				}
+				c.Kernel = &k
+				return true, nil
+			}
+		}
+		gp := "/var/lib/xenify/packages/" + filepath.Base(c.Opts.KernelPackage)
+		c.Add(Op{Step: "kernel", Kind: WriteFile, Reason: "domU kernel package to install (--kernel-package)", Path: gp, FromHost: c.Opts.KernelPackage})
+		c.Add(c.Family.PackageInstall(c.In, gp, info))
+		c.Later("boot entry and initrd for kernel " + info.Version + " from " + filepath.Base(c.Opts.KernelPackage))
+		return false, nil
+	}
+	if k := chooseKernel(c.In); k != nil {
+		c.Kernel = k
+		return true, nil
+	}
+	op, what, err := c.Family.KernelInstall(c.In)
+	if err != nil {
+		return false, err
+	}
+	c.Add(op)
+	c.Later("boot entry and initrd for " + what + " once it is installed")
+	return false, nil
+}
+
+// checkABI refuses a kernel the host cannot run as PV.
+func checkABI(c *Context, bits int, pae bool, what string) error {
+	abi := pvABI(bits, pae)
+	ok, why := c.Opts.Caps.CheckPV(abi)
+	if !ok {
+		return xerr.Refuse("", 0, "choose a kernel the host can run, or run the guest as PVH/HVM", "%s needs %s: %s", what, abi, why)
+	}
+	if !c.Opts.Caps.Known() {
+		c.Warn(why)
+	}
+	return nil
+}
+
+func pvABI(bits int, pae bool) string {
+	switch {
+	case bits == 64:
+		return "xen-3.0-x86_64"
+	case pae:
+		return "xen-3.0-x86_32p"
+	}
+	return "xen-3.0-x86_32"
+}
+
+// listPackages lists the package files in a host directory.
+func listPackages(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, xerr.Usagef("--glibc-packages %s: %v", dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".rpm") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(out) == 0 {
+		return nil, xerr.Usagef("--glibc-packages %s: no .rpm files there", dir)
+	}
+	return out, nil
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,81 @@
+package plan
+
+import (
+	"github.com/xenify/xenify/xen/caps"
+)
+
+// Options are the user's choices (the CLI flags of plan and convert).
+type Options struct {
+	Name           string
+	Maps           []Mapping // --map NATIVE=VIRTUAL, in order
+	Layout         string    // lv, partition, raid, disk ("" = partition)
+	Boot           string    // pygrub or direct ("" = pygrub)
+	KernelPackage  string    // host path of an .rpm/.deb to install as domU kernel
+	KernelPkgInfo  *PackageInfo
+	GlibcPackages  string // host dir with Xen-friendly glibc rpms
+	Memory         int    // MiB
+	VCPUs          int
+	Bridge         string
+	MAC            string // keep, random, or an address
+	Toolstack      string // xl or xm
+	ConfigOut      string // host path of the domain config
+	DirectDir      string // host dir for kernel/initrd with --boot direct
+	Caps           caps.Host
+	CapsSource     string // where Caps came from, for the plan's notes
+	SELinuxRelabel string // boot, offline, none
+	SkipGuestCmds  bool
+	NoIfupLocal    bool // do not add the TX checksum workaround
+	VNC            bool
+	// Disks describe the host side of the guest's filesystems when the
+	// source is a set of disks (package source fills it); nil for a
+	// directory source, where the native device paths are used.
+	Disks []HostDisk
+}
+
+// Mapping is one --map NATIVE=VIRTUAL pair. Native is a device path, a
+// LABEL=/UUID= spec, or a mount point such as "/".
+type Mapping struct{ Native, Virtual string }
+
+// PackageInfo is the name and version read from a kernel package header.
+type PackageInfo struct {
+	Format  string `json:"format"` // rpm or deb
+	Name    string `json:"name"`
+	Version string `json:"version"` // the kernel release (uname -r) it installs
+	Arch    string `json:"arch"`
+}
+
+// HostDisk is one filesystem of the guest as dom0 will provide it.
+type HostDisk struct {
+	Mount  string // guest mount point ("/", "/boot", "swap")
+	Spec   string // the fstab spec it satisfies
+	Target string // host path: image file or block device
+	File   bool   // image file rather than block device
+	Vdev   string // virtual device override ("" = computed)
+}
+
+func (o *Options) defaults() {
+	if o.Layout == "" {
+		o.Layout = "partition"
+	}
+	if o.Boot == "" {
+		o.Boot = "pygrub"
+	}
+	if o.Memory == 0 {
+		o.Memory = 512
+	}
+	if o.VCPUs == 0 {
+		o.VCPUs = 1
+	}
+	if o.Bridge == "" {
+		o.Bridge = "xenbr0"
+	}
+	if o.MAC == "" {
+		o.MAC = "keep"
+	}
+	if o.Toolstack == "" {
+		o.Toolstack = "xl"
+	}
+	if o.SELinuxRelabel == "" {
+		o.SELinuxRelabel = "boot"
+	}
+}

@@ -1,0 +1,306 @@
+package plan
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/xenify/xenify/conf/fstab"
+	"github.com/xenify/xenify/conf/linelist"
+	"github.com/xenify/xenify/conf/modprobe"
+	"github.com/xenify/xenify/conf/shellvars"
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xerr"
+)
+
+// stepFstab rewrites /etc/fstab with the virtual devices and comments out
+// what the guest will not have.
+func stepFstab(c *Context) error {
+	data, _, err := c.Read("/etc/fstab")
+	if err != nil {
+		return err
+	}
+	f, err := fstab.Parse("/etc/fstab", []byte(data))
+	if err != nil {
+		return &xerr.Refused{Path: "/etc/fstab", Msg: "cannot parse", Err: err}
+	}
+	dropped := map[int]string{}
+	for _, d := range c.DevMap.Dropped {
+		dropped[d.Line] = d.Why
+	}
+	for _, e := range f.Entries() {
+		if e.CommentedOut() {
+			continue
+		}
+		if why, ok := dropped[e.Line]; ok {
+			f.CommentOut(e, why)
+			continue
+		}
+		for _, m := range c.DevMap.Entries {
+			if m.Line == e.Line && m.Spec != e.Spec {
+				e.Spec = m.Spec
+			}
+		}
+	}
+	return c.Write("fstab", "/etc/fstab", string(f.Bytes()), "map native block devices to the guest's virtual devices", nil)
+}
+
+// stepCleanup removes caches that name the native devices and rewrites
+// the boot loader's device files.
+func stepCleanup(c *Context) error {
+	c.Remove("cleanup", "/etc/blkid.tab", "stale cache of native block devices; blkid rebuilds it")
+	c.Remove("cleanup", "/etc/blkid.tab.old", "stale cache of native block devices")
+	c.Remove("cleanup", "/etc/blkid/blkid.tab", "stale cache of native block devices; blkid rebuilds it")
+	c.Remove("cleanup", "/etc/lvm/cache/.cache", "stale LVM device cache naming native disks; LVM rebuilds it")
+	root, _ := c.DevMap.Virtual("/")
+	boot, hasBoot := c.DevMap.Virtual("/boot")
+	first := root
+	if hasBoot {
+		first = boot
+	}
+	disk := "/dev/" + strings.TrimRight(first.Virtual, "0123456789")
+	if first.Virtual == "" {
+		return nil
+	}
+	for _, p := range []string{"/boot/grub/device.map", "/boot/grub2/device.map"} {
+		data, ok, err := c.Read(p)
+		if err != nil || !ok {
+			continue
+		}
+		content := rewriteDeviceMap(data, disk)
+		if err := c.Write("cleanup", p, content, "GRUB's (hd0) is the guest's first virtual disk", nil); err != nil {
+			return err
+		}
+	}
+	if data, ok, err := c.Read("/etc/sysconfig/grub"); err == nil && ok {
+		f, err := shellvars.Parse("/etc/sysconfig/grub", []byte(data))
+		if err == nil {
+			if _, has := f.Get("boot"); has {
+				if err := f.Set("boot", disk); err == nil {
+					if err := c.Write("cleanup", "/etc/sysconfig/grub", string(f.Bytes()), "the boot disk is now "+disk, nil); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func rewriteDeviceMap(data, disk string) string {
+	lines := strings.SplitAfter(data, "\n")
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "(hd0)") {
+			nl := ""
+			if strings.HasSuffix(l, "\n") {
+				nl = "\n"
+			}
+			lines[i] = "(hd0)     " + disk + nl
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+// consoleName is the Xen console device of kernel k: XenLinux 2.6.9 (EL4)
+// shows it as /dev/console, XenLinux 2.6.18 (EL5) as xvc0, pvops as hvc0.
+func consoleName(k inspect.Kernel) string {
+	switch {
+	case k.XenLinux() && (strings.HasPrefix(k.Version, "2.6.9") || (k.Version == "" && k.Flavor == "xenlinux-domU")):
+		return "console"
+	case k.XenLinux():
+		return "xvc0"
+	}
+	return "hvc0"
+}
+
+// stepConsole puts a getty on the Xen console and lets root log in there.
+func stepConsole(c *Context) error {
+	con := consoleName(*c.Kernel)
+	for _, g := range c.In.Gettys {
+		if g.TTY == con {
+			goto securetty
+		}
+	}
+	switch c.In.Init {
+	case "sysvinit":
+		if err := inittabGetty(c, con); err != nil {
+			return err
+		}
+	case "upstart":
+		job := fmt.Sprintf(`# %s - getty on the Xen console
+#
+# Added by xenify: this service maintains a getty on %s from the point
+# the system is started until it is shut down again.
+
+start on stopped rc RUNLEVEL=[2345]
+stop on runlevel [!2345]
+
+respawn
+exec /sbin/getty -8 38400 %s
+`, con, con, con)
+		if err := c.Write("console", "/etc/init/"+con+".conf", job, "upstart job for a getty on the Xen console "+con, Mode(0o644)); err != nil {
+			return err
+		}
+	case "systemd":
+		// systemd-getty-generator starts serial-getty@hvc0 for the
+		// console= on the kernel command line, which the boot step adds.
+	}
+securetty:
+	data, ok, err := c.Read("/etc/securetty")
+	if err != nil || !ok {
+		return err
+	}
+	f, err := linelist.Parse("/etc/securetty", []byte(data))
+	if err != nil {
+		return &xerr.Refused{Path: "/etc/securetty", Msg: "cannot parse", Err: err}
+	}
+	if !f.Has(con) {
+		if _, err := f.Add(con); err != nil {
+			return err
+		}
+		return c.Write("console", "/etc/securetty", string(f.Bytes()), "let root log in on the Xen console "+con, nil)
+	}
+	return nil
+}
+
+// stepNetwork points eth0 at the Xen network frontend and adds the TX
+// checksum workaround where the kernel needs it.
+func stepNetwork(c *Context) error {
+	k := *c.Kernel
+	if k.XenLinux() && c.In.Modprobe.Path != "" {
+		p := c.In.Modprobe.Path
+		data, _, err := c.Read(p)
+		if err != nil {
+			return err
+		}
+		f, err := modprobe.Parse(p, []byte(data))
+		if err != nil {
+			return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err}
+		}
+		front := c.Family.NetFrontend(k)
+		names := []string{}
+		for _, n := range c.In.NICs {
+			if strings.HasPrefix(n.Name, "eth") {
+				names = append(names, n.Name)
+			}
+		}
+		if len(names) == 0 {
+			names = []string{"eth0"}
+		}
+		for _, name := range names {
+			if mod, ok := f.Alias(name); ok {
+				if mod == front {
+					continue
+				}
+				if _, err := f.SetAlias(name, front); err != nil {
+					return err
+				}
+			} else if err := f.AddAlias(name, front); err != nil {
+				return err
+			}
+		}
+		if err := c.Write("network", p, string(f.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+")", nil); err != nil {
+			return err
+		}
+	}
+	if c.Opts.MAC != "keep" {
+		if err := dropHWADDR(c); err != nil {
+			return err
+		}
+	}
+	if needsTxOff(c.In, k) && !c.Opts.NoIfupLocal {
+		const p = "/sbin/ifup-local"
+		const line = "/sbin/ethtool -K ${1} tx off"
+		data, ok, err := c.Read(p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			data = "#!/bin/sh\n"
+		}
+		if !strings.Contains(data, line) {
+			if data != "" && !strings.HasSuffix(data, "\n") {
+				data += "\n"
+			}
+			data += "# Added by xenify: the CentOS 4.4 domU kernel corrupts packets with\n# TX checksum offload on its Xen network frontend; turn it off.\n" + line + "\n"
+			if err := c.Write("network", p, data, "turn TX checksumming off on Xen vifs (checksum bug of the EL4.4 domU kernel); --no-ifup-local disables this", Mode(0o755)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// needsTxOff: CentOS/RHEL 4.4's experimental domU kernels.
+func needsTxOff(in *inspect.Inspection, k inspect.Kernel) bool {
+	return in.OS.Family == "redhat" && in.OS.Major == 4 && in.OS.Minor <= 4 && k.XenLinux()
+}
+
+// dropHWADDR removes the native MAC from interface configs when the vif
+// gets a new one, so the interface still comes up.
+func dropHWADDR(c *Context) error {
+	for _, n := range c.In.NICs {
+		if !strings.HasSuffix(n.Source, " HWADDR") {
+			continue
+		}
+		p := strings.TrimSuffix(n.Source, " HWADDR")
+		data, _, err := c.Read(p)
+		if err != nil {
+			return err
+		}
+		f, err := shellvars.Parse(p, []byte(data))
+		if err != nil {
+			return err
+		}
+		f.CommentOut("HWADDR", "xenify: the Xen vif has a new MAC address")
+		if err := c.Write("network", p, string(f.Bytes()), "the vif gets a new MAC (--mac "+c.Opts.MAC+")", nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stepGlibc: 32-bit XenLinux guests want a glibc built for Xen.
+func stepGlibc(c *Context) error {
+	g := c.In.Glibc
+	if !g.Relevant || g.NoSegNeg || !c.Kernel.XenLinux() {
+		return nil
+	}
+	if c.Opts.GlibcPackages == "" {
+		c.Warn("32-bit guest without a Xen-friendly glibc (no /lib/i686/nosegneg): programs using thread-local storage run many times slower under Xen (\"4gb seg fixup\" in the kernel log); remedy: --glibc-packages DIR with the glibc, glibc-common (and nscd) packages built for Xen (i686 'nosegneg'), which xenify installs with rpm -Fvh")
+		return nil
+	}
+	files, err := listPackages(c.Opts.GlibcPackages)
+	if err != nil {
+		return err
+	}
+	dir := "/var/lib/xenify/glibc"
+	var guestFiles []string
+	for _, f := range files {
+		gp := dir + "/" + path.Base(f)
+		guestFiles = append(guestFiles, gp)
+		c.Add(Op{Step: "glibc", Kind: WriteFile, Reason: "package to install in the guest", Path: gp, FromHost: f})
+	}
+	c.Add(c.Family.GlibcReplace(c.In, dir, guestFiles))
+	return nil
+}
+
+// stepSELinux: relabel files xenify wrote (or the whole guest).
+func stepSELinux(c *Context) error {
+	if !c.In.SELinux.Enabled() || c.Opts.SELinuxRelabel == "none" {
+		return nil
+	}
+	if c.Opts.SELinuxRelabel == "offline" {
+		op, err := c.Family.Relabel(c.In)
+		if err != nil {
+			return err
+		}
+		c.Add(op)
+		return nil
+	}
+	if ok := c.Root.Exists("/.autorelabel"); ok {
+		return nil
+	}
+	return c.Write("selinux", "/.autorelabel", "", "SELinux is "+c.In.SELinux.Mode+": relabel the files xenify changed at first boot", Mode(0o644))
+}

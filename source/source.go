@@ -1,0 +1,95 @@
+// Package source opens what xenify converts: a directory holding the
+// guest's root filesystem, or (see disk.go) disk images and block devices
+// whose filesystems are found, mounted and released again on every path.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/xerr"
+)
+
+// Opened is a guest ready to be inspected (and, if opened for writing,
+// converted). Close releases everything Open acquired, in reverse order.
+type Opened struct {
+	Root *guest.Root
+	// Disks tell the planner how dom0 will provide each filesystem.
+	Disks []plan.HostDisk
+	// Describe says what was opened, for messages.
+	Describe string
+
+	release []func() error
+}
+
+// Close releases mounts, loop devices and descriptors in reverse order of
+// acquisition. It is safe to call more than once.
+func (o *Opened) Close() error {
+	var errs []error
+	for i := len(o.release) - 1; i >= 0; i-- {
+		if err := o.release[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	o.release = nil
+	return errors.Join(errs...)
+}
+
+func (o *Opened) onClose(f func() error) { o.release = append(o.release, f) }
+
+// Mode says whether the source may be written.
+type Mode int
+
+const (
+	ReadOnly Mode = iota
+	ReadWrite
+)
+
+// Open opens the source named by paths (one directory, or one or more
+// images/devices).
+func Open(ctx context.Context, paths []string, mode Mode) (*Opened, error) {
+	if len(paths) == 0 {
+		return nil, xerr.Usagef("no SOURCE given")
+	}
+	st, err := os.Stat(paths[0])
+	if err != nil {
+		return nil, xerr.Usagef("SOURCE %s: %v", paths[0], err)
+	}
+	if st.IsDir() {
+		if len(paths) > 1 {
+			return nil, xerr.Usagef("a directory SOURCE (%s) cannot be combined with --disk", paths[0])
+		}
+		return openDir(paths[0], mode)
+	}
+	return openDisks(ctx, paths, mode)
+}
+
+func openDir(dir string, mode Mode) (*Opened, error) {
+	root, err := guest.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if mode == ReadWrite {
+		if err := checkWritable(dir); err != nil {
+			root.Close()
+			return nil, err
+		}
+	}
+	o := &Opened{Root: root, Describe: "directory " + root.Dir()}
+	o.onClose(root.Close)
+	return o, nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".xenify-probe-*")
+	if err != nil {
+		return fmt.Errorf("guest root %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}

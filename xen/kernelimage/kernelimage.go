@@ -1,0 +1,534 @@
+// Package kernelimage inspects a Linux kernel image (x86 bzImage, plain or
+// compressed ELF vmlinux) and reports whether, and how, Xen can boot it as
+// a paravirtualised guest: the Xen ELF notes (or legacy __xen_guest
+// section), PV and PVH capability, PAE mode, and compatibility with a
+// host's capabilities ("xen-3.0-x86_64 hvm-3.0-x86_32 ...").
+//
+// The checks follow Xen's own domain builder: tools/libs/guest/
+// xg_dom_bzimageloader.c, xg_dom_elfloader.c and
+// xen/common/libelf/libelf-dominfo.c.
+package kernelimage
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/xenify/xenify/decompress"
+)
+
+// PAEMode is the kernel's PAE mode as Xen interprets it.
+type PAEMode int
+
+// PAE modes (XEN_PAE_* in libelf).
+const (
+	PAENo      PAEMode = iota // no PAE (or not stated)
+	PAEYes                    // legacy "PAE=yes"
+	PAEExtCR3                 // "yes" note, or legacy "yes[extended-cr3]"
+	PAEBimodal                // "yes,bimodal": runs with or without PAE
+)
+
+func (p PAEMode) String() string {
+	switch p {
+	case PAEYes:
+		return "yes"
+	case PAEExtCR3:
+		return "yes[extended-cr3]"
+	case PAEBimodal:
+		return "bimodal"
+	}
+	return "no"
+}
+
+// Image container kinds reported in Info.Format.
+const (
+	FormatBzImage       = "bzImage"
+	FormatELF           = "ELF"
+	FormatCompressedELF = "compressed ELF"
+)
+
+// Info describes a kernel image.
+type Info struct {
+	// Format is FormatBzImage, FormatELF or FormatCompressedELF.
+	Format string
+	// Compression is the bzImage payload's compression, or the whole
+	// file's for a compressed ELF; decompress.None otherwise.
+	Compression decompress.Format
+	// BootProtocol is the bzImage boot protocol version (0x020f is
+	// 2.15); KernelVersion the bzImage's version string.
+	BootProtocol  uint16
+	KernelVersion string
+
+	// Class is 32 or 64, Machine the ELF machine; both zero when no ELF
+	// image could be extracted (old bzImage payloads are not ELF).
+	Class   int
+	Machine elf.Machine
+	// ELFEntry is the ELF header's entry point.
+	ELFEntry uint64
+
+	// Notes are the Xen notes, in file order, from NoteSource:
+	// "PT_NOTE", "SHT_NOTE" or "__xen_guest" (XenGuest then holds the
+	// raw legacy string), or "" when there are none.
+	Notes      []Note
+	NoteSource string
+	XenGuest   string
+
+	// Values from the notes or the __xen_guest string.
+	GuestOS, GuestVersion, XenVersion, Loader string
+	PAE                                       PAEMode
+	HasVirtBase                               bool
+	VirtBase                                  uint64
+	HasEntry                                  bool
+	Entry                                     uint64
+	HasHypercallPage                          bool
+	HypercallPage                             uint64 // virtual address
+	HasPhysEntry                              bool
+	PhysEntry                                 uint64
+	Features, RequiredFeatures                []string
+
+	// PV is true when Xen's PV domain builder would accept the kernel for
+	// an unprivileged guest; NotPV says why not otherwise.
+	PV    bool
+	NotPV string
+	// PVH is true when the kernel has a PVH entry point (PHYS32_ENTRY).
+	PVH bool
+}
+
+// Inspect inspects a kernel image, decompressing at most
+// decompress.DefaultMax bytes.
+func Inspect(data []byte) (*Info, error) {
+	return InspectLimit(data, decompress.DefaultMax)
+}
+
+// InspectLimit is Inspect with a cap on decompressed size.
+func InspectLimit(data []byte, max int64) (*Info, error) {
+	switch {
+	case len(data) >= 0x250 && string(data[0x202:0x206]) == "HdrS":
+		return inspectBzImage(data, max)
+	case isELF(data):
+		info := &Info{Format: FormatELF}
+		return info, info.fromELF(data)
+	case decompress.Detect(data) != decompress.None:
+		out, f, err := decompress.All(data, max)
+		if err != nil {
+			return nil, fmt.Errorf("decompressing kernel: %w", err)
+		}
+		if !isELF(out) {
+			return nil, fmt.Errorf("%v-compressed kernel image does not contain an ELF file", f)
+		}
+		info := &Info{Format: FormatCompressedELF, Compression: f}
+		if err := info.fromELF(out); err != nil {
+			return nil, err
+		}
+		if f != decompress.Gzip && info.PV {
+			info.PV = false
+			info.NotPV = fmt.Sprintf("kernel is a %v-compressed ELF file; Xen only decompresses gzip unless the kernel is a bzImage", f)
+		}
+		return info, nil
+	}
+	return nil, errors.New("not a bzImage, ELF or compressed ELF kernel image")
+}
+
+func inspectBzImage(data []byte, max int64) (*Info, error) {
+	le := binary.LittleEndian
+	info := &Info{Format: FormatBzImage, BootProtocol: le.Uint16(data[0x206:])}
+	if p := int(le.Uint16(data[0x20e:])); p != 0 && 0x200+p < len(data) {
+		s := data[0x200+p:]
+		s = s[:min(len(s), 256)]
+		if i := bytes.IndexByte(s, 0); i >= 0 {
+			info.KernelVersion = string(s[:i])
+		}
+	}
+	// Xen computes the protected-mode start as (setup_sects + 1) * 512.
+	pm := (int(data[0x1f1]) + 1) * 512
+	if info.BootProtocol < 0x0208 {
+		// No payload fields: find the compressed payload by scanning.
+		// Such kernels predate ELF payloads, so this is informational.
+		info.NotPV = fmt.Sprintf("bzImage boot protocol %s is older than 2.08, which Xen's bzImage loader requires", protoString(info.BootProtocol))
+		off, f := decompress.Find(data, pm)
+		if off < 0 {
+			return info, nil
+		}
+		info.Compression = f
+		if out, _, err := decompress.All(data[off:], max); err == nil && isELF(out) {
+			notPV := info.NotPV
+			if err := info.fromELF(out); err != nil {
+				return nil, err
+			}
+			info.PV, info.NotPV = false, notPV
+		}
+		return info, nil
+	}
+	off := uint64(pm) + uint64(le.Uint32(data[0x248:]))
+	length := uint64(le.Uint32(data[0x24c:]))
+	payload, err := rng(data, off, length, "bzImage payload")
+	if err != nil {
+		return nil, err
+	}
+	f := decompress.Detect(payload)
+	info.Compression = f
+	var vmlinux []byte
+	if f == decompress.None {
+		if !isELF(payload) {
+			return nil, errors.New("bzImage payload is neither compressed nor ELF")
+		}
+		vmlinux = payload
+	} else {
+		vmlinux, _, err = decompress.All(payload, max)
+		if err != nil {
+			return nil, fmt.Errorf("decompressing bzImage payload: %w", err)
+		}
+		if !isELF(vmlinux) {
+			return nil, fmt.Errorf("%v-compressed bzImage payload is not an ELF file", f)
+		}
+	}
+	if err := info.fromELF(vmlinux); err != nil {
+		return nil, err
+	}
+	if f == decompress.None && info.PV {
+		info.PV = false
+		info.NotPV = "bzImage payload is uncompressed (CONFIG_KERNEL_UNCOMPRESSED); Xen's bzImage loader requires a compressed payload"
+	}
+	return info, nil
+}
+
+func protoString(v uint16) string { return fmt.Sprintf("%d.%02d", v>>8, v&0xff) }
+
+// fromELF fills info from an ELF vmlinux, following libelf's
+// elf_xen_parse for a PV (non-HVM) guest.
+func (info *Info) fromELF(data []byte) error {
+	f, err := parseELF(data)
+	if err != nil {
+		return fmt.Errorf("parsing ELF kernel: %w", err)
+	}
+	info.Class = f.class
+	info.Machine = f.machine
+	info.ELFEntry = f.entry
+
+	total := 0
+	for _, p := range f.progs {
+		// Some binutils versions leave p_offset zero for note segments;
+		// Xen skips those.
+		if p.typ != elf.PT_NOTE || p.off == 0 {
+			continue
+		}
+		buf, err := rng(data, p.off, p.filesz, "note segment")
+		if err != nil {
+			return err
+		}
+		info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
+	}
+	if len(info.Notes) > 0 {
+		info.NoteSource = "PT_NOTE"
+	} else {
+		for _, s := range f.sects {
+			if s.typ != elf.SHT_NOTE {
+				continue
+			}
+			buf, err := rng(data, s.off, s.size, "note section")
+			if err != nil {
+				return err
+			}
+			info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
+		}
+		if len(info.Notes) > 0 {
+			info.NoteSource = "SHT_NOTE"
+		}
+	}
+	var paddrOffset uint64
+	hasPaddrOffset := false
+	if info.NoteSource != "" {
+		for _, n := range info.Notes {
+			switch n.Type {
+			case NoteGuestOS:
+				info.GuestOS = n.Str
+			case NoteGuestVersion:
+				info.GuestVersion = n.Str
+			case NoteXenVersion:
+				info.XenVersion = n.Str
+			case NoteLoader:
+				info.Loader = n.Str
+			case NotePAEMode:
+				if n.Str == "yes" {
+					info.PAE = PAEExtCR3
+				}
+				if strings.Contains(n.Str, "bimodal") {
+					info.PAE = PAEBimodal
+				}
+			case NoteVirtBase:
+				info.HasVirtBase, info.VirtBase = true, n.Value
+			case NoteEntry:
+				info.HasEntry, info.Entry = true, n.Value
+			case NoteHypercallPage:
+				info.HasHypercallPage, info.HypercallPage = true, n.Value
+			case NotePhys32Entry:
+				info.HasPhysEntry, info.PhysEntry = true, n.Value
+			case NotePaddrOffset:
+				hasPaddrOffset, paddrOffset = true, n.Value
+			case NoteFeatures:
+				s, r := parseFeatures(n.Str)
+				info.Features = append(info.Features, s...)
+				info.RequiredFeatures = append(info.RequiredFeatures, r...)
+			case NoteSupportedFeatures:
+				for i := 0; i < 32; i++ {
+					if n.Value&(1<<i) != 0 {
+						info.Features = appendUnique(info.Features, featureName(i))
+					}
+				}
+			}
+		}
+	} else {
+		for _, s := range f.sects {
+			if s.name != "__xen_guest" {
+				continue
+			}
+			buf, err := rng(data, s.off, s.size, "__xen_guest section")
+			if err != nil {
+				return err
+			}
+			if i := bytes.IndexByte(buf, 0); i >= 0 {
+				buf = buf[:i]
+			}
+			info.NoteSource = "__xen_guest"
+			info.XenGuest = string(buf)
+			hasPaddrOffset, paddrOffset = info.parseGuestInfo(info.XenGuest)
+			break
+		}
+	}
+	info.PVH = info.HasPhysEntry && info.NoteSource != "__xen_guest"
+	info.PV, info.NotPV = info.pvCheck(f, hasPaddrOffset, paddrOffset)
+	return nil
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// parseGuestInfo parses a legacy __xen_guest string such as
+// "GUEST_OS=linux,XEN_VER=xen-3.0,VIRT_BASE=0xC0000000,PAE=yes[extended-cr3]"
+// the way libelf's elf_xen_parse_guest_info does.
+func (info *Info) parseGuestInfo(s string) (hasPaddrOffset bool, paddrOffset uint64) {
+	num := func(v string) uint64 {
+		// strtoull(value, NULL, 0): parse the longest valid prefix.
+		for end := len(v); end > 0; end-- {
+			if n, err := strconv.ParseUint(v[:end], 0, 64); err == nil {
+				return n
+			}
+		}
+		return 0
+	}
+	var hypercallPage uint64
+	for _, kv := range strings.Split(s, ",") {
+		name, value, _ := strings.Cut(kv, "=")
+		switch name {
+		case "LOADER":
+			info.Loader = value
+		case "GUEST_OS":
+			info.GuestOS = value
+		case "GUEST_VER":
+			info.GuestVersion = value
+		case "XEN_VER":
+			info.XenVersion = value
+		case "PAE":
+			if value == "yes[extended-cr3]" {
+				info.PAE = PAEExtCR3
+			} else if strings.HasPrefix(value, "yes") {
+				info.PAE = PAEYes
+			}
+		case "VIRT_BASE":
+			info.HasVirtBase, info.VirtBase = true, num(value)
+		case "VIRT_ENTRY":
+			info.HasEntry, info.Entry = true, num(value)
+		case "ELF_PADDR_OFFSET":
+			hasPaddrOffset, paddrOffset = true, num(value)
+		case "HYPERCALL_PAGE":
+			// A page number, relative to VIRT_BASE.
+			info.HasHypercallPage, hypercallPage = true, num(value)<<12
+		case "FEATURES":
+			// Legacy strings separate features with '|' as well.
+			sup, req := parseFeatures(value)
+			info.Features = append(info.Features, sup...)
+			info.RequiredFeatures = append(info.RequiredFeatures, req...)
+		}
+	}
+	if info.HasHypercallPage {
+		info.HypercallPage = hypercallPage
+		if info.HasVirtBase {
+			info.HypercallPage += info.VirtBase
+		}
+	}
+	return hasPaddrOffset, paddrOffset
+}
+
+// pvCheck applies libelf's elf_xen_note_check and elf_xen_addr_calc_check
+// for a PV guest, xg_dom_elfloader's domU check, and one check Xen does
+// not make: that a notes-based kernel has a PV entry point.
+func (info *Info) pvCheck(f *elfFile, hasPaddrOffset bool, paddrOffset uint64) (bool, string) {
+	if f.machine != elf.EM_386 && f.machine != elf.EM_X86_64 {
+		return false, fmt.Sprintf("kernel is for %v, not x86", f.machine)
+	}
+	if info.NoteSource == "" {
+		return false, "kernel has no Xen ELF notes and no __xen_guest section: it was built without Xen guest support"
+	}
+	if !strings.HasPrefix(info.Loader, "generic") && !strings.HasPrefix(info.GuestOS, "linux") {
+		return false, fmt.Sprintf("Xen only loads images for the generic loader or Linux (loader %q, guest OS %q)", info.Loader, info.GuestOS)
+	}
+	if !strings.HasPrefix(info.XenVersion, "xen-3.0") {
+		return false, fmt.Sprintf("Xen only loads images built for xen-3.0 (kernel says %q)", info.XenVersion)
+	}
+	for _, r := range info.RequiredFeatures {
+		if !knownToXen(r) {
+			return false, fmt.Sprintf("kernel requires feature %q, unknown to Xen's domain builder", r)
+		}
+		if r == "dom0" {
+			return false, "kernel requires dom0: it does not support unprivileged (domU) operation"
+		}
+	}
+	if info.NoteSource != "__xen_guest" && !info.HasEntry {
+		why := "kernel has Xen ELF notes but no XEN_ELFNOTE_ENTRY: it was built without CONFIG_XEN_PV"
+		if info.PVH {
+			why += "; it can boot as PVH"
+		}
+		return false, why
+	}
+
+	// Address checks (elf_xen_addr_calc_check).
+	if hasPaddrOffset && !info.HasVirtBase {
+		return false, "ELF_PADDR_OFFSET set but VIRT_BASE unset"
+	}
+	virtBase := info.VirtBase // 0 when unset
+	if !hasPaddrOffset {
+		paddrOffset = 0
+		if info.NoteSource == "__xen_guest" {
+			paddrOffset = virtBase
+		}
+	}
+	pstart, pend, ok := f.loadBounds()
+	if !ok {
+		return false, "kernel has no loadable segments"
+	}
+	off := virtBase - paddrOffset
+	kstart, kend := pstart+off, pend+off
+	entry := f.entry
+	if info.HasEntry {
+		entry = info.Entry
+	}
+	if kstart > kend || entry < kstart || entry > kend || virtBase > kstart {
+		return false, fmt.Sprintf("ELF start or entry out of bounds (kernel %#x-%#x, entry %#x, virt base %#x)", kstart, kend, entry, virtBase)
+	}
+	return true, ""
+}
+
+// GuestType returns the Xen guest type the PV domain builder would pick
+// for this kernel on a host with caps ("xen-3.0-x86_64",
+// "xen-3.0-x86_32p" or "xen-3.0-x86_32"), or "" for a non-x86 kernel.
+func (info *Info) GuestType(caps []string) string {
+	switch info.Machine {
+	case elf.EM_X86_64:
+		return "xen-3.0-x86_64"
+	case elf.EM_386:
+		switch info.PAE {
+		case PAEBimodal:
+			if hasCap(caps, "xen-3.0-x86_32p") {
+				return "xen-3.0-x86_32p"
+			}
+			return "xen-3.0-x86_32"
+		case PAEYes, PAEExtCR3:
+			return "xen-3.0-x86_32p"
+		}
+		return "xen-3.0-x86_32"
+	}
+	return ""
+}
+
+func splitCaps(caps []string) []string {
+	var out []string
+	for _, c := range caps {
+		out = append(out, strings.Fields(c)...)
+	}
+	return out
+}
+
+func hasCap(caps []string, want string) bool {
+	for _, c := range splitCaps(caps) {
+		if c == want {
+			return true
+		}
+	}
+	return false
+}
+
+func hasCapPrefix(caps []string, prefix string) bool {
+	for _, c := range splitCaps(caps) {
+		if strings.HasPrefix(c, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// CompatibleWith reports whether the kernel can boot as a PV guest on a
+// host with the given capabilities (the xen_caps line of "xl info", e.g.
+// "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"; entries
+// may also be given one per element). The reason says which capability
+// matched, or what would work instead.
+func (info *Info) CompatibleWith(caps []string) (ok bool, reason string) {
+	hvm := hasCapPrefix(caps, "hvm-3.0-")
+	if !info.PV {
+		why := "kernel cannot boot as a PV guest: " + info.NotPV
+		switch {
+		case info.PVH && hvm:
+			why += "; boot it as PVH (type = \"pvh\") instead"
+		case hvm:
+			why += "; install a Xen PV-capable kernel in the guest, or run it as HVM"
+		default:
+			why += "; install a Xen PV-capable kernel in the guest"
+		}
+		return false, why
+	}
+	want := info.GuestType(caps)
+	if hasCap(caps, want) {
+		return true, fmt.Sprintf("host offers %s", want)
+	}
+	var alts []string
+	if info.Class == 32 {
+		switch {
+		case hasCap(caps, "xen-3.0-x86_64"):
+			alts = append(alts, "install a 64-bit PV kernel in the guest (the host runs 64-bit PV only)")
+		case want == "xen-3.0-x86_32p" && hasCap(caps, "xen-3.0-x86_32"):
+			alts = append(alts, "install a non-PAE 32-bit PV kernel in the guest")
+		case want == "xen-3.0-x86_32" && hasCap(caps, "xen-3.0-x86_32p"):
+			alts = append(alts, "install a PAE 32-bit PV kernel in the guest")
+		}
+	} else {
+		switch {
+		case hasCap(caps, "xen-3.0-x86_32p"):
+			alts = append(alts, "install a 32-bit PAE PV kernel in the guest (the host runs 32-bit PV only)")
+		case hasCap(caps, "xen-3.0-x86_32"):
+			alts = append(alts, "install a 32-bit non-PAE PV kernel in the guest (the host runs 32-bit PV only)")
+		}
+	}
+	switch {
+	case info.PVH && hvm:
+		alts = append(alts, "boot this kernel as PVH (type = \"pvh\")")
+	case hvm:
+		alts = append(alts, "run the guest as HVM")
+	}
+	why := fmt.Sprintf("host lacks %s (it offers %q)", want, strings.Join(splitCaps(caps), " "))
+	if want == "xen-3.0-x86_32p" || want == "xen-3.0-x86_32" {
+		why = fmt.Sprintf("host lacks %s: its hypervisor has no 32-bit PV support (it offers %q)", want, strings.Join(splitCaps(caps), " "))
+	}
+	if len(alts) > 0 {
+		why += "; " + strings.Join(alts, ", or ")
+	}
+	return false, why
+}
