@@ -1,10 +1,13 @@
 package inspect
 
 import (
+	"fmt"
 	"path"
 	"strings"
 
+	"github.com/xenify/xenify/conf/inittab"
 	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/xerr"
 )
 
 // Getty is a login prompt the guest starts.
@@ -18,7 +21,15 @@ func readGettys(root *guest.Root, init string) ([]Getty, error) {
 	if data, err := readOptional(root, "/etc/inittab"); err != nil {
 		return nil, err
 	} else if data != nil {
-		out = append(out, inittabGettys(data)...)
+		f, err := inittab.Parse("/etc/inittab", data)
+		if err != nil {
+			return nil, &xerr.Refused{Path: "/etc/inittab", Msg: "cannot parse", Err: err}
+		}
+		for _, g := range f.Gettys() {
+			if g.TTY != "" && (g.Action == "respawn" || g.Action == "once") {
+				out = append(out, Getty{TTY: strings.TrimPrefix(g.TTY, "/dev/"), Source: fmt.Sprintf("/etc/inittab:%d", g.Line)})
+			}
+		}
 	}
 	if init == "upstart" {
 		jobs, _ := root.Glob("/etc/init/*.conf")
@@ -51,29 +62,6 @@ func readGettys(root *guest.Root, init string) ([]Getty, error) {
 		}
 	}
 	return out, nil
-}
-
-// inittabGettys finds "id:runlevels:respawn:/sbin/mingetty tty1" lines.
-func inittabGettys(data []byte) []Getty {
-	var out []Getty
-	for i, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		parts := strings.SplitN(t, ":", 4)
-		if len(parts) != 4 || (parts[2] != "respawn" && parts[2] != "once") {
-			continue
-		}
-		f := strings.Fields(parts[3])
-		if len(f) == 0 || !strings.HasSuffix(f[0], "getty") {
-			continue
-		}
-		if tty := gettyTTY(f); tty != "" {
-			out = append(out, Getty{TTY: tty, Source: "/etc/inittab:" + itoa(i+1)})
-		}
-	}
-	return out
 }
 
 // gettyTTY picks the port from a getty command line: the first argument

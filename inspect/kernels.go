@@ -92,8 +92,9 @@ func classify(root *guest.Root, k *Kernel, arch Arch) {
 		}
 	case conf["CONFIG_XEN_PV"] == "y":
 		k.Flavor, k.PV, k.Evidence = "pvops", true, cfgPath+": CONFIG_XEN_PV=y"
-	case conf["CONFIG_XEN"] == "y" && conf["CONFIG_XEN_PV"] == "" && conf["CONFIG_PARAVIRT"] == "y":
-		// Before Linux 4.14 CONFIG_XEN=y alone gave PV domU support.
+	case conf["CONFIG_XEN"] == "y" && conf["CONFIG_XEN_PV"] == "" && CompareVersions(k.Version, "4.14") < 0:
+		// Before Linux 4.14 CONFIG_XEN=y alone gave PV domU support;
+		// later kernels need CONFIG_XEN_PV.
 		k.Flavor, k.PV, k.Evidence = "pvops", true, cfgPath+": CONFIG_XEN=y (pre-4.14 pvops)"
 	case cfg == nil:
 		k.Flavor, k.Evidence = "native", "no /boot/config-"+k.Version+" and not a XenLinux kernel name"
@@ -111,6 +112,10 @@ func classify(root *guest.Root, k *Kernel, arch Arch) {
 func parseKconfig(data []byte) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "# CONFIG_") && strings.HasSuffix(line, " is not set") {
+			m[strings.TrimSuffix(strings.TrimPrefix(line, "# "), " is not set")] = "n"
+			continue
+		}
 		if !strings.HasPrefix(line, "CONFIG_") {
 			continue
 		}

@@ -1,25 +1,29 @@
 package inspect
 
 import (
-	"regexp"
+	"fmt"
 	"strings"
 
+	"github.com/xenify/xenify/conf/interfaces"
+	"github.com/xenify/xenify/conf/udevnet"
 	"github.com/xenify/xenify/guest"
 )
-
-var udevRule = regexp.MustCompile(`ATTR\{address\}=="([0-9a-fA-F:]{17})".*NAME="([^"]+)"`)
 
 // persistentNet reads udev's persistent-net rules (MAC -> name).
 func persistentNet(root *guest.Root) []NIC {
 	const p = "/etc/udev/rules.d/70-persistent-net.rules"
 	data, _ := root.ReadFile(p)
+	if data == nil {
+		return nil
+	}
+	f, err := udevnet.Parse(p, data)
+	if err != nil {
+		return nil
+	}
 	var out []NIC
-	for i, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
-		}
-		if m := udevRule.FindStringSubmatch(line); m != nil {
-			out = append(out, NIC{Name: m[2], MAC: strings.ToLower(m[1]), Source: p + ":" + itoa(i+1)})
+	for _, r := range f.Rules() {
+		if r.Name != "" && r.MAC != "" {
+			out = append(out, NIC{Name: r.Name, MAC: strings.ToLower(r.MAC), Source: fmt.Sprintf("%s:%d", p, r.Line), Driver: r.Driver})
 		}
 	}
 	return out
@@ -29,12 +33,25 @@ func persistentNet(root *guest.Root) []NIC {
 func debianInterfaces(root *guest.Root) []NIC {
 	const p = "/etc/network/interfaces"
 	data, _ := root.ReadFile(p)
+	if data == nil {
+		return nil
+	}
+	f, err := interfaces.Parse(p, data)
+	if err != nil {
+		return nil
+	}
 	var out []NIC
-	for i, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "iface" && f[1] != "lo" {
-			out = append(out, NIC{Name: f[1], Source: p + ":" + itoa(i+1)})
+	for _, i := range f.Interfaces() {
+		if i.Name == "lo" || strings.ContainsAny(i.Name, ":.") {
+			continue
 		}
+		n := NIC{Name: i.Name, Source: fmt.Sprintf("%s:%d", p, i.Line)}
+		for _, o := range i.Options {
+			if o.Name == "hwaddress" {
+				n.MAC = strings.ToLower(strings.TrimPrefix(o.Value, "ether "))
+			}
+		}
+		out = append(out, n)
 	}
 	return out
 }

@@ -42,6 +42,7 @@ type PackageInfo struct {
 	Name    string `json:"name"`
 	Version string `json:"version"` // the kernel release (uname -r) it installs
 	Arch    string `json:"arch"`
+	Summary string `json:"summary,omitempty"`
 }
 
 // HostDisk is one filesystem of the guest as dom0 will provide it.

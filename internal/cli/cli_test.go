@@ -50,10 +50,26 @@ func fixtureNames(t *testing.T) []string {
 // TestPlanGolden compares the plan of every fixture guest with its golden
 // file. Run `go test ./internal/cli -update` after intended changes.
 func TestPlanGolden(t *testing.T) {
+	type variant struct {
+		name, fixture string
+		args          []string
+	}
+	var variants []variant
 	for _, name := range fixtureNames(t) {
+		variants = append(variants, variant{name, name, nil})
+	}
+	variants = append(variants,
+		variant{"centos44-i386-kernel-package", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm"}},
+		variant{"centos5-x86_64-direct-xm", "centos5-x86_64", []string{"--boot", "direct", "--direct-dir", "/var/lib/xen/kernels/c5", "--toolstack", "xm", "--mac", "random"}},
+		variant{"debian12-disk-layout", "debian12", []string{"--layout", "disk"}},
+		variant{"debian12-no-caps-32p", "debian12", []string{"--hypervisor-caps", "xen-3.0-x86_32p"}},
+	)
+	for _, v := range variants {
+		name := v.name
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(fixtures, name)
-			out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/"+name+".cfg", "--name", name, dir)
+			dir := filepath.Join(fixtures, v.fixture)
+			args := append([]string{"plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/" + name + ".cfg", "--name", name}, v.args...)
+			out, errOut, code := xenify(t, append(args, dir)...)
 			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
 			golden := filepath.Join("testdata/golden", name+".plan")
 			if *update {

@@ -1,0 +1,5 @@
+package cli
+
+import "syscall"
+
+func chrootAttr(root string) *syscall.SysProcAttr { return &syscall.SysProcAttr{Chroot: root} }

@@ -1,0 +1,5 @@
+package testenv
+
+import "os"
+
+func lstat(p string) (os.FileInfo, error) { return os.Lstat(p) }
