@@ -66,6 +66,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	if c.DevMap, err = BuildDevMap(in, opts, prefix, prevMap); err != nil {
 		return nil, err
 	}
+	p.DevMap = c.DevMap
 	if _, ok := c.DevMap.Virtual("/"); !ok && opts.Layout != "disk" {
 		return nil, xerr.Refuse("/etc/fstab", 0, "check the root entry", "the root filesystem is not a local block device")
 	}

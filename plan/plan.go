@@ -78,6 +78,8 @@ type Plan struct {
 	ConfigText string         `json:"config_text,omitempty"`
 	ConfigPath string         `json:"config_path,omitempty"`
 	Toolstack  string         `json:"toolstack,omitempty"`
+	// DevMap is the device map the plan uses.
+	DevMap *DevMap `json:"devmap,omitempty"`
 }
 
 // Summary is what the plan was made for, in a few words.

@@ -43,6 +43,12 @@ func Refuse(path string, line int, fix, format string, args ...any) *Refused {
 	return &Refused{Path: path, Line: line, Msg: fmt.Sprintf(format, args...), Fix: fix}
 }
 
+// NotBootable means convert finished but verify says the guest will not
+// boot; the conversion is journaled and can be rolled back.
+type NotBootable struct{ Msg string }
+
+func (e *NotBootable) Error() string { return e.Msg }
+
 // Usage is a command-line error.
 type Usage struct{ Msg string }
 
@@ -57,6 +63,7 @@ const (
 	ExitFailure     = 1
 	ExitUsage       = 2
 	ExitRefused     = 3
+	ExitNotBootable = 4
 	ExitInterrupted = 130
 )
 
@@ -64,7 +71,10 @@ const (
 func Code(err error) int {
 	var r *Refused
 	var u *Usage
+	var nb *NotBootable
 	switch {
+	case errors.As(err, &nb):
+		return ExitNotBootable
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &u):

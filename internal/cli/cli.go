@@ -45,7 +45,8 @@ Commands:
 Run 'xenify help COMMAND' for a command's options and examples.
 
 Exit codes: 0 done, 1 failure, 2 usage error, 3 guest cannot be converted
-safely (refused before anything was written).
+safely (refused before anything was written; for verify: will not boot),
+4 converted but verify says the guest will not boot (rollback undoes it).
 `
 
 // Run runs xenify with args (without the program name) and returns the

@@ -8,6 +8,7 @@ import (
 	"github.com/xenify/xenify/apply"
 	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/source"
+	"github.com/xenify/xenify/xerr"
 )
 
 func init() {
@@ -82,8 +83,10 @@ func runConvert(e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "[%d/%d] %s: %s\n", ev.Index+1, ev.Total, ev.Op.Step, describe(ev.Op))
 		}
 		res, err := apply.Apply(e.ctx, src.Root, p, apply.Options{Runner: run.Exec{Log: e.log}, BindSystem: source.BindSystem, Progress: progress, Output: e.stderr})
+		if res != nil && err == nil {
+			total += len(p.GuestOps())
+		}
 		if res != nil {
-			total += res.Applied
 			for _, m := range res.Manual {
 				fmt.Fprintf(e.stdout, "run in the guest yourself: %s\n", cmdString(m.Argv))
 			}
@@ -92,15 +95,30 @@ func runConvert(e *env, args []string) error {
 			return fmt.Errorf("%w\nthe journal in the guest records every change made so far: run 'xenify convert' again to finish or 'xenify rollback' to undo", err)
 		}
 		if len(p.Later) == 0 || f.opts.SkipGuestCmds {
+			manual := res != nil && len(res.Manual) > 0
+			in, vp, err := makePlan(e, src, &f, label)
+			if err != nil {
+				return err
+			}
+			rep := runChecks(src, in, vp, p.Domain, f.opts)
 			if f.json {
-				return writeJSON(e.stdout, map[string]any{"applied": total, "config_path": p.ConfigPath, "plan": p})
+				return writeJSON(e.stdout, map[string]any{"applied": total, "config_path": p.ConfigPath, "plan": p, "verify": rep})
 			}
 			if total == 0 {
 				fmt.Fprintln(e.stdout, "The guest is already converted: nothing changed.")
 			} else {
 				fmt.Fprintf(e.stdout, "Converted: %d changes, journaled in the guest (undo with: xenify rollback %s).\n", total, label)
 			}
-			fmt.Fprintf(e.stdout, "Domain config: %s\nStart it with: %s create %s\n", p.ConfigPath, p.Toolstack, p.ConfigPath)
+			fmt.Fprintf(e.stdout, "Domain config: %s\n\nVerify:\n", p.ConfigPath)
+			printReport(e.stdout, rep)
+			switch {
+			case rep.Bootable:
+				fmt.Fprintf(e.stdout, "Start it with: %s create -c %s\n", p.Toolstack, p.ConfigPath)
+			case manual:
+				fmt.Fprintln(e.stdout, "Run the guest commands listed above, then: xenify verify "+label)
+			default:
+				return &xerr.NotBootable{Msg: "converted, but verify says the guest will not boot (see the failed checks above); 'xenify rollback' undoes the conversion"}
+			}
 			return nil
 		}
 	}

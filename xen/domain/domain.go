@@ -99,7 +99,7 @@ func (c *Config) XL() string {
 	}
 	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
-	c.boot(&b)
+	c.boot(&b, true)
 	var disks []string
 	for _, d := range c.Disks {
 		access := "rw"
@@ -129,7 +129,7 @@ func (c *Config) XM() string {
 	fmt.Fprintf(&b, "name = %s\n", pyString(c.Name))
 	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
-	c.boot(&b)
+	c.boot(&b, false)
 	var disks []string
 	for _, d := range c.Disks {
 		mode := "w"
@@ -151,10 +151,12 @@ func (c *Config) XM() string {
 	return b.String()
 }
 
-func (c *Config) boot(b *strings.Builder) {
+func (c *Config) boot(b *strings.Builder, xl bool) {
 	if c.Bootloader != "" {
 		fmt.Fprintf(b, "bootloader = %s\n", pyString(c.Bootloader))
-		if len(c.BootloaderArgs) > 0 {
+		// xm has no bootloader_args (it passes "bootargs" differently
+		// per version); pygrub under xm gets a terminal anyway.
+		if xl && len(c.BootloaderArgs) > 0 {
 			fmt.Fprintf(b, "bootloader_args = %s\n", quoteList(c.BootloaderArgs))
 		}
 		return

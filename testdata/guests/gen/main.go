@@ -229,6 +229,7 @@ type kernelELF struct {
 	vaddr    uint64 // virtual address of .text
 	paddr    uint64 // physical address of .text
 	entry    uint64
+	memsz    uint64 // p_memsz of the load segment when larger than the file data (covers a real kernel's entry points)
 	banner   string
 	notes    []note
 	xenGuest string
@@ -317,7 +318,10 @@ func (k kernelELF) bytes() []byte {
 	b.u16(uint16(len(names) - 1))
 
 	loadSize := uint64(text.Len() + len(notes))
-	phdr := func(typ, flags uint32, off, va, pa, size, align uint64) {
+	phdr := func(typ, flags uint32, off, va, pa, size, memsz, align uint64) {
+		if memsz < size {
+			memsz = size
+		}
 		if is64 {
 			b.u32(typ)
 			b.u32(flags)
@@ -325,7 +329,7 @@ func (k kernelELF) bytes() []byte {
 			b.u64(va)
 			b.u64(pa)
 			b.u64(size)
-			b.u64(size)
+			b.u64(memsz)
 			b.u64(align)
 		} else {
 			b.u32(typ)
@@ -333,15 +337,15 @@ func (k kernelELF) bytes() []byte {
 			b.u32(uint32(va))
 			b.u32(uint32(pa))
 			b.u32(uint32(size))
-			b.u32(uint32(size))
+			b.u32(uint32(memsz))
 			b.u32(flags)
 			b.u32(uint32(align))
 		}
 	}
-	phdr(ptLoad, 5, uint64(textOff), k.vaddr, k.paddr, loadSize, 0x100)
+	phdr(ptLoad, 5, uint64(textOff), k.vaddr, k.paddr, loadSize, k.memsz, 0x100)
 	if len(notes) > 0 {
 		d := uint64(text.Len())
-		phdr(ptNote, 4, uint64(notesOff), k.vaddr+d, k.paddr+d, uint64(len(notes)), 4)
+		phdr(ptNote, 4, uint64(notesOff), k.vaddr+d, k.paddr+d, uint64(len(notes)), 0, 4)
 	}
 	for b.Len() < textOff {
 		b.u8(0)
@@ -997,7 +1001,8 @@ func (g *gen) ubuntu1204() {
 	banner := ver + " (buildd@crested) (gcc version 4.6.3 (Ubuntu/Linaro 4.6.3-1ubuntu4) ) #36-Ubuntu SMP Tue Apr 10 20:39:51 UTC 2012"
 	// linux 3.2 arch/x86/xen/xen-head.S (x86_64): VIRT_BASE is
 	// __PAGE_OFFSET, no PVH entry point yet.
-	notes := pvopsNotes64(0xffff880000000000, 0xffffffff81cfc200, 0xffffffff81001000,
+	// x86_64 kernels give __START_KERNEL_map as VIRT_BASE (xen-head.S).
+	notes := pvopsNotes64(0xffffffff80000000, 0xffffffff81cfc200, 0xffffffff81001000,
 		note{"Xen", xenFeatures, str("!writable_page_tables|pae_pgdir_above_4gb")},
 		note{"Xen", xenPAEMode, str("yes")},
 		note{"Xen", xenLoader, str("generic")},
@@ -1006,7 +1011,7 @@ func (g *gen) ubuntu1204() {
 		note{"Xen", xenHVStartLow, q(0xffff800000000000)},
 		note{"Xen", xenPaddrOffset, q(0)},
 	)
-	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, banner: banner, notes: notes}.bytes()
+	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
 	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020a, setupSects: 27, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o600)
 	conf := "MODULES=most\nBUSYBOX=y\nCOMPCACHE_SIZE=\"\"\nCOMPRESS=gzip\nBOOT=local\n"
 	magic := ver + " SMP mod_unload modversions "
@@ -1055,7 +1060,7 @@ func (g *gen) debian12() {
 			{"Linux", 0x101, str(ver)},
 			{"Xen", xenPhys32Entry, q(0x1000850)},
 		}
-		vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, banner: banner, notes: notes}.bytes()
+		vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
 		g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: xzKernel(vmlinux), is64: true}.bytes(), 0o644)
 		conf := "MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%\nFSTYPE=auto\n"
 		magic := ver + " SMP preempt mod_unload modversions "
@@ -1102,7 +1107,7 @@ func (g *gen) rocky9() {
 		{"Linux", 0x101, str(ver)},
 		{"Xen", xenPhys32Entry, q(0x1000930)},
 	}
-	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, banner: banner, notes: notes}.bytes()
+	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
 	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o755)
 	g.write(f+"/usr/lib/modules/"+ver+"/vmlinuz", bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o755)
 

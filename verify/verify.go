@@ -1,0 +1,373 @@
+// Package verify proves, without a hypervisor, whether a converted guest
+// will boot as a Xen PV domU on a given host, and says why not. It checks
+// what really breaks PV boots: what pygrub will find and choose, whether
+// the kernel's Xen ELF notes fit the host, whether the initramfs can reach
+// the root disk, and whether fstab, boot entry, console and domain config
+// agree. It only reads.
+package verify
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/xenify/xenify/conf/cmdline"
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/initramfs"
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xen/caps"
+	"github.com/xenify/xenify/xen/domain"
+	"github.com/xenify/xenify/xen/kernelimage"
+	"github.com/xenify/xenify/xen/pygrub"
+)
+
+// Status of one check.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Warn Status = "warn"
+	Skip Status = "skip"
+)
+
+// Check is one verdict with its reason and, on failure, the fix.
+type Check struct {
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Bootable bool    `json:"bootable"`
+	Kernel   string  `json:"kernel,omitempty"` // guest path of the kernel that boots
+	Initrd   string  `json:"initrd,omitempty"`
+	Args     string  `json:"args,omitempty"`
+	Checks   []Check `json:"checks"`
+}
+
+func (r *Report) add(name string, st Status, detail, fix string) {
+	r.Checks = append(r.Checks, Check{Name: name, Status: st, Detail: detail, Fix: fix})
+	if st == Fail {
+		r.Bootable = false
+	}
+}
+
+// Input is what Verify looks at.
+type Input struct {
+	Root   *guest.Root
+	In     *inspect.Inspection
+	Domain *domain.Config
+	Caps   caps.Host
+	// BootMount is the mount point of the filesystem on the domain's
+	// first disk ("/boot" when /boot is its own virtual device, "/"
+	// otherwise), and BootType its filesystem type.
+	BootMount string
+	BootType  string
+	// ReadHost reads a host file (kernel and ramdisk of direct boot).
+	ReadHost func(string) ([]byte, error)
+}
+
+// Verify runs every check.
+func Verify(in Input) *Report {
+	r := &Report{Bootable: true}
+	kernelData, initrdData := bootLoader(r, in)
+	kern := kernelCheck(r, in, kernelData)
+	initrdCheck(r, in, initrdData, kern)
+	consistency(r, in, kern)
+	return r
+}
+
+// bootLoader decides which kernel and initrd will boot, as pygrub would
+// (or from the config for direct boot), and loads them.
+func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
+	d := in.Domain
+	if d.Kernel != "" {
+		r.Kernel, r.Initrd, r.Args = d.Kernel, d.Ramdisk, strings.TrimSpace("root="+d.Root+" "+d.Extra)
+		k, err := in.ReadHost(d.Kernel)
+		if err != nil {
+			r.add("boot loader", Fail, "direct boot: kernel "+d.Kernel+" cannot be read: "+err.Error(), "run xenify convert --boot direct again to copy the kernel out")
+			return nil, nil
+		}
+		if d.Ramdisk != "" {
+			if initrd, err = in.ReadHost(d.Ramdisk); err != nil {
+				r.add("boot loader", Fail, "direct boot: ramdisk "+d.Ramdisk+" cannot be read: "+err.Error(), "run xenify convert --boot direct again")
+				return k, nil
+			}
+		}
+		r.add("boot loader", Pass, "direct boot of "+d.Kernel+" (dom0 holds the kernel)", "")
+		return k, initrd
+	}
+	if !strings.Contains(d.Bootloader, "pygrub") {
+		r.add("boot loader", Fail, fmt.Sprintf("the domain config has neither kernel= nor bootloader=pygrub (bootloader=%q)", d.Bootloader), "use xenify convert --boot pygrub or --boot direct")
+		return nil, nil
+	}
+	fsys, err := subFS(in.Root, in.BootMount)
+	if err != nil {
+		r.add("boot loader", Fail, err.Error(), "")
+		return nil, nil
+	}
+	if ok, why := pygrubCanRead(in.BootType); !ok {
+		r.add("boot loader", Fail, "pygrub cannot read the first disk's "+in.BootType+" filesystem: "+why, "keep /boot on ext2/3/4, or use --boot direct")
+		return nil, nil
+	}
+	res := pygrub.EmulateFS(fsys, in.BootType, pygrub.Options{})
+	if !res.Bootable {
+		detail := "pygrub finds nothing to boot: " + res.Failure
+		for _, p := range res.Problems {
+			detail += "; " + p
+		}
+		r.add("boot loader", Fail, detail, "check the boot loader configuration on the first disk, or use --boot direct")
+		return nil, nil
+	}
+	r.Kernel, r.Initrd, r.Args = res.Kernel, res.Ramdisk, res.Args
+	detail := fmt.Sprintf("pygrub reads %s and boots entry %d %q: kernel %s", res.ConfigPath, res.ChosenIndex, res.Chosen.Title, res.Kernel)
+	if res.Ramdisk != "" {
+		detail += ", initrd " + res.Ramdisk
+	}
+	st := Pass
+	fix := ""
+	for _, p := range res.Problems {
+		detail += "; " + p
+	}
+	kernel, err = readIn(fsys, res.Kernel)
+	if err != nil {
+		r.add("boot loader", Fail, detail+"; but the kernel is not on the first disk: "+err.Error(), "put /boot on the first disk (it must be listed first in the domain config)")
+		return nil, nil
+	}
+	if res.Ramdisk != "" {
+		if initrd, err = readIn(fsys, res.Ramdisk); err != nil {
+			r.add("boot loader", Fail, detail+"; but the initrd is missing: "+err.Error(), "rebuild the initrd (xenify convert) or fix the entry")
+			return kernel, nil
+		}
+	}
+	r.add("boot loader", st, detail, fix)
+	return kernel, initrd
+}
+
+func pygrubCanRead(fsType string) (bool, string) {
+	switch fsType {
+	case "ext2", "ext3", "ext4", "":
+		return true, ""
+	case "xfs":
+		return true, "" // v5 superblocks are checked on images by pygrub.CanRead
+	case "btrfs":
+		return false, "pygrub 4.17's libfsimage has no btrfs support"
+	}
+	return true, ""
+}
+
+func subFS(root *guest.Root, mount string) (fs.FS, error) {
+	if mount == "" || mount == "/" {
+		return root.FS(), nil
+	}
+	return fs.Sub(root.FS(), strings.TrimPrefix(mount, "/"))
+}
+
+func readIn(fsys fs.FS, p string) ([]byte, error) {
+	return fs.ReadFile(fsys, strings.TrimPrefix(path.Clean("/"+p), "/"))
+}
+
+func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
+	if data == nil {
+		r.add("kernel", Skip, "no kernel to check (see boot loader)", "")
+		return nil
+	}
+	info, err := kernelimage.Inspect(data)
+	if err != nil {
+		r.add("kernel", Fail, r.Kernel+": cannot read the kernel image: "+err.Error(), "install a domU kernel (xenify convert)")
+		return nil
+	}
+	if !info.PV {
+		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PV guest: "+info.NotPV, "install a PV-capable kernel: kernel-xenU (EL4), kernel-xen (EL5), or a pvops kernel with CONFIG_XEN_PV=y")
+		return info
+	}
+	if !in.Caps.Known() {
+		r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s); the host's capabilities are unknown, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --hypervisor-caps")
+		return info
+	}
+	ok, why := info.CompatibleWith(in.Caps.List)
+	if !ok {
+		r.add("kernel", Fail, r.Kernel+": "+why, "use a kernel of the host's ABI, or boot the guest as PVH/HVM")
+		return info
+	}
+	r.add("kernel", Pass, fmt.Sprintf("%s: %d-bit Xen PV kernel (%s); %s", r.Kernel, info.Class, info.XenVersion, why), "")
+	return info
+}
+
+func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
+	ver := kernelVersion(r.Kernel)
+	builtin := func(mod string) bool {
+		if ver == "" {
+			return false
+		}
+		if b, err := in.Root.ReadFile("/lib/modules/" + ver + "/modules.builtin"); err == nil && initramfs.BuiltinFromModulesBuiltin(b, mod) {
+			return true
+		}
+		if b, err := in.Root.ReadFile("/boot/config-" + ver); err == nil {
+			return initramfs.ConfigHas(b, configSym[mod]) == "y"
+		}
+		return false
+	}
+	blk := "xen-blkfront"
+	if strings.HasSuffix(ver, "xenU") || strings.HasSuffix(ver, "xen") {
+		blk = "xenblk"
+	}
+	if data == nil {
+		if builtin(blk) {
+			r.add("initramfs", Pass, "no initrd; "+blk+" is built into the kernel", "")
+		} else {
+			r.add("initramfs", Fail, "no initrd and "+blk+" is not built into the kernel: the root disk cannot be found", "rebuild the initrd with xenify convert")
+		}
+		return
+	}
+	ents, err := initramfs.List(data)
+	if err != nil {
+		r.add("initramfs", Fail, r.Initrd+": cannot read: "+err.Error(), "rebuild the initrd with xenify convert")
+		return
+	}
+	if _, ok := initramfs.HasXenBlockFrontend(ents); !ok && !builtin(blk) {
+		r.add("initramfs", Fail, r.Initrd+" has no Xen block frontend ("+blk+") and the kernel does not build it in: the root disk will not appear", "xenify convert rebuilds it with "+blk)
+		return
+	}
+	var missing []string
+	if root, ok := in.In.Fstab.Root(); ok {
+		if mod := fsModule(root.Type); mod != "" && !initramfs.HasModule(ents, mod) && !builtin(mod) {
+			missing = append(missing, mod+" (root filesystem "+root.Type+")")
+		}
+		if isLVM(root.Spec) && !hasLVMTools(ents) {
+			missing = append(missing, "the LVM tools (root on "+root.Spec+")")
+		}
+	}
+	if len(missing) > 0 {
+		r.add("initramfs", Fail, r.Initrd+" lacks "+strings.Join(missing, ", "), "rebuild the initrd in the guest")
+		return
+	}
+	r.add("initramfs", Pass, r.Initrd+" has the Xen block frontend and the root filesystem's driver", "")
+}
+
+var configSym = map[string]string{
+	"xen-blkfront": "CONFIG_XEN_BLKDEV_FRONTEND",
+	"xenblk":       "CONFIG_XEN_BLKDEV_FRONTEND",
+	"ext4":         "CONFIG_EXT4_FS",
+	"ext3":         "CONFIG_EXT3_FS",
+	"xfs":          "CONFIG_XFS_FS",
+	"jbd":          "CONFIG_JBD",
+}
+
+func fsModule(t string) string {
+	switch t {
+	case "ext3", "ext4", "xfs":
+		return t
+	}
+	return ""
+}
+
+func isLVM(spec string) bool {
+	return strings.HasPrefix(spec, "/dev/mapper/") || (strings.Count(spec, "/") == 3 && strings.HasPrefix(spec, "/dev/") && !strings.HasPrefix(spec, "/dev/disk/"))
+}
+
+func hasLVMTools(ents []initramfs.Entry) bool {
+	for _, e := range ents {
+		switch path.Base(e.Path) {
+		case "lvm", "lvm.static", "lvm2":
+			return true
+		}
+	}
+	return false
+}
+
+func kernelVersion(p string) string {
+	if i := strings.LastIndex(p, "vmlinuz-"); i >= 0 {
+		return p[i+len("vmlinuz-"):]
+	}
+	return ""
+}
+
+// consistency: fstab, root=, console, NIC alias and SELinux agree with the
+// domain config and the kernel.
+func consistency(r *Report, in Input, k *kernelimage.Info) {
+	vdevs := map[string]bool{}
+	for _, d := range in.Domain.Disks {
+		vdevs[strings.TrimPrefix(d.Vdev, "/dev/")] = true
+	}
+	provided := func(spec string) (bool, bool) { // (checked, ok)
+		if !strings.HasPrefix(spec, "/dev/") {
+			return false, true
+		}
+		name := strings.TrimPrefix(spec, "/dev/")
+		if vdevs[name] {
+			return true, true
+		}
+		if isLVM(spec) {
+			return false, true // LVM/md inside the guest: cannot check here
+		}
+		if strings.HasPrefix(name, "md") {
+			return false, true
+		}
+		disk := strings.TrimRight(name, "0123456789")
+		return true, vdevs[disk]
+	}
+	var bad []string
+	for _, e := range in.In.Fstab.Entries {
+		if !e.Local() {
+			continue
+		}
+		if checked, ok := provided(e.Spec); checked && !ok {
+			bad = append(bad, fmt.Sprintf("%s (/etc/fstab:%d, %s)", e.Spec, e.Line, e.Mount))
+		}
+	}
+	if len(bad) > 0 {
+		r.add("fstab", Fail, "fstab names devices the domain does not provide: "+strings.Join(bad, "; "), "run xenify convert, or fix the disk lines of the domain config")
+	} else {
+		r.add("fstab", Pass, "every local fstab device is provided by the domain config (or named by LABEL/UUID/LVM)", "")
+	}
+	cl := cmdline.Parse(r.Args)
+	if root, ok := cl.Get("root"); ok {
+		if checked, ok := provided(root); checked && !ok {
+			r.add("root=", Fail, "the kernel command line says root="+root+", which the domain does not provide", "run xenify convert to rewrite the boot entry")
+		} else if fr, ok := in.In.Fstab.Root(); ok && fr.Spec != root && !strings.HasPrefix(root, "UUID=") && !strings.HasPrefix(root, "LABEL=") {
+			r.add("root=", Warn, "root="+root+" differs from the fstab root "+fr.Spec, "")
+		} else {
+			r.add("root=", Pass, "root="+root, "")
+		}
+	}
+	xenlinux := strings.HasSuffix(kernelVersion(r.Kernel), "xen") || strings.HasSuffix(kernelVersion(r.Kernel), "xenU")
+	want := "hvc0"
+	if xenlinux {
+		want = "xvc0"
+		if strings.HasPrefix(kernelVersion(r.Kernel), "2.6.9") {
+			want = "console"
+		}
+	}
+	hasGetty := false
+	for _, g := range in.In.Gettys {
+		hasGetty = hasGetty || g.TTY == want
+	}
+	if !hasGetty && in.In.Init == "systemd" {
+		c, _ := cl.Get("console")
+		hasGetty = c == want
+	}
+	if hasGetty {
+		r.add("console", Pass, "a getty runs on the Xen console "+want, "")
+	} else {
+		r.add("console", Warn, "no getty on the Xen console "+want+": the guest boots but shows no login prompt on xl console", "xenify convert adds one")
+	}
+	if xenlinux && in.In.Modprobe.Path != "" {
+		if m := in.In.Modprobe.Aliases["eth0"]; m != "" && m != "xennet" {
+			r.add("network", Warn, in.In.Modprobe.Path+": alias eth0 "+m+" (a native driver); the guest's NIC is xennet", "xenify convert sets alias eth0 xennet")
+		} else {
+			r.add("network", Pass, "eth0 is the Xen network frontend", "")
+		}
+	}
+	if in.In.SELinux.Mode == "enforcing" {
+		if in.Root.Exists("/.autorelabel") {
+			r.add("selinux", Pass, "SELinux is enforcing and a relabel is pending (/.autorelabel)", "")
+		} else {
+			r.add("selinux", Warn, "SELinux is enforcing and no relabel is pending: files written outside the guest's policy may be unreadable", "touch /.autorelabel in the guest (xenify convert does)")
+		}
+	}
+}

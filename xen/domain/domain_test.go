@@ -1,0 +1,72 @@
+package domain
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sample() *Config {
+	return &Config{
+		Name: "web1", Memory: 1024, VCPUs: 2, Bootloader: "pygrub", BootloaderArgs: []string{"-q"},
+		Disks: []Disk{
+			{Target: "/dev/VolGroup00/LogVol00", Vdev: "sda1", Comment: "root"},
+			{Target: "/srv/img/web1.img", File: true, Vdev: "xvdb"},
+		},
+		Vifs: []Vif{{Bridge: "xenbr0", MAC: "00:0c:29:4f:8e:35"}},
+	}
+}
+
+// Rendering and parsing back give the same model, in both syntaxes.
+func TestRoundTrip(t *testing.T) {
+	c := sample()
+	for name, text := range map[string]string{"xl": c.XL(), "xm": c.XM()} {
+		got, err := Parse(name, []byte(text))
+		if err != nil {
+			t.Fatalf("Parse(%s) = %v\n%s", name, err, text)
+		}
+		want := *c
+		want.Disks = []Disk{{Target: "/dev/VolGroup00/LogVol00", Vdev: "sda1"}, {Target: "/srv/img/web1.img", File: true, Vdev: "xvdb"}}
+		if name == "xm" {
+			want.BootloaderArgs = nil
+		}
+		if diff := cmp.Diff(&want, got); diff != "" {
+			t.Errorf("Parse(%s rendering) (-want +got):\n%s\n%s", name, diff, text)
+		}
+	}
+}
+
+func TestXMDisks(t *testing.T) {
+	want := "disk = [\n    # root\n    'phy:/dev/VolGroup00/LogVol00,sda1,w',\n    'tap:aio:/srv/img/web1.img,xvdb,w',\n]\n"
+	if got := sample().XM(); !contains(got, want) {
+		t.Errorf("XM() =\n%s\nwant it to contain\n%s", got, want)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, in := range []string{"name = 'x", "disk = [ 'a'", "= 3", "name 'x'"} {
+		if _, err := Parse("bad.cfg", []byte(in)); err == nil {
+			t.Errorf("Parse(%q) = nil error", in)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(sample().XL())
+	f.Add(sample().XM())
+	f.Add("disk=['phy:/dev/x,xvda,w',]\n# c\nmemory=5")
+	f.Fuzz(func(t *testing.T, s string) {
+		Parse("f.cfg", []byte(s))
+	})
+}
+
+func contains(s, sub string) bool { return len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0) }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
