@@ -28,8 +28,9 @@ lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
 
+# Prints each benchmark against a baseline measured in the same run.
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./plan/... ./disk/... ./decompress/... ./xen/...
+	./scripts/bench.sh
 
 bench-copy:
 	./bench/copy/run.sh

@@ -125,7 +125,7 @@ func treeState(t *testing.T, root string) map[string]string {
 	return st
 }
 
-func copyTree(t *testing.T, src string) string {
+func copyTree(t testing.TB, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "guest")
 	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
