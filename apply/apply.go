@@ -68,7 +68,7 @@ func short(h string) string {
 // file the plan edits still has the content the plan was made against.
 func Check(root *guest.Root, p *plan.Plan) error {
 	for _, op := range p.Ops {
-		if op.Kind != plan.WriteFile || op.FromHost != "" {
+		if op.Kind != plan.WriteFile || op.FromHost != "" || op.FromGuest != "" {
 			continue
 		}
 		got := ""
@@ -175,12 +175,24 @@ func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 		meta.Mode = *op.Mode
 	}
 	content := []byte(op.Content)
-	if op.FromHost != "" {
+	switch {
+	case op.FromHost != "":
 		b, err := os.ReadFile(op.FromHost)
 		if err != nil {
 			return err
 		}
 		content = b
+	case op.FromGuest != "":
+		b, err := root.ReadFile(op.FromGuest)
+		if err != nil {
+			return err
+		}
+		content = b
+		if m, err := root.Meta(op.FromGuest); err == nil && op.Mode == nil {
+			if _, err := root.Lstat(real); err != nil {
+				meta = m
+			}
+		}
 	}
 	if _, err := j.RecordFile(op.Step, op.Reason, real); err != nil {
 		return err

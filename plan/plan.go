@@ -54,6 +54,9 @@ type Op struct {
 	// FromHost, for WriteFile, names a host file whose bytes are written
 	// instead of Content (package files copied into the guest).
 	FromHost string `json:"from_host,omitempty"`
+	// FromGuest, for WriteFile, names a guest file to copy (keeping its
+	// mode and owner), e.g. the previous initrd kept before a rebuild.
+	FromGuest string `json:"from_guest,omitempty"`
 
 	// For RunInGuest.
 	Argv    []string `json:"argv,omitempty"`

@@ -86,7 +86,7 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 	}
 	var ops []plan.Op
 	if k.Initrd != "" && !c.Root.Exists(k.Initrd+".xenify-orig") {
-		ops = append(ops, plan.Op{Step: "initrd", Kind: plan.RunInGuest, Reason: "keep the previous initrd", Argv: []string{"/bin/cp", "-p", k.Initrd, k.Initrd + ".xenify-orig"}, Touches: []string{k.Initrd + ".xenify-orig"}})
+		ops = append(ops, plan.Op{Step: "initrd", Kind: plan.WriteFile, Reason: "keep the previous initrd", Path: k.Initrd + ".xenify-orig", FromGuest: k.Initrd})
 	}
 	ops = append(ops, plan.Op{Step: "initrd", Kind: plan.RunInGuest, Reason: "rebuild the initrd so it loads " + blk + " (and " + net + ") before mounting the root filesystem", Argv: argv, Touches: touches})
 	return ops, nil

@@ -101,6 +101,10 @@ func printPlan(w io.Writer, p *plan.Plan) {
 				fmt.Fprintf(w, "    copy %s to %s\n", op.FromHost, op.Path)
 				continue
 			}
+			if op.FromGuest != "" {
+				fmt.Fprintf(w, "    copy guest %s to %s\n", op.FromGuest, op.Path)
+				continue
+			}
 			old := ""
 			if op.Old != nil {
 				old = *op.Old
