@@ -128,9 +128,9 @@ func Mode(m fs.FileMode) *fs.FileMode { return &m }
 // (package initramfs) so that plan stays free of decompressors.
 var InitrdLister func(data []byte) ([]string, error)
 
-// InitrdHas reports whether k's current initrd contains one of the module
-// names (as name.ko, name.ko.xz, ... with - and _ equivalent). known is
-// false when there is no initrd or it cannot be read.
+// InitrdHas reports whether k's current initrd contains every one of the
+// module names (as name.ko, name.ko.xz, ... with - and _ equivalent).
+// known is false when there is no initrd or it cannot be read.
 func (c *Context) InitrdHas(k inspect.Kernel, modules ...string) (has, known bool) {
 	if k.Initrd == "" || InitrdLister == nil {
 		return false, false
@@ -143,15 +143,32 @@ func (c *Context) InitrdHas(k inspect.Kernel, modules ...string) (has, known boo
 	if err != nil {
 		return false, false
 	}
+	found := map[string]bool{}
 	for _, f := range files {
-		base := path.Base(f)
+		base := strings.ReplaceAll(path.Base(f), "_", "-")
 		for _, m := range modules {
 			for _, ext := range []string{".ko", ".ko.gz", ".ko.xz", ".ko.zst"} {
-				if strings.ReplaceAll(base, "_", "-") == strings.ReplaceAll(m, "_", "-")+ext {
-					return true, true
+				if base == strings.ReplaceAll(m, "_", "-")+ext {
+					found[m] = true
 				}
 			}
 		}
 	}
-	return false, true
+	return len(found) == len(modules), true
+}
+
+// ModuleBuiltin reports whether module m is built into kernel k, from
+// lib/modules/VERSION/modules.builtin.
+func (c *Context) ModuleBuiltin(k inspect.Kernel, m string) bool {
+	data, err := c.Root.ReadFile("/lib/modules/" + k.Version + "/modules.builtin")
+	if err != nil {
+		return false
+	}
+	want := strings.ReplaceAll(m, "_", "-")
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.ReplaceAll(strings.TrimSuffix(path.Base(line), ".ko"), "_", "-") == want {
+			return true
+		}
+	}
+	return false
 }

@@ -235,8 +235,14 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 	}
 	var missing []string
 	if root, ok := in.In.Fstab.Root(); ok {
-		if mod := fsModule(root.Type); mod != "" && !initramfs.HasModule(ents, mod) && !builtin(mod) {
-			missing = append(missing, mod+" (root filesystem "+root.Type+")")
+		if mods := fsModules(root.Type); len(mods) > 0 {
+			ok := false
+			for _, mod := range mods {
+				ok = ok || initramfs.HasModule(ents, mod) || builtin(mod)
+			}
+			if !ok {
+				missing = append(missing, mods[0]+" (root filesystem "+root.Type+")")
+			}
 		}
 		if isLVM(root.Spec) && !hasLVMTools(ents) {
 			missing = append(missing, "the LVM tools (root on "+root.Spec+")")
@@ -258,12 +264,16 @@ var configSym = map[string]string{
 	"jbd":          "CONFIG_JBD",
 }
 
-func fsModule(t string) string {
+// fsModules are the drivers that can mount a filesystem type (ext3 is
+// served by ext4 on newer kernels).
+func fsModules(t string) []string {
 	switch t {
-	case "ext3", "ext4", "xfs":
-		return t
+	case "ext3":
+		return []string{"ext3", "ext4"}
+	case "ext4", "xfs", "btrfs":
+		return []string{t}
 	}
-	return ""
+	return nil
 }
 
 func isLVM(spec string) bool {

@@ -65,7 +65,16 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 		return nil, &xerr.Refused{Path: modulesFile, Msg: "cannot parse", Err: err}
 	}
 	changed := false
-	for _, m := range []string{blk, net} {
+	want := []string{blk, net}
+	// The root filesystem's driver too: with MODULES=dep (or list) the
+	// initramfs was sized for the native machine, or, built in a chroot,
+	// for the host xenify runs on.
+	if root, ok := in.Fstab.Root(); ok {
+		if m := rootFSModule(root.Type, k.Version); m != "" && !c.ModuleBuiltin(k, m) {
+			want = append(want, m)
+		}
+	}
+	for _, m := range want {
 		if !f.Has(m) {
 			if _, err := f.Add(m); err != nil {
 				return nil, err
@@ -81,7 +90,7 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 	if k.BlkfrontBuiltin && !changed {
 		return nil, nil
 	}
-	if has, known := c.InitrdHas(k, blk); has && known && !changed {
+	if has, known := c.InitrdHas(k, want...); has && known && !changed {
 		return nil, nil
 	}
 	tool := in.Tools["update-initramfs"]
@@ -101,6 +110,21 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 		Argv:    []string{tool, "-u", "-k", k.Version},
 		Touches: []string{initrd, initrd + ".bak", "/var/lib/initramfs-tools"},
 	}}, nil
+}
+
+// rootFSModule names the module that mounts a root filesystem of type t.
+// Since Linux 4.3 ext3 is served by the ext4 driver.
+func rootFSModule(t, kver string) string {
+	switch t {
+	case "ext4", "xfs", "btrfs":
+		return t
+	case "ext3":
+		if inspect.CompareVersions(kver, "4.3") >= 0 {
+			return "ext4"
+		}
+		return "ext3"
+	}
+	return ""
 }
 
 func (Family) GlibcReplace(in *inspect.Inspection, guestDir string, files []string) plan.Op {

@@ -194,6 +194,18 @@ func TestBadInput(t *testing.T) {
 	if _, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--map", "/=xvda1", "--map", "/boot=xvda1", filepath.Join(fixtures, "centos5-x86_64")); code != 2 || !strings.Contains(errOut, "xvda1") {
 		t.Errorf("conflicting --map = exit %d, %q; want 2 naming the device", code, errOut)
 	}
+	// An unreadable boot configuration names the file and changes nothing.
+	broken := copyTree(t, filepath.Join(fixtures, "centos5-x86_64"))
+	if err := os.WriteFile(filepath.Join(broken, "boot/grub/grub.conf"), []byte("default=0\ntitle x\x00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, broken)
+	if _, errOut, code := xenify(t, "convert", "--hypervisor-caps", hostCaps, "--config-out", filepath.Join(t.TempDir(), "x.cfg"), broken); code != 3 || !strings.Contains(errOut, "/boot/grub/grub.conf") {
+		t.Errorf("convert with a broken grub.conf = exit %d, %q; want 3 naming /boot/grub/grub.conf", code, errOut)
+	}
+	if diff := cmp.Diff(before, treeState(t, broken)); diff != "" {
+		t.Errorf("refused convert changed the guest:\n%s", diff)
+	}
 	if _, _, code := xenify(t, "frobnicate"); code != 2 {
 		t.Errorf("unknown command = exit %d, want 2", code)
 	}
