@@ -10,6 +10,7 @@ import (
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/source"
 	"github.com/xenify/xenify/verify"
+	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/domain"
 	"github.com/xenify/xenify/xerr"
 )
@@ -53,10 +54,15 @@ func runVerify(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	// The plan supplies the device map and the expected domain config;
+	// the host ABI is verify's own check, so the plan does not refuse on it.
+	hostCaps := f.opts.Caps
+	f.opts.Caps = caps.Host{}
 	in, p, err := makePlan(e, src, &f, "")
 	if err != nil {
 		return err
 	}
+	f.opts.Caps = hostCaps
 	d := p.Domain
 	if *cfgPath != "" {
 		data, err := os.ReadFile(*cfgPath)
