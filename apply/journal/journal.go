@@ -95,6 +95,14 @@ func (j *Journal) ensureDir() error {
 	if j.root.IsFile(file) {
 		return nil
 	}
+	// The journal must be a real directory of the guest: through a link
+	// it could land anywhere in the guest, and rollback could not remove
+	// it cleanly.
+	for _, d := range []string{"/var", "/var/lib", Dir} {
+		if st, err := j.root.Lstat(d); err == nil && st.Mode()&fs.ModeSymlink != 0 && d == Dir {
+			return fmt.Errorf("%s is a symlink in the guest; xenify keeps its journal only in a real directory (remove the link and run convert again)", Dir)
+		}
+	}
 	created, err := j.root.MkdirAll(blobDir)
 	if err != nil {
 		return fmt.Errorf("creating journal directory: %w", err)

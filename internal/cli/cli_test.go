@@ -242,3 +242,60 @@ func TestHostileGuestStaysInside(t *testing.T) {
 	}
 	sort.Strings(keys)
 }
+
+// TestHostileSymlinksInConvertibleGuest plants escaping links in a guest
+// that is otherwise convertible, so that inspect, plan and convert really
+// follow them, and checks nothing outside the guest is read or written.
+func TestHostileSymlinksInConvertibleGuest(t *testing.T) {
+	guest := copyTree(t, filepath.Join(fixtures, "centos5-x86_64"))
+	outside := filepath.Join(filepath.Dir(guest), "outside")
+	if err := os.WriteFile(outside, []byte("HOST\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]string{
+		"etc/securetty":      "../../../../../../../" + outside, // relative escape
+		"etc/modprobe.conf":  "/proc/self/environ",
+		"etc/sysconfig/grub": outside, // absolute host path
+		"etc/blkid/blkid.tab": "/../../../" + outside,
+	}
+	for name, target := range links {
+		p := filepath.Join(guest, name)
+		os.Remove(p)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "h.cfg")
+	for _, args := range [][]string{
+		{"inspect", guest},
+		{"plan", "--hypervisor-caps", hostCaps, guest},
+		{"convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest},
+		{"rollback", guest},
+	} {
+		_, errOut, code := xenify(t, args...)
+		if code != 0 && code != 3 {
+			t.Errorf("xenify %s = exit %d: %s", args[0], code, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "HOST\n" {
+		t.Errorf("file outside the guest changed to %q", b)
+	}
+	// The links themselves are still links after convert and rollback.
+	for name, target := range links {
+		if got, err := os.Readlink(filepath.Join(guest, name)); err != nil || got != target {
+			t.Errorf("link %s = %q, %v; want %q kept", name, got, err, target)
+		}
+	}
+}
+
+func TestJournalRefusesSymlinkedDirectory(t *testing.T) {
+	guest := copyTree(t, filepath.Join(fixtures, "centos5-x86_64"))
+	os.MkdirAll(filepath.Join(guest, "var/lib"), 0o755)
+	if err := os.Symlink("/tmp", filepath.Join(guest, "var/lib/xenify")); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", filepath.Join(t.TempDir(), "c.cfg"), guest)
+	if code == 0 || !strings.Contains(errOut, "symlink") {
+		t.Errorf("convert with /var/lib/xenify -> /tmp = exit %d, %q; want a refusal naming the symlink", code, errOut)
+	}
+}
