@@ -261,23 +261,45 @@ func hostTarget(opts Options, e inspect.FstabEntry) (string, bool) {
 func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix string) error {
 	letters := map[string]string{}
 	var order []string
+	letter := func(key string) string {
+		if _, ok := letters[key]; !ok {
+			letters[key] = string(rune('a' + len(order)))
+			order = append(order, key)
+		}
+		return letters[key]
+	}
 	for _, e := range keep {
 		m := Mapped{Line: e.Line, Mount: e.Mount, Type: e.Type, Native: e.Spec, Spec: e.Spec}
-		if g := nativeDisk.FindStringSubmatch(e.Spec); g != nil {
+		// The host side from the source's disks, when known: the disk
+		// letter follows the host disk, so every filesystem on one image
+		// (partitions, LVs, md, LABEL=/UUID=) shares one virtual disk.
+		var host *HostDisk
+		for i, d := range opts.Disks {
+			if d.Target != "" && (d.Spec == e.Spec || d.Mount == e.Mount) {
+				host = &opts.Disks[i]
+			}
+		}
+		g := nativeDisk.FindStringSubmatch(e.Spec)
+		switch {
+		case g != nil:
 			disk := "/dev/" + g[1] + g[2]
-			if _, ok := letters[disk]; !ok {
-				letters[disk] = string(rune('a' + len(order)))
-				order = append(order, disk)
+			key := disk
+			if host != nil {
+				key = host.Target
 			}
-			m.Virtual = prefix + letters[disk] + g[3]
+			l := letter(key)
+			m.Virtual = prefix + l + g[3]
 			m.Spec = "/dev/" + m.Virtual
-			m.Vdev = prefix + letters[disk]
+			m.Vdev = prefix + l
 			m.Target = disk
-			for _, d := range opts.Disks {
-				if d.Spec == e.Spec || d.Mount == e.Mount {
-					m.Target, m.File = d.Target, d.File
-				}
+			if host != nil {
+				m.Target, m.File = host.Target, host.File
 			}
+		case host != nil:
+			// LVM, md, LABEL=, UUID=: the spec stays valid inside the
+			// guest; the disk holding it is handed over whole.
+			m.Vdev = prefix + letter(host.Target)
+			m.Target, m.File = host.Target, host.File
 		}
 		dm.Entries = append(dm.Entries, m)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xerr"
 )
@@ -23,6 +24,31 @@ type Opened struct {
 	// Describe says what was opened, for messages.
 	Describe string
 
+	// The fields below are set for disk images and block devices only.
+
+	// Filesystems are the guest's local fstab filesystems and swap areas
+	// found on the disks: root first, then in mount order; swap and
+	// filesystems that are not mounted have an empty HostDir.
+	Filesystems []Filesystem
+	// Boot is the separate /boot filesystem, nil when /boot is a
+	// directory of the root filesystem.
+	Boot *Filesystem
+	// RootOnly is the root filesystem alone, without the filesystems
+	// mounted below it: there, /boot is the root filesystem's own /boot
+	// directory (hidden under a separate /boot in Root).
+	RootOnly *guest.Root
+	// RootFree and RootSize are the bytes available to root and the
+	// size of the root filesystem (statfs).
+	RootFree, RootSize int64
+	// Unmatched are local fstab entries that match nothing on the disks
+	// (also described in Warnings).
+	Unmatched []inspect.FstabEntry
+	// Warnings are things the user should know (unmatched fstab entries,
+	// partition table oddities, leftovers released).
+	Warnings []string
+
+	disks   []Disk
+	hds     []*hostDisk
 	release []func() error
 }
 
@@ -60,6 +86,10 @@ func Open(ctx context.Context, paths []string, mode Mode) (*Opened, error) {
 		return nil, xerr.Usagef("SOURCE %s: %v", paths[0], err)
 	}
 	if st.IsDir() {
+		if os.Geteuid() == 0 {
+			// Release what a killed xenify left, as every command does.
+			Cleanup()
+		}
 		if len(paths) > 1 {
 			return nil, xerr.Usagef("a directory SOURCE (%s) cannot be combined with --disk", paths[0])
 		}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/xenify/xenify/source"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -23,6 +24,7 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	warned map[*source.Opened]bool
 }
 
 type command struct {
@@ -38,7 +40,11 @@ const overview = `xenify moves a native Linux installation into a paravirtualize
 
 Usage: xenify COMMAND [options] SOURCE
 
-SOURCE is the guest's root filesystem, mounted as a directory.
+SOURCE is the guest's root filesystem mounted as a directory, or its
+disks: raw disk images or block devices (whole disks, partitions, LVs),
+several with --disk. xenify finds partitions, LVM volumes and md mirrors
+itself, mounts what the guest's fstab names through loop devices, and
+releases everything when done.
 
 Commands:
 %s

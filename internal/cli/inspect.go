@@ -40,6 +40,7 @@ func runInspect(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	warnOnce(e, src)
 	in, err := inspect.Inspect(src.Root)
 	if err != nil {
 		return err

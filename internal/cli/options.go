@@ -47,7 +47,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	o := &f.opts
 	fs.StringVar(&o.Name, "name", "", "domain name (default: the guest's hostname)")
 	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
-	fs.StringVar(&o.Layout, "layout", "partition", "how block devices are handed to the guest: partition, lv, raid (one virtual device per filesystem) or disk (whole disks)")
+	fs.StringVar(&o.Layout, "layout", "", "how block devices are handed to the guest: partition, lv, raid (one virtual device per filesystem) or disk (whole disks); default: partition for a directory or block devices, disk for partitioned images")
 	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
 	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default /var/lib/xen/kernels/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")

@@ -36,6 +36,7 @@ Examples:
 // makePlan opens, inspects and plans: the shared front half of plan and
 // convert.
 func makePlan(e *env, src *source.Opened, f *convertFlags, label string) (*inspect.Inspection, *plan.Plan, error) {
+	warnOnce(e, src)
 	in, err := inspect.Inspect(src.Root)
 	if err != nil {
 		return nil, nil, err
@@ -45,7 +46,12 @@ func makePlan(e *env, src *source.Opened, f *convertFlags, label string) (*inspe
 		return nil, nil, err
 	}
 	opts := f.opts
-	opts.Disks = src.Disks
+	if opts.Layout == "" {
+		opts.Layout = src.DefaultLayout()
+	}
+	if opts.Disks, err = src.HostDisks(opts.Layout); err != nil {
+		return nil, nil, err
+	}
 	p, err := plan.Build(src.Root, in, opts, fam, label)
 	if err != nil {
 		return nil, nil, err
@@ -166,4 +172,19 @@ func indent(s, pre string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// warnOnce prints what the source could not match (fstab entries without
+// a device), once per opened source.
+func warnOnce(e *env, src *source.Opened) {
+	if e.warned == nil {
+		e.warned = map[*source.Opened]bool{}
+	}
+	if e.warned[src] {
+		return
+	}
+	e.warned[src] = true
+	for _, w := range src.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
 }
