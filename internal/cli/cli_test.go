@@ -255,9 +255,9 @@ func TestHostileSymlinksInConvertibleGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	links := map[string]string{
-		"etc/securetty":      "../../../../../../../" + outside, // relative escape
-		"etc/modprobe.conf":  "/proc/self/environ",
-		"etc/sysconfig/grub": outside, // absolute host path
+		"etc/securetty":       "../../../../../../../" + outside, // relative escape
+		"etc/modprobe.conf":   "/proc/self/environ",
+		"etc/sysconfig/grub":  outside, // absolute host path
 		"etc/blkid/blkid.tab": "/../../../" + outside,
 	}
 	for name, target := range links {
