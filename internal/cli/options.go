@@ -35,7 +35,6 @@ type convertFlags struct {
 	caps     string
 	json     bool
 	disks    stringList
-	keepBoot bool
 }
 
 type stringList []string
@@ -65,7 +64,6 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
 	fs.Var(&f.disks, "disk", "another disk image or device of the installation (repeatable)")
-	fs.BoolVar(&f.keepBoot, "keep-boot", false, "keep a separate /boot as its own virtual device")
 }
 
 // finish resolves what flags alone cannot: capabilities and defaults.
