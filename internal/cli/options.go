@@ -30,11 +30,11 @@ func (m *mapFlag) Set(s string) error {
 
 // convertFlags are the options shared by plan and convert.
 type convertFlags struct {
-	opts     plan.Options
-	maps     mapFlag
-	caps     string
-	json     bool
-	disks    stringList
+	opts  plan.Options
+	maps  mapFlag
+	caps  string
+	json  bool
+	disks stringList
 }
 
 type stringList []string
