@@ -132,18 +132,24 @@ func TestRoundTripKernelStyle(t *testing.T) {
 // TestLZOLevels covers LZO1X-1 and LZO1X-999 and multi-block files, with
 // and without lzop's optional CRC32 checksums.
 func TestLZOLevels(t *testing.T) {
-	data := sample(1<<20+12345, 7)
+	inputs := map[string][]byte{
+		"mixed":  sample(1<<20+12345, 7),
+		"repeat": bytes.Repeat([]byte("xen-blkfront "), 70000),
+		"zeros":  make([]byte, 300000),
+	}
 	for _, args := range [][]string{{"lzop", "-1"}, {"lzop", "-9"}, {"lzop", "-3", "--crc32"}, {"lzop", "-7", "--no-checksum"}} {
-		t.Run(fmt.Sprint(args[1:]), func(t *testing.T) {
-			comp := compressWith(t, args, data)
-			out, _, n, err := Stream(comp, DefaultMax)
-			if err != nil {
-				t.Fatalf("Stream(%q output) error: %v", args, err)
-			}
-			if !bytes.Equal(out, data) || n != len(comp) {
-				t.Errorf("Stream(%q output) = %d bytes, consumed %d; want %d, %d", args, len(out), n, len(data), len(comp))
-			}
-		})
+		for name, data := range inputs {
+			t.Run(fmt.Sprint(args[1:], name), func(t *testing.T) {
+				comp := compressWith(t, args, data)
+				out, _, n, err := Stream(comp, DefaultMax)
+				if err != nil {
+					t.Fatalf("Stream(%q output) error: %v", args, err)
+				}
+				if !bytes.Equal(out, data) || n != len(comp) {
+					t.Errorf("Stream(%q output) = %d bytes, consumed %d; want %d, %d", args, len(out), n, len(data), len(comp))
+				}
+			})
+		}
 	}
 }
 

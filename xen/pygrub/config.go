@@ -18,18 +18,6 @@ const (
 	ExtLinux Kind = "extlinux" // grub.ExtLinuxConf.ExtLinuxConfigFile
 )
 
-// className is the Python class pygrub prints in "Using ... to parse".
-func (k Kind) className() string {
-	switch k {
-	case Grub:
-		return "grub.GrubConf.GrubConfigFile"
-	case Grub2:
-		return "grub.GrubConf.Grub2ConfigFile"
-	default:
-		return "grub.ExtLinuxConf.ExtLinuxConfigFile"
-	}
-}
-
 // Entry is one boot entry (a pygrub "image") as pygrub parsed it.
 // Python's None is kept apart from the empty string by the Has* flags.
 type Entry struct {

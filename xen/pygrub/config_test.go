@@ -19,18 +19,6 @@ func mustRead(t testing.TB, name string) []byte {
 	return b
 }
 
-// chosenTitle returns the title of the entry pygrub boots, "" on error.
-func chosenTitle(c *Config) string {
-	d := c.Default
-	if d < 0 || d >= len(c.Entries) {
-		d = 0
-	}
-	if len(c.Entries) == 0 {
-		return ""
-	}
-	return c.Entries[d].Title
-}
-
 func TestParseRealConfigs(t *testing.T) {
 	tests := []struct {
 		file        string

@@ -154,6 +154,14 @@ func Emulate(parts []Filesystem, opts Options) *Result {
 	if idx < 0 {
 		res.Failure = "RuntimeError: Unable to find partition containing kernel"
 		res.Problems = append(res.Problems, "pygrub finds no bootable entry on the first disk: "+describeAttempts(atts))
+		for i, a := range atts {
+			if a.Kind != Grub2 || i >= len(parts) || parts[i].FS == nil {
+				continue
+			}
+			if data, err := readHead(parts[i].FS, parts[i].Type, a.ConfigPath, fsReadMax); err == nil && hasBLS(string(data)) {
+				res.Problems = append(res.Problems, fmt.Sprintf("%s uses blscfg: pygrub 4.17 does not read BLS snippets (%d found), it sees only literal menuentry blocks", a.ConfigPath, countBLS(parts[i].FS, parts[i].Type)))
+			}
+		}
 		return res
 	}
 	p := parts[idx]
