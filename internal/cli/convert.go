@@ -54,12 +54,29 @@ func runConvert(e *env, args []string) error {
 	if *dry {
 		mode = source.ReadOnly
 	}
-	src, err := source.Open(e.ctx, append(fs.Args(), f.disks...), mode)
+	paths := append(fs.Args(), f.disks...)
+	if f.copyTo != "" {
+		if len(paths) != 1 {
+			return xerr.Usagef("--copy-to copies one disk: give one SOURCE and no --disk")
+		}
+		if *dry {
+			return xerr.Usagef("--copy-to with --dry-run: run 'xenify copy' first, then plan the copy")
+		}
+		sum, err := copyDisk(e, paths[0], f.copyTo, copyFlags{json: f.json, verify: true})
+		if err != nil {
+			return err
+		}
+		if !f.json {
+			printCopySummary(e.stderr, sum)
+		}
+		paths = []string{f.copyTo}
+	}
+	src, err := source.Open(e.ctx, paths, mode)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	label := strings.Join(fs.Args(), " ")
+	label := strings.Join(paths, " ")
 	total := 0
 	for pass := 1; pass <= maxPasses; pass++ {
 		_, p, err := makePlan(e, src, &f, label)

@@ -30,11 +30,12 @@ func (m *mapFlag) Set(s string) error {
 
 // convertFlags are the options shared by plan and convert.
 type convertFlags struct {
-	opts  plan.Options
-	maps  mapFlag
-	caps  string
-	json  bool
-	disks stringList
+	opts   plan.Options
+	maps   mapFlag
+	caps   string
+	json   bool
+	disks  stringList
+	copyTo string
 }
 
 type stringList []string
@@ -64,6 +65,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
 	fs.Var(&f.disks, "disk", "another disk image or device of the installation (repeatable)")
+	fs.StringVar(&f.copyTo, "copy-to", "", "copy SOURCE (one disk) to this image or device first, then convert the copy; the source is never written")
 }
 
 // finish resolves what flags alone cannot: capabilities and defaults.

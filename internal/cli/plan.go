@@ -11,6 +11,7 @@ import (
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/source"
+	"github.com/xenify/xenify/xerr"
 )
 
 func init() {
@@ -68,6 +69,9 @@ func runPlan(e *env, args []string) error {
 	}
 	if err := f.finish(); err != nil {
 		return err
+	}
+	if f.copyTo != "" {
+		return xerr.Usagef("--copy-to belongs to convert; plan the copy after 'xenify copy'")
 	}
 	src, err := source.Open(e.ctx, append(fs.Args(), f.disks...), source.ReadOnly)
 	if err != nil {
