@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/xenify/xenify/p2v"
@@ -26,8 +28,10 @@ partition tables and boot sectors, the blocks that ext2/3/4 mark as used
 (also inside LVM volumes), the swap header; anything else is read whole
 but zero blocks become holes. The source is opened read-only.
 
-An interrupted copy resumes from its checkpoint (DST.xenify-copy) when
-run again with the same arguments. --verify checksums every copied
+An interrupted copy resumes from its checkpoint (DST.xenify-copy, or
+/var/lib/xenify/copy/ for a block device DST) when run again with the
+same arguments. An existing DST without a checkpoint is refused unless
+--overwrite is given. --verify checksums every copied
 range of source and destination afterwards.
 
 Progress goes to stderr on a terminal; with --json, one JSON object per
@@ -77,6 +81,14 @@ func copyDisk(e *env, src, dst string, f copyFlags) (*p2v.Summary, error) {
 	tty := isTerminal(e.stderr)
 	enc := json.NewEncoder(e.stdout)
 	opts := p2v.Options{Source: src, Dest: dst, Verify: f.verify, Overwrite: f.overwrite}
+	if st, err := os.Stat(dst); err == nil && st.Mode()&os.ModeDevice != 0 {
+		// Beside a device node the checkpoint would live in /dev (tmpfs)
+		// and vanish at reboot.
+		opts.Checkpoint = filepath.Join(checkpointDir, strings.ReplaceAll(strings.TrimPrefix(dst, "/"), "/", "_")+p2v.CheckpointSuffix)
+		if err := os.MkdirAll(checkpointDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
 	opts.Progress = func(p p2v.Progress) {
 		switch {
 		case f.json:
@@ -94,6 +106,9 @@ func copyDisk(e *env, src, dst string, f copyFlags) (*p2v.Summary, error) {
 	}
 	return sum, nil
 }
+
+// checkpointDir keeps the resume files of copies onto block devices.
+const checkpointDir = "/var/lib/xenify/copy"
 
 func printCopySummary(w io.Writer, s *p2v.Summary) {
 	fmt.Fprintf(w, "Copied %s to %s: %s disk, %s read, %s written, %s left as holes, in %s (%.0f MB/s)",
