@@ -29,8 +29,12 @@ it. Running convert again changes nothing; 'xenify rollback' undoes it.
 
 Examples:
   xenify convert --name web1 /mnt/centos4
+  xenify convert --name web1 /srv/xen/web1.img                 # a disk image
+  xenify convert --name web1 --copy-to /srv/xen/web1.img /dev/sdb  # P2V: copy, then convert the copy
+  xenify convert --layout lv /dev/VolGroup00/LogVol00 --disk /dev/sda1
   xenify convert --dry-run /mnt/centos4
-  xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12`,
+  xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12
+  xenify convert --kernel-package kernel-xenU-2.6.9-42.0.3.EL.i686.rpm /mnt/centos44`,
 		run: runConvert,
 	})
 }
