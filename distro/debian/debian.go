@@ -101,15 +101,18 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 	if initrd == "" {
 		initrd = "/boot/initrd.img-" + k.Version
 	}
-	return []plan.Op{{
+	var ops []plan.Op
+	if k.Initrd != "" && !c.Root.Exists(k.Initrd+".xenify-orig") {
+		ops = append(ops, plan.Op{Step: "initrd", Kind: plan.WriteFile, Reason: "keep the previous initramfs", Path: k.Initrd + ".xenify-orig", FromGuest: k.Initrd})
+	}
+	return append(ops, plan.Op{
 		Step: "initrd", Kind: plan.RunInGuest,
 		Reason: "rebuild the initramfs of " + k.Version + " with " + blk + " and " + net,
-		// -b keeps nothing else; update-initramfs -u keeps the previous
-		// image as initrd.img-VERSION.bak? Only with backup_initramfs=yes,
-		// so the plan keeps its own copy (see Touches).
+		// update-initramfs keeps a .bak only with backup_initramfs=yes;
+		// the plan keeps its own copy (.xenify-orig) before this runs.
 		Argv:    []string{tool, "-u", "-k", k.Version},
 		Touches: []string{initrd, initrd + ".bak", "/var/lib/initramfs-tools"},
-	}}, nil
+	}), nil
 }
 
 // rootFSModule names the module that mounts a root filesystem of type t.
