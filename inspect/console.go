@@ -85,15 +85,3 @@ func gettyTTY(argv []string) string {
 	}
 	return ""
 }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for n > 0 {
-		s = string(rune('0'+n%10)) + s
-		n /= 10
-	}
-	return s
-}

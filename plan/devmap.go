@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/xenify/xenify/inspect"
@@ -307,14 +306,4 @@ func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix stri
 		return xerr.Usagef("--layout disk needs the guest's disks: its fstab names no /dev/hdX or /dev/sdX partitions, so give the source as disk images or devices")
 	}
 	return nil
-}
-
-// partNum returns the partition number of a virtual name ("sda2" -> 2).
-func partNum(v string) int {
-	g := virtualName.FindStringSubmatch(v)
-	if g == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(g[4])
-	return n
 }
