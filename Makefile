@@ -24,9 +24,12 @@ test-integration:
 
 test: test-fast test-integration
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Prints each benchmark against a baseline measured in the same run.
 bench:
