@@ -69,6 +69,12 @@ type Input struct {
 	BootType  string
 	// ReadHost reads a host file (kernel and ramdisk of direct boot).
 	ReadHost func(string) ([]byte, error)
+	// FirstDisk, when the domain's first disk is a real image or device,
+	// is what pygrub finds on it (pygrub.Candidates, with FS set for each
+	// filesystem the source has mounted). verify then emulates pygrub on
+	// the disk itself: partition order, unreadable filesystems (XFS v5,
+	// LVM, md) and all. Nil: BootMount/BootType are used.
+	FirstDisk []pygrub.Filesystem
 }
 
 // Verify runs every check.
@@ -105,16 +111,27 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 		r.add("boot loader", Fail, fmt.Sprintf("the domain config has neither kernel= nor bootloader=pygrub (bootloader=%q)", d.Bootloader), "use xenify convert --boot pygrub or --boot direct")
 		return nil, nil
 	}
-	fsys, err := subFS(in.Root, in.BootMount)
-	if err != nil {
-		r.add("boot loader", Fail, err.Error(), "")
-		return nil, nil
+	var res *pygrub.Result
+	var fsys fs.FS
+	if in.FirstDisk != nil {
+		res = pygrub.Emulate(in.FirstDisk, pygrub.Options{})
+		for _, c := range in.FirstDisk {
+			if c.Offset == res.Offset && c.FS != nil {
+				fsys = c.FS
+			}
+		}
+	} else {
+		var err error
+		if fsys, err = subFS(in.Root, in.BootMount); err != nil {
+			r.add("boot loader", Fail, err.Error(), "")
+			return nil, nil
+		}
+		if ok, why := pygrubCanRead(in.BootType); !ok {
+			r.add("boot loader", Fail, "pygrub cannot read the first disk's "+in.BootType+" filesystem: "+why, "keep /boot on ext2/3/4, or use --boot direct")
+			return nil, nil
+		}
+		res = pygrub.EmulateFS(fsys, in.BootType, pygrub.Options{})
 	}
-	if ok, why := pygrubCanRead(in.BootType); !ok {
-		r.add("boot loader", Fail, "pygrub cannot read the first disk's "+in.BootType+" filesystem: "+why, "keep /boot on ext2/3/4, or use --boot direct")
-		return nil, nil
-	}
-	res := pygrub.EmulateFS(fsys, in.BootType, pygrub.Options{})
 	if !res.Bootable {
 		detail := "pygrub finds nothing to boot: " + res.Failure
 		for _, p := range res.Problems {
@@ -133,7 +150,11 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 	for _, p := range res.Problems {
 		detail += "; " + p
 	}
-	kernel, err = readIn(fsys, res.Kernel)
+	if fsys == nil {
+		r.add("boot loader", Fail, detail+"; but xenify has not mounted that filesystem to read the kernel", "")
+		return nil, nil
+	}
+	kernel, err := readIn(fsys, res.Kernel)
 	if err != nil {
 		r.add("boot loader", Fail, detail+"; but the kernel is not on the first disk: "+err.Error(), "put /boot on the first disk (it must be listed first in the domain config)")
 		return nil, nil

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
@@ -12,6 +14,7 @@ import (
 	"github.com/xenify/xenify/verify"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/domain"
+	"github.com/xenify/xenify/xen/pygrub"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -103,7 +106,58 @@ func runChecks(src *source.Opened, in *inspect.Inspection, p *plan.Plan, d *doma
 			typ = r.Type
 		}
 	}
-	return verify.Verify(verify.Input{Root: src.Root, In: in, Domain: d, Caps: o.Caps, BootMount: mount, BootType: typ, ReadHost: os.ReadFile})
+	vin := verify.Input{Root: src.Root, In: in, Domain: d, Caps: o.Caps, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
+	if len(d.Disks) > 0 {
+		vin.FirstDisk = firstDisk(src, d.Disks[0].Target)
+	}
+	return verify.Verify(vin)
+}
+
+// firstDisk emulates what pygrub finds on the domain's first disk, when
+// that disk is one of the source's images or devices: each filesystem
+// pygrub can read is matched, by offset, with the one the source mounted.
+func firstDisk(src *source.Opened, target string) []pygrub.Filesystem {
+	tst, err := os.Stat(target)
+	if err != nil {
+		return nil
+	}
+	var mounted []source.Filesystem
+	for _, f := range src.Filesystems {
+		if st, err := os.Stat(f.Backing); err == nil && os.SameFile(st, tst) && f.HostDir != "" {
+			mounted = append(mounted, f)
+		}
+	}
+	if len(mounted) == 0 {
+		return nil
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil
+	}
+	cands, err := pygrub.Candidates(f, size)
+	if err != nil {
+		return []pygrub.Filesystem{{Unreadable: err.Error()}}
+	}
+	for i := range cands {
+		if cands[i].Unreadable != "" {
+			continue
+		}
+		for _, m := range mounted {
+			if m.Offset == cands[i].Offset {
+				if sub, err := fs.Sub(src.Root.FS(), strings.TrimPrefix(m.Mount, "/")); err == nil && m.Mount != "/" {
+					cands[i].FS = sub
+				} else {
+					cands[i].FS = src.Root.FS()
+				}
+			}
+		}
+	}
+	return cands
 }
 
 func printReport(w io.Writer, r *verify.Report) {
