@@ -31,17 +31,12 @@ package modprobe
 import (
 	"errors"
 	"fmt"
+	"github.com/xenify/xenify/conf/confutil"
 	"strings"
 )
 
 // ParseError reports a problem in a file at a 1-based line number.
-type ParseError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+type ParseError = confutil.ParseError
 
 // File is a parsed module configuration file.
 type File struct {

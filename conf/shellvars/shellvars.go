@@ -40,17 +40,12 @@ package shellvars
 import (
 	"errors"
 	"fmt"
+	"github.com/xenify/xenify/conf/confutil"
 	"strings"
 )
 
 // ParseError reports a problem in a file at a 1-based line number.
-type ParseError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+type ParseError = confutil.ParseError
 
 // File is a parsed shell-variable file.
 type File struct {
