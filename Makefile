@@ -22,7 +22,11 @@ test-fast:
 test-integration:
 	$(GO) test -count=1 -run 'TestIntegration' ./...
 
-test: test-fast test-integration
+# Boot tier: converted guests boot under Xen 4.17 in QEMU (root, minutes).
+e2e: build
+	XENIFY_BIN=$(CURDIR)/bin/xenify $(GO) test -tags e2e ./e2e -timeout 80m -v
+
+test: test-fast test-integration e2e
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -106,11 +106,11 @@ func (c *Config) XL() string {
 		if d.ReadOnly {
 			access = "ro"
 		}
+		// No backendtype: xl hands a raw image file to blkback through a
+		// loop device (the block script) and needs no device model in
+		// dom0; forcing qdisk would (seen in the e2e tier: "device model
+		// ... is not executable" on a dom0 without qemu-system-xen).
 		spec := fmt.Sprintf("format=raw, vdev=%s, access=%s, target=%s", d.Vdev, access, d.Target)
-		if d.File {
-			// xl picks qdisk for files; keep it explicit for readers.
-			spec = fmt.Sprintf("format=raw, vdev=%s, access=%s, backendtype=qdisk, target=%s", d.Vdev, access, d.Target)
-		}
 		disks = append(disks, spec)
 	}
 	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
@@ -138,7 +138,9 @@ func (c *Config) XM() string {
 		}
 		prefix := "phy:"
 		if d.File {
-			prefix = "tap:aio:"
+			// file: is blkback over a loop device, which every Xen 3
+			// dom0 has; tap:aio needs blktap.
+			prefix = "file:"
 		}
 		disks = append(disks, fmt.Sprintf("%s%s,%s,%s", prefix, d.Target, d.Vdev, mode))
 	}

@@ -37,7 +37,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestXMDisks(t *testing.T) {
-	want := "disk = [\n    # root\n    'phy:/dev/VolGroup00/LogVol00,sda1,w',\n    'tap:aio:/srv/img/web1.img,xvdb,w',\n]\n"
+	want := "disk = [\n    # root\n    'phy:/dev/VolGroup00/LogVol00,sda1,w',\n    'file:/srv/img/web1.img,xvdb,w',\n]\n"
 	if got := sample().XM(); !contains(got, want) {
 		t.Errorf("XM() =\n%s\nwant it to contain\n%s", got, want)
 	}

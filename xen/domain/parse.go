@@ -88,6 +88,9 @@ func ParseDisk(s string) Disk {
 		if i := strings.Index(s, "target="); i >= 0 {
 			d.Target = s[i+len("target="):]
 		}
+		if !strings.Contains(s, "backendtype=") {
+			d.File = !strings.HasPrefix(d.Target, "/dev/")
+		}
 		return d
 	}
 	parts := strings.Split(s, ",")
