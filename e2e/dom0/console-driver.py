@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Creates the guest with xl and drives its Xen console (hvc0) like a user.
+
+Runs inside the e2e dom0. Guest console output is relayed line by line with the
+prefix "guest| "; results are printed as "XENIFY-E2E: ..." marker lines, which
+the test on the host reads from QEMU's serial log:
+
+  XENIFY-E2E: CREATED <uptime>
+  XENIFY-E2E: LOGIN-PROMPT <seconds since xl create>
+  XENIFY-E2E: ROOT <source> <rw|ro>
+  XENIFY-E2E: FAIL <one-line reason>
+"""
+import glob
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+
+
+def say(*words):
+    print("XENIFY-E2E:", *words, flush=True)
+
+
+FATAL = [
+    (re.compile(rb"\(initramfs\) ?$", re.M), "guest dropped to the initramfs shell"),
+    (re.compile(rb"Gave up waiting for (root|suspend/resume) (file system )?device[^\r\n]*"), None),
+    (re.compile(rb"Kernel panic[^\r\n]*"), None),
+    (re.compile(rb"Give root password for maintenance|Press Enter for maintenance|You are in emergency mode"),
+     "guest entered systemd emergency mode"),
+]
+
+
+class Console:
+    def __init__(self, name):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp("xl", ["xl", "console", name])
+        self.pid, self.fd = pid, fd
+        self.buf = b""      # everything not yet consumed by expect()
+        self.line = b""     # partial line not yet relayed
+        self.eof = False
+
+    def _relay(self, data):
+        self.line += data
+        while b"\n" in self.line:
+            ln, self.line = self.line.split(b"\n", 1)
+            sys.stdout.write("guest| " + ln.rstrip(b"\r").decode("utf-8", "replace") + "\n")
+        sys.stdout.flush()
+
+    def flush(self):
+        if self.line:
+            sys.stdout.write("guest| " + self.line.decode("utf-8", "replace") + "\n")
+            sys.stdout.flush()
+            self.line = b""
+
+    def send(self, s):
+        os.write(self.fd, s.encode())
+
+    def expect(self, pattern, deadline):
+        """Waits for pattern; returns (match, None) or (None, reason)."""
+        rx = re.compile(pattern, re.M)
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m, None
+            for frx, reason in FATAL:
+                fm = frx.search(self.buf)
+                if fm:
+                    self.flush()
+                    return None, reason or fm.group(0).decode("utf-8", "replace").strip()
+            if self.eof:
+                self.flush()
+                return None, "guest console closed (domain died?)"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.flush()
+                return None, "timeout"
+            r, _, _ = select.select([self.fd], [], [], min(left, 1.0))
+            if not r:
+                continue
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                continue
+            self._relay(data)
+            self.buf += data
+
+
+def first_error(out):
+    """The most telling line of xl create's output, without libxl's location."""
+    lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
+    for ln in lines:
+        if "error:" in ln:
+            return re.sub(r"^libxl: error: \S+ ?", "", ln)
+    return lines[-1] if lines else "no output"
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    name = job["name"]
+    t0 = time.monotonic()
+    deadline = t0 + job.get("timeout", 300)
+    p = subprocess.run(["xl", "create", job["config"]], capture_output=True, text=True)
+    for ln in (p.stdout + p.stderr).splitlines():
+        print("xl| " + ln, flush=True)
+    if p.returncode != 0:
+        why = first_error(p.stdout + p.stderr)
+        for log in sorted(glob.glob("/var/log/xen/bootloader.*.log")):
+            with open(log, errors="replace") as f:
+                lines = [ln.rstrip() for ln in f]
+            for ln in lines:
+                print("bootloader| " + ln, flush=True)
+            told = [ln for ln in lines if ln.strip() and not ln.startswith("WARNING:")]
+            if told:
+                why += ": " + told[-1].strip()
+        say("FAIL", "xl create exited %d: %s" % (p.returncode, why))
+        return 1
+    say("CREATED", "%.1f" % (time.monotonic() - t0))
+
+    con = Console(name)
+    try:
+        return drive(con, job, t0, deadline)
+    finally:
+        subprocess.run(["xl", "destroy", name], capture_output=True)
+
+
+def drive(con, job, t0, deadline):
+    def step(pattern, what, limit=None):
+        m, why = con.expect(pattern, min(deadline, limit) if limit else deadline)
+        if m is None:
+            if why == "timeout":
+                why = "timeout after %.0fs waiting for %s" % (time.monotonic() - t0, what)
+            say("FAIL", why)
+        return m
+
+    if not step(rb"login: ?$", "the login prompt"):
+        return 1
+    say("LOGIN-PROMPT", "%.1f" % (time.monotonic() - t0))
+    con.send("root\r")
+    if not step(rb"[Pp]assword: ?$", "the password prompt", time.monotonic() + 60):
+        return 1
+    con.send(job["password"] + "\r")
+    if not step(rb"# ?$", "a root shell prompt", time.monotonic() + 60):
+        return 1
+    # The typed command echoes with the quotes, so only real output matches.
+    con.send("echo XENIFY-E2E-\"\"RESULT $(findmnt -no SOURCE,OPTIONS /) END\r")
+    m = step(rb"XENIFY-E2E-RESULT (\S+) (\S+) END", "findmnt output", time.monotonic() + 60)
+    if not m:
+        return 1
+    src = m.group(1).decode()
+    opts = m.group(2).decode().split(",")
+    say("ROOT", src, opts[0])
+    con.send("poweroff\r")
+    con.expect(rb"(?!x)x", time.monotonic() + 5)  # drain the shutdown output
+    con.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

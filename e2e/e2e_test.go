@@ -1,0 +1,354 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	guestTimeout = 5 * time.Minute  // xl create to findmnt result, inside dom0
+	bootTimeout  = 12 * time.Minute // whole QEMU run, on the host
+)
+
+// result is one row of the summary table.
+type result struct {
+	name, boot, want string
+	login            float64
+	total            time.Duration
+	reason           string // "" = the guest booted as required
+	pass             bool
+	log              []string
+}
+
+// TestIntegrationBoot builds the native images, converts each and boots it
+// under Xen 4.17 in QEMU; the unconverted deb12-sda1 image must fail.
+func TestIntegrationBoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("e2e boot tier needs root (loop devices, mmdebstrap, mounts)")
+	}
+	for _, tool := range []string{"mmdebstrap", "qemu-system-x86_64", "sfdisk", "mke2fs", "mkswap", "lvm",
+		"losetup", "mount", "apt-get", "dpkg-deb", "cp"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("e2e boot tier needs %s: %v", tool, err)
+		}
+	}
+	ctx := context.Background()
+	cache := CacheDir()
+	accel, why := DetectAccel(ctx)
+	t.Logf("accelerator: %s (%s)", accel, why)
+
+	start := time.Now()
+	dom0 := buildDom0(t, cache)
+	t.Logf("dom0 ready after %s", time.Since(start).Round(time.Second))
+
+	var bin Converter
+	if p := os.Getenv("XENIFY_BIN"); p != "" {
+		bin = XenifyBin{Path: p}
+	} else {
+		t.Logf("XENIFY_BIN is not set: converting with the HAND CONVERSION POSITIVE CONTROL; this proves the harness, not xenify")
+	}
+
+	var results []result
+	defer func() { printTable(t, bin, accel, results, time.Since(start)) }()
+
+	boot := func(t *testing.T, v Variant, image, cfgPath, label string) result {
+		r := result{name: label, boot: "pygrub", want: v.WantRoot}
+		if v.Direct {
+			r.boot = "direct"
+		}
+		cfg, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatalf("reading domain config: %v", err)
+		}
+		// The single edit to xenify's config: the disk path on the
+		// conversion host becomes the virtio disk's path in dom0.
+		cfg, err = RewriteDiskPath(cfg, image, Dom0GuestDisk)
+		if err != nil {
+			t.Fatalf("RewriteDiskPath(%s) = %v", cfgPath, err)
+		}
+		name, err := ConfigName(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", cfgPath, err)
+		}
+		files, err := ConfigFiles(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", cfgPath, err)
+		}
+		dir := t.TempDir()
+		jobPath := filepath.Join(dir, "job.tar")
+		var job bytes.Buffer
+		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(jobPath, job.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m := Machine{
+			Xen: filepath.Join(dom0, "xen"), Dom0Kernel: filepath.Join(dom0, "vmlinuz"),
+			Dom0Initrd: filepath.Join(dom0, "initrd.img"), Dom0Root: filepath.Join(dom0, "dom0.img"),
+			GuestDisk: image, JobTar: jobPath, SerialLog: filepath.Join(dir, "serial.log"), Accel: accel,
+		}
+		t.Logf("qemu-system-x86_64 %s", strings.Join(m.Args(), " "))
+		t0 := time.Now()
+		timedOut, err := m.Run(ctx, bootTimeout)
+		r.total = time.Since(t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(m.SerialLog)
+		if err != nil {
+			t.Fatalf("reading serial log: %v", err)
+		}
+		rep, err := ParseReport(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("reading serial log: %v", err)
+		}
+		r.login = rep.LoginAfter
+		r.reason = rep.Verdict(v.WantRoot)
+		if timedOut && r.reason == "" || timedOut && !rep.Ended {
+			r.reason = fmt.Sprintf("QEMU stopped after %s timeout (%s)", bootTimeout, r.reason)
+		}
+		if keep := os.Getenv("XENIFY_E2E_KEEP_LOGS"); keep != "" {
+			_ = os.MkdirAll(keep, 0o755)
+			_ = copyFile(m.SerialLog, filepath.Join(keep, label+".serial.log"))
+		}
+		r.log = rep.Guest
+		return r
+	}
+
+	t0 := time.Now()
+	images := buildGuests(t, cache, Variants)
+	t.Logf("guest images ready after %s", time.Since(t0).Round(time.Second))
+
+	var nativeSda1 string
+	cfgSda1 := filepath.Join(t.TempDir(), "native.cfg") // outlives the subtests
+	for _, v := range Variants {
+		t.Run(v.Name, func(t *testing.T) {
+			g := images[strings.Join(v.recipeEnv(), "\n")]
+			if g.err != nil {
+				results = append(results, result{name: v.Name, reason: "image build: " + oneLine(g.err.Error())})
+				t.Fatal(g.err)
+			}
+			img, layout := g.image, g.layout
+			work := t.TempDir()
+			image := filepath.Join(work, v.Name+".img")
+			if out, err := exec.Command("cp", "--sparse=always", img, image).CombinedOutput(); err != nil {
+				t.Fatalf("copying image: %v: %s", err, out)
+			}
+			conv := bin
+			if conv == nil {
+				conv = HandConvert{Layout: layout}
+			}
+			cfgPath := filepath.Join(work, v.Name+".cfg")
+			if err := conv.Convert(ctx, image, v.Name, cfgPath, v.Direct); err != nil {
+				results = append(results, result{name: v.Name, reason: "convert: " + oneLine(err.Error())})
+				t.Fatalf("%s: Convert(%s) = %v", conv, image, err)
+			}
+			r := boot(t, v, image, cfgPath, v.Name)
+			r.pass = r.reason == ""
+			results = append(results, r)
+			if !r.pass {
+				t.Errorf("converted %s did not boot: %s\nguest console:\n%s", v.Name, r.reason, tail(r.log, 60))
+			}
+			if v.Name == "deb12-sda1" {
+				nativeSda1 = img
+				// Keep the config: the negative check boots the pristine image with it.
+				b, err := os.ReadFile(cfgPath)
+				if err == nil {
+					err = os.WriteFile(cfgSda1, bytes.ReplaceAll(b, []byte(image), []byte(img)), 0o644)
+				}
+				if err != nil {
+					t.Fatalf("keeping the config for the negative check: %v", err)
+				}
+			}
+		})
+	}
+
+	// The negative check: the unconverted image must not pass. Debian's
+	// initramfs has xen-blkfront, so it fails on root=/dev/sda1, not drivers.
+	t.Run("deb12-sda1-unconverted", func(t *testing.T) {
+		if nativeSda1 == "" {
+			t.Skip("deb12-sda1 was not converted; no domain config to boot the native image with")
+		}
+		r := boot(t, Variants[0], nativeSda1, cfgSda1, "deb12-sda1-unconverted")
+		r.want = "must FAIL"
+		r.pass = r.reason != ""
+		results = append(results, r)
+		if !r.pass {
+			t.Errorf("the unconverted image booted with root %s: the tier cannot tell a converted guest from a native one", Variants[0].WantRoot)
+		} else {
+			t.Logf("unconverted image failed as it must: %s", r.reason)
+		}
+	})
+}
+
+func buildDom0(t *testing.T, cache string) string {
+	t.Helper()
+	deb, err := hypervisorDeb(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := readAll(t, "dom0/build-dom0.sh", "dom0/xenify-e2e.service", "dom0/xenify-e2e-run", "dom0/console-driver.py")
+	key := RecipeKey(script, filepath.Base(deb))
+	dir, built, err := Cached(cache, "dom0", key, func(dir string) error {
+		return runLogged(t, "", "bash", "dom0/build-dom0.sh", dir, deb)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dom0 %s (built now: %v)", dir, built)
+	return dir
+}
+
+// hypervisorDeb downloads xen-hypervisor-4.17-amd64 into the cache once.
+func hypervisorDeb(cache string) (string, error) {
+	dl := filepath.Join(cache, "dl")
+	if m, _ := filepath.Glob(filepath.Join(dl, "xen-hypervisor-4.17-amd64_*.deb")); len(m) > 0 {
+		return m[len(m)-1], nil
+	}
+	if err := os.MkdirAll(dl, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("apt-get", "download", "xen-hypervisor-4.17-amd64")
+	cmd.Dir = dl
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("apt-get download xen-hypervisor-4.17-amd64: %w: %s", err, out)
+	}
+	m, _ := filepath.Glob(filepath.Join(dl, "xen-hypervisor-4.17-amd64_*.deb"))
+	if len(m) == 0 {
+		return "", fmt.Errorf("apt-get download left no xen-hypervisor .deb in %s", dl)
+	}
+	return m[len(m)-1], nil
+}
+
+// guestImage is a built native image, or why it could not be built.
+type guestImage struct {
+	image  string
+	layout Layout
+	err    error
+}
+
+// buildGuests builds the distinct guest recipes concurrently (mmdebstrap
+// waits on the network and on dpkg much of the time).
+func buildGuests(t *testing.T, cache string, vs []Variant) map[string]*guestImage {
+	script := readAll(t, "guest/build-guest.sh", "guest/grub-probe-shim")
+	out := map[string]*guestImage{}
+	var wg sync.WaitGroup
+	for _, v := range vs {
+		env := strings.Join(v.recipeEnv(), "\n")
+		if _, ok := out[env]; ok {
+			continue
+		}
+		g := &guestImage{}
+		out[env] = g
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "guest-" + v.Suite + "-" + v.Layout + "-" + v.Names
+			dir, built, err := Cached(cache, name, RecipeKey(script, env), func(dir string) error {
+				return runLogged(t, env, "bash", "guest/build-guest.sh", dir)
+			})
+			if err != nil {
+				g.err = err
+				return
+			}
+			t.Logf("guest image %s (built now: %v)", dir, built)
+			b, err := os.ReadFile(filepath.Join(dir, "layout"))
+			if err == nil {
+				g.layout, err = ParseLayout(b)
+			}
+			if err != nil {
+				g.err = fmt.Errorf("%s/layout: %w", dir, err)
+				return
+			}
+			g.image = filepath.Join(dir, "disk.img")
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// runLogged runs a build script; its output goes to a log file that is
+// shown when it fails. env holds extra "K=V" lines.
+func runLogged(t *testing.T, env string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = os.Environ()
+	if env != "" {
+		cmd.Env = append(cmd.Env, strings.Split(env, "\n")...)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	err := cmd.Run()
+	t.Logf("%s %s: %s", name, strings.Join(args, " "), time.Since(t0).Round(time.Second))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tailString(out.String(), 40))
+	}
+	return nil
+}
+
+func readAll(t *testing.T, files ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, f := range files {
+		c, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s\n%d\n%s", f, len(c), c)
+	}
+	return b.String()
+}
+
+func printTable(t *testing.T, conv Converter, accel string, rs []result, total time.Duration) {
+	convName := "hand-conversion (positive control)"
+	if conv != nil {
+		convName = conv.String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ne2e boot results (converter: %s, accel: %s, total %s)\n", convName, accel, total.Round(time.Second))
+	fmt.Fprintf(&b, "%-24s %-7s %-22s %-6s %9s %9s  %s\n", "VARIANT", "BOOT", "EXPECT ROOT", "RESULT", "LOGIN", "RUN", "REASON")
+	for _, r := range rs {
+		res := "FAIL"
+		if r.pass {
+			res = "PASS"
+		}
+		login := "-"
+		if r.login > 0 {
+			login = fmt.Sprintf("%.1fs", r.login)
+		}
+		fmt.Fprintf(&b, "%-24s %-7s %-22s %-6s %9s %9s  %s\n", r.name, r.boot, r.want, res, login, r.total.Round(time.Second), r.reason)
+	}
+	t.Log(b.String())
+	fmt.Print(b.String())
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func tail(lines []string, n int) string {
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func tailString(s string, n int) string { return tail(strings.Split(s, "\n"), n) }
+
+// recipeEnv is the environment guest/build-guest.sh reads.
+func (v Variant) recipeEnv() []string {
+	return []string{
+		"SUITE=" + v.Suite, "LAYOUT=" + v.Layout, "NAMES=" + v.Names,
+		"PASSWORD=" + Password, "GUEST_HOSTNAME=native-" + v.Suite,
+	}
+}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"time"
+)
+
+// Job is what the dom0 service reads from the job disk (dom0/xenify-e2e-run,
+// dom0/console-driver.py).
+type Job struct {
+	Name     string `json:"name"`     // domain name, from the config
+	Config   string `json:"config"`   // path of the domain config in dom0
+	Password string `json:"password"` // guest root password, from the recipe
+	Timeout  int    `json:"timeout"`  // seconds from xl create to the findmnt result
+}
+
+// jobDir is where dom0 unpacks the job tar.
+const jobDir = "/run/xenify-e2e"
+
+// WriteJob writes the job disk: a raw tar holding job.json, the domain
+// config (domain.cfg) and, under files/, each host file the config names by
+// absolute path, which dom0 copies to the same path.
+func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []byte, files []string) error {
+	job, err := json.Marshal(Job{Name: name, Config: jobDir + "/domain.cfg", Password: password, Timeout: int(timeout.Seconds())})
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	add := func(name string, size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+			return fmt.Errorf("writing job %s: %w", name, err)
+		}
+		if _, err := io.Copy(tw, r); err != nil {
+			return fmt.Errorf("writing job %s: %w", name, err)
+		}
+		return nil
+	}
+	if err := add("job.json", int64(len(job)), bytes.NewReader(job)); err != nil {
+		return err
+	}
+	if err := add("domain.cfg", int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
+		return err
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return fmt.Errorf("domain config names %s: %w", f, err)
+		}
+		st, err := fh.Stat()
+		if err == nil {
+			err = add(path.Join("files", path.Clean(f)), st.Size(), fh)
+		}
+		fh.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}

@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWriteJob(t *testing.T) {
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("KERNEL"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteJob(&buf, "g", "pw", 5*time.Minute, []byte("name='g'\n"), []string{kernel}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+	}
+	var job Job
+	if err := json.Unmarshal([]byte(got["job.json"]), &job); err != nil {
+		t.Fatalf("job.json: %v", err)
+	}
+	if diff := cmp.Diff(Job{Name: "g", Config: "/run/xenify-e2e/domain.cfg", Password: "pw", Timeout: 300}, job); diff != "" {
+		t.Errorf("job.json mismatch (-want +got):\n%s", diff)
+	}
+	if got["domain.cfg"] != "name='g'\n" {
+		t.Errorf("domain.cfg = %q", got["domain.cfg"])
+	}
+	if k := got[filepath.Join("files", kernel)]; k != "KERNEL" {
+		t.Errorf("files%s = %q, want KERNEL (tar has %v)", kernel, k, keys(got))
+	}
+	if err := WriteJob(io.Discard, "g", "pw", time.Minute, nil, []string{"/does/not/exist"}); err == nil {
+		t.Errorf("WriteJob(missing file) = nil, want error")
+	}
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	return k
+}

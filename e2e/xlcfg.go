@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// xlString is one quoted string value in an xl domain config.
+type xlString struct {
+	key        string // the setting it belongs to, e.g. "disk"
+	start, end int    // byte span of the contents, without quotes
+	val        string
+}
+
+// xlStrings returns every quoted string value in an xl config (xl.cfg(5):
+// KEY = "str" | 'str' | number | [ list ], # comments), with the key it is
+// assigned to. It reports an error for an unterminated string or list.
+func xlStrings(cfg []byte) ([]xlString, error) {
+	var out []xlString
+	s := string(cfg)
+	key, depth, line := "", 0, 1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n':
+			line++
+		case c == '#':
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '"' || c == '\'':
+			j := strings.IndexByte(s[i+1:], c)
+			if j < 0 {
+				return nil, fmt.Errorf("line %d: unterminated string", line)
+			}
+			val := s[i+1 : i+1+j]
+			if strings.Contains(val, "\n") {
+				return nil, fmt.Errorf("line %d: newline in string", line)
+			}
+			out = append(out, xlString{key: key, start: i + 1, end: i + 1 + j, val: val})
+			i += j + 1
+		case c == '[':
+			depth++
+		case c == ']':
+			if depth == 0 {
+				return nil, fmt.Errorf("line %d: unbalanced ]", line)
+			}
+			depth--
+		case depth == 0 && (c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'):
+			j := i
+			for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
+				j++
+			}
+			key = s[i:j]
+			i = j - 1
+		}
+	}
+	if depth != 0 {
+		return nil, errors.New("unterminated list")
+	}
+	return out, nil
+}
+
+// diskTarget returns the byte span of the target inside one xl disk spec
+// (xl-disk-configuration(5)): either "target=..." (always the last item) or
+// the first positional item, whose "phy:"/"file:"/"tap:...:" prefix is kept.
+func diskTarget(spec string) (start, end int) {
+	if i := strings.Index(spec, "target="); i >= 0 && (i == 0 || spec[i-1] == ',' || spec[i-1] == ' ') {
+		return i + len("target="), len(spec)
+	}
+	off := 0
+	for _, item := range strings.Split(spec, ",") {
+		t := strings.TrimSpace(item)
+		if t != "" && !strings.Contains(t, "=") {
+			lead := strings.Index(item, t)
+			p := off + lead
+			if k := strings.LastIndex(t, ":"); k >= 0 && !strings.HasPrefix(t, "/") {
+				p += k + 1
+			}
+			return p, off + lead + len(t)
+		}
+		off += len(item) + 1
+	}
+	return -1, -1
+}
+
+// RewriteDiskPath returns the xl config with every disk whose target is
+// hostPath pointed at dom0Path instead. This is the one edit the e2e tier
+// makes to xenify's domain config: the image sits at hostPath on the
+// conversion host but reaches dom0 as a virtio disk. It fails if no disk
+// names hostPath.
+func RewriteDiskPath(cfg []byte, hostPath, dom0Path string) ([]byte, error) {
+	strs, err := xlStrings(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("parsing domain config: %w", err)
+	}
+	var b strings.Builder
+	last, n := 0, 0
+	for _, st := range strs {
+		if st.key != "disk" {
+			continue
+		}
+		ts, te := diskTarget(st.val)
+		if ts < 0 || strings.TrimSpace(st.val[ts:te]) != hostPath {
+			continue
+		}
+		b.Write(cfg[last : st.start+ts])
+		b.WriteString(dom0Path)
+		last = st.start + te
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("domain config has no disk with target %s", hostPath)
+	}
+	b.Write(cfg[last:])
+	return []byte(b.String()), nil
+}
+
+// ConfigFiles returns the host files a domain config names by absolute path
+// and dom0 must hold at the same path: kernel, ramdisk and device_tree (set
+// for direct kernel boot).
+func ConfigFiles(cfg []byte) ([]string, error) {
+	strs, err := xlStrings(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("parsing domain config: %w", err)
+	}
+	var files []string
+	for _, st := range strs {
+		switch st.key {
+		case "kernel", "ramdisk", "device_tree":
+			if strings.HasPrefix(st.val, "/") {
+				files = append(files, st.val)
+			}
+		}
+	}
+	return files, nil
+}
+
+// ConfigName returns the name= setting of a domain config.
+func ConfigName(cfg []byte) (string, error) {
+	strs, err := xlStrings(cfg)
+	if err != nil {
+		return "", fmt.Errorf("parsing domain config: %w", err)
+	}
+	for _, st := range strs {
+		if st.key == "name" {
+			return st.val, nil
+		}
+	}
+	return "", errors.New("domain config has no name")
+}
