@@ -229,7 +229,13 @@ func stepDomain(c *Context) error {
 			continue
 		}
 		seen[m.Vdev] = true
-		d.Disks = append(d.Disks, domain.Disk{Target: m.Target, File: m.File, Vdev: m.Vdev, Comment: fmt.Sprintf("%s (%s), was %s", m.Mount, m.Type, m.Native)})
+		target, file := m.Target, m.File
+		if t, ok := o.Targets[m.Target]; ok {
+			target, file = t, !strings.HasPrefix(t, "/dev/")
+		} else if t, ok := o.Targets[m.Mount]; ok {
+			target, file = t, !strings.HasPrefix(t, "/dev/")
+		}
+		d.Disks = append(d.Disks, domain.Disk{Target: target, File: file, Vdev: m.Vdev, Comment: fmt.Sprintf("%s (%s), was %s", m.Mount, m.Type, m.Native)})
 	}
 	vif := domain.Vif{Bridge: o.Bridge}
 	switch o.MAC {

@@ -30,6 +30,10 @@ type Options struct {
 	// source is a set of disks (package source fills it); nil for a
 	// directory source, where the native device paths are used.
 	Disks []HostDisk
+	// Targets rename disk targets in the domain config, for a dom0 that
+	// names a disk differently from the host xenify runs on: keyed by
+	// the target xenify would write, or by a guest mount point.
+	Targets map[string]string
 }
 
 // Mapping is one --map NATIVE=VIRTUAL pair. Native is a device path, a

@@ -62,6 +62,7 @@ func TestPlanGolden(t *testing.T) {
 		variant{"centos44-i386-kernel-package", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm"}},
 		variant{"centos5-x86_64-direct-xm", "centos5-x86_64", []string{"--boot", "direct", "--direct-dir", "/var/lib/xen/kernels/c5", "--toolstack", "xm", "--mac", "random"}},
 		variant{"debian12-disk-layout", "debian12", []string{"--layout", "disk"}},
+		variant{"debian12-disk-target", "debian12", []string{"--disk-target", "/=/dev/vg_xen/bookworm-root", "--disk-target", "/dev/sda5=/dev/vg_xen/bookworm-swap"}},
 		variant{"centos44-i386-glibc", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--glibc-packages", "testdata/glibc-xen", "--no-ifup-local"}},
 		variant{"centos5-x86_64-offline-relabel-map", "centos5-x86_64", []string{"--selinux-relabel", "offline", "--map", "/=sda1", "--map", "LABEL=/boot=sda2", "--vnc", "--memory", "1024", "--vcpus", "2", "--bridge", "br0"}},
 		variant{"debian12-no-caps-32p", "debian12", []string{"--hypervisor-caps", "xen-3.0-x86_32p"}},

@@ -30,12 +30,13 @@ func (m *mapFlag) Set(s string) error {
 
 // convertFlags are the options shared by plan and convert.
 type convertFlags struct {
-	opts   plan.Options
-	maps   mapFlag
-	caps   string
-	json   bool
-	disks  stringList
-	copyTo string
+	opts    plan.Options
+	maps    mapFlag
+	caps    string
+	json    bool
+	disks   stringList
+	copyTo  string
+	targets stringList
 }
 
 type stringList []string
@@ -65,12 +66,23 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
 	fs.Var(&f.disks, "disk", "another disk image or device of the installation (repeatable)")
+	fs.Var(&f.targets, "disk-target", "name a disk as the dom0 that runs the guest sees it, FROM=TO (repeatable); FROM is the target xenify would write or a mount point, e.g. /srv/img/web1.img=/dev/vg_xen/web1 or /=/dev/sdb2")
 	fs.StringVar(&f.copyTo, "copy-to", "", "copy SOURCE (one disk) to this image or device first, then convert the copy; the source is never written")
 }
 
 // finish resolves what flags alone cannot: capabilities and defaults.
 func (f *convertFlags) finish() error {
 	f.opts.Maps = f.maps
+	for _, t := range f.targets {
+		from, to, ok := strings.Cut(t, "=")
+		if !ok || from == "" || to == "" {
+			return xerr.Usagef("--disk-target %q: want FROM=TO", t)
+		}
+		if f.opts.Targets == nil {
+			f.opts.Targets = map[string]string{}
+		}
+		f.opts.Targets[from] = to
+	}
 	switch {
 	case f.caps != "":
 		f.opts.Caps = caps.Parse(f.caps)
