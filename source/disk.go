@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/xenify/xenify/disk/fsprobe"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/xerr"
 )
@@ -439,14 +441,41 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 	if err != nil {
 		return nil, &xerr.Refused{Path: "/etc/fstab", Msg: "cannot parse", Err: err, Fix: "correct the line in the guest's fstab, then run xenify again"}
 	}
+	native := convertedSpecs(root)
 	var out []inspect.FstabEntry
 	for _, e := range f.Entries() {
 		fe := inspect.FstabEntry{Line: e.Line, Spec: e.Spec, Mount: e.MountPoint, Type: e.Type, Options: e.Options}
+		if n, ok := native[fe.Mount+"\x00"+fe.Spec]; ok {
+			// Converted before: the virtual name (sda2, xvda1) means
+			// nothing on these disks; the native one it replaced does.
+			fe.Spec = n
+		}
 		if fe.Local() {
 			out = append(out, fe)
 		}
 	}
 	return out, nil
+}
+
+// convertedSpecs maps (mount, converted spec) to the native spec it
+// replaced, from the device map an earlier convert recorded in the guest,
+// so a converted guest can be opened again (rollback, a second convert).
+func convertedSpecs(root *guest.Root) map[string]string {
+	data, err := root.ReadFile(plan.StatePath)
+	if err != nil {
+		return nil
+	}
+	var st plan.State
+	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, e := range st.DevMap.Entries {
+		if e.Spec != e.Native {
+			m[e.Mount+"\x00"+e.Spec] = e.Native
+		}
+	}
+	return m
 }
 
 func (op *opener) fsFor(e inspect.FstabEntry, v Volume) Filesystem {

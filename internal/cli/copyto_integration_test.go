@@ -84,3 +84,66 @@ func TestIntegrationConvertCopyTo(t *testing.T) {
 		t.Errorf("rollback of the copy = exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestIntegrationBlockDeviceReopen converts a whole block device with
+// per-filesystem layout where the virtual names swap the partitions
+// (root on sda1 and /boot on sda2 become xvda2 and xvda1, /boot first),
+// then rolls back: reopening the converted guest must map its virtual
+// names back to the right partitions.
+func TestIntegrationBlockDeviceReopen(t *testing.T) {
+	disktest.RequireRoot(t)
+	all := fixtureFiles(t, filepath.Join(fixtures, "ubuntu1204"))
+	rootFiles, bootFiles := map[string]string{}, map[string]string{}
+	for p, c := range all {
+		if rest, ok := strings.CutPrefix(p, "boot/"); ok {
+			// On its own filesystem, /boot's files are named from its root.
+			bootFiles[rest] = strings.ReplaceAll(c, "/boot/", "/")
+		} else {
+			rootFiles[p] = c
+		}
+	}
+	nativeFstab := "/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 /boot ext4 defaults 0 2\n"
+	rootFiles["etc/fstab"] = nativeFstab
+	rootFiles["boot/.mountpoint"] = "" // the directory /boot mounts on
+	img := disktest.Build(t, disktest.Spec{
+		Size:  160 << 20,
+		Label: "dos",
+		Parts: []disktest.Part{
+			{Type: "83", Size: 96 << 20, Content: disktest.Ext{Type: "ext4", Files: rootFiles}},
+			{Type: "83", Content: disktest.Ext{Type: "ext4", Files: bootFiles}},
+		},
+	}).Path
+	st, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := disktest.Losetup(t, img, 0, st.Size())
+	inspectFstab := func() string {
+		out, errOut, code := xenify(t, "inspect", "--json", dev)
+		if code != 0 {
+			t.Fatalf("inspect %s = exit %d\n%s", dev, code, errOut)
+		}
+		return out[strings.Index(out, `"fstab"`):strings.Index(out, `"nics"`)]
+	}
+	before := inspectFstab()
+	cfg := filepath.Join(t.TempDir(), "p.cfg")
+	out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev)
+	if code != 0 {
+		t.Fatalf("convert %s = exit %d\n%s%s", dev, code, out, errOut)
+	}
+	t.Logf("convert:\n%s", out)
+	dom, _ := os.ReadFile(cfg)
+	if !strings.Contains(string(dom), "vdev=xvda1, access=rw, target="+dev+"p2") {
+		t.Errorf("domain config should hand /boot (%sp2) to the guest first as xvda1:\n%s", dev, dom)
+	}
+	// Reopening the converted guest finds / on partition 1 again.
+	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev); code != 0 || !strings.Contains(out, "nothing changed") || strings.Contains(errOut, "warning") {
+		t.Errorf("second convert = exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := xenify(t, "rollback", dev); code != 0 {
+		t.Fatalf("rollback = exit %d\n%s%s", code, out, errOut)
+	}
+	if after := inspectFstab(); after != before {
+		t.Errorf("fstab after rollback =\n%s\nwant\n%s", after, before)
+	}
+}
