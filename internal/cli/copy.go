@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -101,10 +102,15 @@ func copyDisk(e *env, src, dst string, f copyFlags) (*p2v.Summary, error) {
 	if tty && !f.json {
 		fmt.Fprintln(e.stderr)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume)", src, dst, err)
+	switch {
+	case err == nil:
+		return sum, nil
+	case errors.Is(err, p2v.ErrDestExists):
+		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "give --overwrite to replace it, or another DST"}
+	case errors.Is(err, p2v.ErrSameDevice), errors.Is(err, p2v.ErrDestTooSmall), errors.Is(err, p2v.ErrDestInUse), errors.Is(err, p2v.ErrCheckpointMismatch):
+		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "nothing was written; choose a DST that is not the source, large enough, and not in use"}
 	}
-	return sum, nil
+	return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume from the checkpoint)", src, dst, err)
 }
 
 // checkpointDir keeps the resume files of copies onto block devices.
