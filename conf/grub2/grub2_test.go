@@ -2,7 +2,7 @@ package grub2
 
 import (
 	"errors"
-	"flag"
+	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +13,6 @@ import (
 	"github.com/xenify/xenify/conf/confutil"
 	"github.com/xenify/xenify/conf/confutil/pygrubtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
 
 var inputs = []string{"testdata/debian12.cfg", "testdata/ubuntu1204.cfg", "testdata/rhel7.cfg"}
 
@@ -257,15 +255,7 @@ func TestGolden(t *testing.T) {
 			f := mustParse(t, name, readFile(t, filepath.Join("testdata", name)))
 			edit(t, f)
 			got := f.Bytes()
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if diff := cmp.Diff(string(readFile(t, golden)), string(got)); diff != "" {
-				t.Errorf("edited %s mismatch with %s (-want +got):\n%s", name, golden, diff)
-			}
+			conftest.Golden(t, name, got)
 			f2 := mustParse(t, name, got)
 			if diff := cmp.Diff(f.Entries(), f2.Entries()); diff != "" {
 				t.Errorf("re-parsed entries differ (-model +reparsed):\n%s", diff)

@@ -2,7 +2,7 @@ package grublegacy
 
 import (
 	"errors"
-	"flag"
+	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +13,6 @@ import (
 	"github.com/xenify/xenify/conf/confutil"
 	"github.com/xenify/xenify/conf/confutil/pygrubtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
 
 func readFile(t testing.TB, p string) []byte {
 	t.Helper()
@@ -301,15 +299,7 @@ func TestGolden(t *testing.T) {
 			}
 			edit(t, f)
 			got := f.Bytes()
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if diff := cmp.Diff(string(readFile(t, golden)), string(got)); diff != "" {
-				t.Errorf("edited %s mismatch with %s (-want +got):\n%s", name, golden, diff)
-			}
+			conftest.Golden(t, name, got)
 			// The rendered file parses back to what the model says.
 			f2, err := Parse(name, got)
 			if err != nil {

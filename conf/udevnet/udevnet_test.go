@@ -2,7 +2,7 @@ package udevnet
 
 import (
 	"errors"
-	"flag"
+	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,8 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
@@ -173,19 +171,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("editing %s: %v", tt.file, err)
 			}
 			got := f.Bytes()
-			golden := filepath.Join("testdata", tt.file+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("edited %s mismatch (-want +got):\n%s", tt.file, diff)
-			}
+			conftest.Golden(t, tt.file, got)
 		})
 	}
 }
