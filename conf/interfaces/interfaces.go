@@ -80,39 +80,12 @@ func Parse(name string, data []byte) (*File, error) {
 	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
 		f.nl = "\r\n"
 	}
-	line := 1
-	for pos := 0; pos < len(s); {
-		end := pos
-		for {
-			i := strings.IndexByte(s[end:], '\n')
-			if i < 0 {
-				end = len(s)
-				break
-			}
-			end += i
-			phys := s[pos:end]
-			if j := strings.LastIndexByte(phys, '\n'); j >= 0 {
-				phys = phys[j+1:]
-			}
-			if (end-len(phys) == pos && isComment(phys)) || !strings.HasSuffix(phys, "\\") {
-				break
-			}
-			end++ // continuation: include the newline and go on
-		}
-		b := block{raw: s[pos:end]}
-		if end < len(s) {
-			b.eol = "\n"
-			if strings.HasSuffix(b.raw, "\r") {
-				b.raw, b.eol = b.raw[:len(b.raw)-1], "\r\n"
-			}
-			end++
-		}
-		if i := strings.IndexByte(b.raw, 0); i >= 0 {
-			return nil, &ParseError{File: name, Line: line + strings.Count(b.raw[:i], "\n"), Msg: "NUL byte: not a text file"}
-		}
-		f.blocks = append(f.blocks, b)
-		line += strings.Count(b.raw, "\n") + 1
-		pos = end
+	blocks, err := confutil.SplitBlocks(name, s, confutil.ContinuedEnd(isComment))
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range blocks {
+		f.blocks = append(f.blocks, block{raw: b.Raw, eol: b.EOL})
 	}
 	if _, err := f.model(); err != nil {
 		return nil, err
