@@ -22,6 +22,7 @@ import (
 
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/xerr"
 )
 
 // Dir is the journal's directory inside the guest.
@@ -100,7 +101,7 @@ func (j *Journal) ensureDir() error {
 	// it cleanly.
 	for _, d := range []string{"/var", "/var/lib", Dir} {
 		if st, err := j.root.Lstat(d); err == nil && st.Mode()&fs.ModeSymlink != 0 && d == Dir {
-			return fmt.Errorf("%s is a symlink in the guest; xenify keeps its journal only in a real directory (remove the link and run convert again)", Dir)
+			return &xerr.Refused{Path: Dir, Msg: "is a symlink; xenify keeps its journal only in a real directory of the guest", Fix: "remove the link in the guest and run convert again"}
 		}
 	}
 	created, err := j.root.MkdirAll(blobDir)

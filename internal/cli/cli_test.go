@@ -297,8 +297,12 @@ func TestJournalRefusesSymlinkedDirectory(t *testing.T) {
 	if err := os.Symlink("/tmp", filepath.Join(guest, "var/lib/xenify")); err != nil {
 		t.Fatal(err)
 	}
+	before := treeState(t, guest)
 	_, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", filepath.Join(t.TempDir(), "c.cfg"), guest)
-	if code == 0 || !strings.Contains(errOut, "symlink") {
-		t.Errorf("convert with /var/lib/xenify -> /tmp = exit %d, %q; want a refusal naming the symlink", code, errOut)
+	if code != 3 || !strings.Contains(errOut, "symlink") {
+		t.Errorf("convert with /var/lib/xenify -> /tmp = exit %d, %q; want 3, a refusal naming the symlink", code, errOut)
+	}
+	if diff := cmp.Diff(before, treeState(t, guest)); diff != "" {
+		t.Errorf("refused convert changed the guest:\n%s", diff)
 	}
 }
