@@ -2,15 +2,16 @@ package grub2
 
 import (
 	"errors"
-	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/xenify/xenify/conf/cmdline"
 	"github.com/xenify/xenify/conf/confutil"
+	"github.com/xenify/xenify/conf/confutil/conftest"
 	"github.com/xenify/xenify/conf/confutil/pygrubtest"
 )
 

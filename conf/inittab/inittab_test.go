@@ -2,13 +2,14 @@ package inittab
 
 import (
 	"errors"
-	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/xenify/xenify/conf/confutil/conftest"
 )
 
 func mustParse(t *testing.T, data string) *File {
@@ -257,17 +258,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := Parse(tt.file, in)
-			if err != nil {
-				t.Fatalf("Parse(%s) error: %v", tt.file, err)
-			}
-			if got := f.Bytes(); string(got) != string(in) {
-				t.Fatalf("Parse(%s).Bytes() differs from input:\n%s", tt.file, cmp.Diff(string(in), string(got)))
-			}
+			f := conftest.Load(t, tt.file, Parse)
 			if w := f.Warnings(); len(w) != 0 {
 				t.Errorf("Parse(%s).Warnings() = %v, want none", tt.file, w)
 			}

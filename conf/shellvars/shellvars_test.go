@@ -2,12 +2,13 @@ package shellvars
 
 import (
 	"errors"
-	"github.com/xenify/xenify/conf/confutil/conftest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xenify/xenify/conf/confutil/conftest"
 )
 
 func mustParse(t *testing.T, data string) *File {
@@ -245,17 +246,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := Parse(tt.file, in)
-			if err != nil {
-				t.Fatalf("Parse(%s) error: %v", tt.file, err)
-			}
-			if got := f.Bytes(); string(got) != string(in) {
-				t.Fatalf("Parse(%s).Bytes() differs from input:\n%s", tt.file, cmp.Diff(string(in), string(got)))
-			}
+			f := conftest.Load(t, tt.file, Parse)
 			if err := tt.edit(f); err != nil {
 				t.Fatalf("editing %s: %v", tt.file, err)
 			}

@@ -32,3 +32,21 @@ func Golden(t testing.TB, name string, got []byte) {
 		t.Errorf("edited %s mismatch with %s (-want +got):\n%s", name, golden, diff)
 	}
 }
+
+// Load reads testdata/NAME, parses it with parse and checks that the
+// unedited model renders the input back byte for byte.
+func Load[F interface{ Bytes() []byte }](t testing.TB, name string, parse func(string, []byte) (F, error)) F {
+	t.Helper()
+	in, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parse(name, in)
+	if err != nil {
+		t.Fatalf("Parse(%s) error: %v", name, err)
+	}
+	if got := f.Bytes(); string(got) != string(in) {
+		t.Fatalf("Parse(%s).Bytes() differs from input:\n%s", name, cmp.Diff(string(in), string(got)))
+	}
+	return f
+}
