@@ -41,8 +41,8 @@ func readGettys(root *guest.Root, init string) ([]Getty, error) {
 			for _, line := range strings.Split(string(data), "\n") {
 				f := strings.Fields(line)
 				if len(f) >= 2 && f[0] == "exec" && strings.HasSuffix(f[1], "getty") {
-					if tty := gettyTTY(f[1:]); tty != "" {
-						out = append(out, Getty{TTY: tty, Source: j})
+					if g, ok := inittab.ParseGetty(strings.Join(f[1:], " ")); ok && g.TTY != "" {
+						out = append(out, Getty{TTY: g.TTY, Source: j})
 					}
 				}
 			}
@@ -62,26 +62,4 @@ func readGettys(root *guest.Root, init string) ([]Getty, error) {
 		}
 	}
 	return out, nil
-}
-
-// gettyTTY picks the port from a getty command line: the first argument
-// that is not an option or a baud rate or terminal type.
-func gettyTTY(argv []string) string {
-	for i := 1; i < len(argv); i++ {
-		a := argv[i]
-		if strings.HasPrefix(a, "-") {
-			if a == "-t" || a == "-I" || a == "-l" || a == "-f" || a == "-H" {
-				i++
-			}
-			continue
-		}
-		a = strings.TrimPrefix(a, "/dev/")
-		if a == "" || (a[0] >= '0' && a[0] <= '9') {
-			continue
-		}
-		if strings.HasPrefix(a, "tty") || strings.HasPrefix(a, "hvc") || strings.HasPrefix(a, "xvc") || a == "console" || strings.HasPrefix(a, "ttyS") {
-			return a
-		}
-	}
-	return ""
 }

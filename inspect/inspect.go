@@ -56,13 +56,13 @@ func Inspect(root *guest.Root) (*Inspection, error) {
 	}
 	in.Initrd = initrdTool(in.Tools)
 	in.SELinux = readSELinux(root)
-	if in.NICs, err = readNICs(root); err != nil {
+	if in.Modprobe, err = readModprobe(root); err != nil {
+		return nil, err
+	}
+	if in.NICs, err = readNICs(root, in.Modprobe); err != nil {
 		return nil, err
 	}
 	if in.Gettys, err = readGettys(root, in.Init); err != nil {
-		return nil, err
-	}
-	if in.Modprobe, err = readModprobe(root); err != nil {
 		return nil, err
 	}
 	in.Glibc = readGlibc(root, in.Arch)

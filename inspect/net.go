@@ -48,7 +48,7 @@ func readModprobe(root *guest.Root) (Modprobe, error) {
 	return Modprobe{}, nil
 }
 
-func readNICs(root *guest.Root) ([]NIC, error) {
+func readNICs(root *guest.Root, m Modprobe) ([]NIC, error) {
 	byName := map[string]*NIC{}
 	add := func(n NIC) {
 		if n.Name == "" || n.Name == "lo" {
@@ -99,7 +99,6 @@ func readNICs(root *guest.Root) ([]NIC, error) {
 		out = append(out, *n)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	m, _ := readModprobe(root)
 	for i := range out {
 		out[i].Driver = m.Aliases[out[i].Name]
 	}
