@@ -3,10 +3,10 @@ package plan
 import (
 	"errors"
 	"io/fs"
-	"path"
 	"strings"
 
 	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/initramfs"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xerr"
 )
@@ -124,51 +124,32 @@ func (c *Context) Later(what string) { c.plan.Later = append(c.plan.Later, what)
 // Mode is a helper for literal modes.
 func Mode(m fs.FileMode) *fs.FileMode { return &m }
 
-// InitrdLister lists the files of an initrd image; set by the caller
-// (package initramfs) so that plan stays free of decompressors.
-var InitrdLister func(data []byte) ([]string, error)
-
 // InitrdHas reports whether k's current initrd contains every one of the
-// module names (as name.ko, name.ko.xz, ... with - and _ equivalent).
-// known is false when there is no initrd or it cannot be read.
+// module names (in any compression, with - and _ equivalent). known is
+// false when there is no initrd or it cannot be read.
 func (c *Context) InitrdHas(k inspect.Kernel, modules ...string) (has, known bool) {
-	if k.Initrd == "" || InitrdLister == nil {
+	if k.Initrd == "" {
 		return false, false
 	}
 	data, err := c.Root.ReadFile(k.Initrd)
 	if err != nil {
 		return false, false
 	}
-	files, err := InitrdLister(data)
+	ents, err := initramfs.List(data)
 	if err != nil {
 		return false, false
 	}
-	found := map[string]bool{}
-	for _, f := range files {
-		base := strings.ReplaceAll(path.Base(f), "_", "-")
-		for _, m := range modules {
-			for _, ext := range []string{".ko", ".ko.gz", ".ko.xz", ".ko.zst"} {
-				if base == strings.ReplaceAll(m, "_", "-")+ext {
-					found[m] = true
-				}
-			}
+	for _, m := range modules {
+		if !initramfs.HasModule(ents, m) {
+			return false, true
 		}
 	}
-	return len(found) == len(modules), true
+	return true, true
 }
 
 // ModuleBuiltin reports whether module m is built into kernel k, from
 // lib/modules/VERSION/modules.builtin.
 func (c *Context) ModuleBuiltin(k inspect.Kernel, m string) bool {
 	data, err := c.Root.ReadFile("/lib/modules/" + k.Version + "/modules.builtin")
-	if err != nil {
-		return false
-	}
-	want := strings.ReplaceAll(m, "_", "-")
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.ReplaceAll(strings.TrimSuffix(path.Base(line), ".ko"), "_", "-") == want {
-			return true
-		}
-	}
-	return false
+	return err == nil && initramfs.BuiltinFromModulesBuiltin(data, m)
 }
