@@ -52,7 +52,15 @@ type Record struct {
 	// tree that is not in Entries is removed.
 	Trees   []string `json:"trees,omitempty"`
 	Entries []Entry  `json:"entries"`
+	// View names the view of the guest the record was taken in ("" is
+	// the guest as mounted; ViewRootFS the root filesystem alone).
+	View string `json:"view,omitempty"`
 }
+
+// ViewRootFS is the root filesystem alone, without the filesystems
+// mounted below it: where a separate /boot is merged into the root
+// filesystem's own /boot directory.
+const ViewRootFS = "rootfs"
 
 // Journal is the on-disk journal of one guest.
 type Journal struct {
@@ -62,8 +70,30 @@ type Journal struct {
 	// own parents), removed last on rollback.
 	CreatedDirs []string `json:"created_dirs,omitempty"`
 
-	root *guest.Root
-	now  func() time.Time
+	root  *guest.Root
+	views map[string]*guest.Root
+	now   func() time.Time
+}
+
+// SetView makes a further view of the guest known, for recording in it
+// (RecordTreesIn) and for rolling back records taken in it.
+func (j *Journal) SetView(name string, r *guest.Root) {
+	if j.views == nil {
+		j.views = map[string]*guest.Root{}
+	}
+	j.views[name] = r
+}
+
+// in returns the root a record's paths are relative to.
+func (j *Journal) in(view string) (*guest.Root, error) {
+	if view == "" {
+		return j.root, nil
+	}
+	if r := j.views[view]; r != nil {
+		return r, nil
+	}
+	return nil, &xerr.Refused{Msg: fmt.Sprintf("the journal has changes made on the view %q of the guest (the root filesystem alone), which this source does not provide", view),
+		Fix: "open the guest from its disks (image or block devices), as convert did"}
 }
 
 // Open loads the guest's journal, or starts an empty one (nothing is
@@ -134,25 +164,25 @@ func (j *Journal) storeBlob(data []byte) (string, error) {
 }
 
 // snapshot records the state of p itself (not following a final symlink).
-func (j *Journal) snapshot(p string) (Entry, error) {
-	st, err := j.root.Lstat(p)
+func (j *Journal) snapshot(r *guest.Root, p string) (Entry, error) {
+	st, err := r.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{Path: p}, nil
 	}
 	if err != nil {
 		return Entry{}, err
 	}
-	meta, err := j.root.Meta(p)
+	meta, err := r.Meta(p)
 	if err != nil {
 		return Entry{}, err
 	}
 	e := Entry{Path: p, Existed: true, Meta: meta}
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
-		e.Link, err = j.root.Readlink(p)
+		e.Link, err = r.Readlink(p)
 	case st.Mode().IsRegular():
 		var data []byte
-		data, err = j.root.ReadFile(p)
+		data, err = r.ReadFile(p)
 		if err == nil {
 			e.Blob, err = j.storeBlob(data)
 		}
@@ -173,7 +203,7 @@ func (j *Journal) RecordFile(step, reason, p string) (string, error) {
 	if err := j.ensureDir(); err != nil {
 		return "", err
 	}
-	e, err := j.snapshot(real)
+	e, err := j.snapshot(j.root, real)
 	if err != nil {
 		return "", fmt.Errorf("journaling %s: %w", real, err)
 	}
@@ -186,7 +216,7 @@ func (j *Journal) RecordRemoval(step, reason, p string) error {
 	if err := j.ensureDir(); err != nil {
 		return err
 	}
-	e, err := j.snapshot(p)
+	e, err := j.snapshot(j.root, p)
 	if err != nil {
 		return fmt.Errorf("journaling %s: %w", p, err)
 	}
@@ -197,17 +227,27 @@ func (j *Journal) RecordRemoval(step, reason, p string) error {
 // RecordTrees journals every path below the given roots (glob patterns
 // allowed) before a guest command that may change them.
 func (j *Journal) RecordTrees(step, reason string, trees []string) error {
+	return j.RecordTreesIn("", step, reason, trees)
+}
+
+// RecordTreesIn is RecordTrees in a view set with SetView. The saved
+// contents go to the journal in the guest as mounted.
+func (j *Journal) RecordTreesIn(view, step, reason string, trees []string) error {
+	r, err := j.in(view)
+	if err != nil {
+		return err
+	}
 	if err := j.ensureDir(); err != nil {
 		return err
 	}
-	rec := Record{Step: step, Reason: reason, Trees: trees}
+	rec := Record{Step: step, Reason: reason, Trees: trees, View: view}
 	for _, t := range trees {
-		matches, err := j.expand(t)
+		matches, err := expand(r, t)
 		if err != nil {
 			return err
 		}
 		for _, m := range matches {
-			err := j.walk(m, func(e Entry) { rec.Entries = append(rec.Entries, e) })
+			err := j.walk(r, m, func(e Entry) { rec.Entries = append(rec.Entries, e) })
 			if err != nil {
 				return fmt.Errorf("journaling %s: %w", m, err)
 			}
@@ -219,15 +259,15 @@ func (j *Journal) RecordTrees(step, reason string, trees []string) error {
 
 // expand returns the paths a tree pattern names now. A plain path names
 // itself whether or not it exists.
-func (j *Journal) expand(pattern string) ([]string, error) {
+func expand(r *guest.Root, pattern string) ([]string, error) {
 	if !strings.ContainsAny(pattern, "*?[") {
 		return []string{pattern}, nil
 	}
-	return j.root.Glob(pattern)
+	return r.Glob(pattern)
 }
 
-func (j *Journal) walk(p string, visit func(Entry)) error {
-	e, err := j.snapshot(p)
+func (j *Journal) walk(r *guest.Root, p string, visit func(Entry)) error {
+	e, err := j.snapshot(r, p)
 	if err != nil {
 		return err
 	}
@@ -235,12 +275,12 @@ func (j *Journal) walk(p string, visit func(Entry)) error {
 	if !e.Existed || !e.Meta.Mode.IsDir() {
 		return nil
 	}
-	ents, err := j.root.ReadDir(p)
+	ents, err := r.ReadDir(p)
 	if err != nil {
 		return err
 	}
 	for _, d := range ents {
-		if err := j.walk(path.Join(p, d.Name()), visit); err != nil {
+		if err := j.walk(r, path.Join(p, d.Name()), visit); err != nil {
 			return err
 		}
 	}
@@ -270,6 +310,10 @@ func (j *Journal) Rollback(progress func(Record)) error {
 }
 
 func (j *Journal) restoreRecord(rec Record) error {
+	r, err := j.in(rec.View)
+	if err != nil {
+		return err
+	}
 	if len(rec.Trees) > 0 {
 		// Remove what the command created below its trees, deepest first.
 		known := map[string]bool{}
@@ -280,18 +324,18 @@ func (j *Journal) restoreRecord(rec Record) error {
 		}
 		var now []string
 		for _, t := range rec.Trees {
-			matches, err := j.expand(t)
+			matches, err := expand(r, t)
 			if err != nil {
 				return err
 			}
 			for _, m := range matches {
-				j.walkPaths(m, func(p string) { now = append(now, p) })
+				walkPaths(r, m, func(p string) { now = append(now, p) })
 			}
 		}
 		sort.Slice(now, func(a, b int) bool { return strings.Count(now[a], "/") > strings.Count(now[b], "/") })
 		for _, p := range now {
 			if !known[p] {
-				if err := j.removeAll(p); err != nil {
+				if err := removeAll(r, p); err != nil {
 					return err
 				}
 			}
@@ -301,15 +345,15 @@ func (j *Journal) restoreRecord(rec Record) error {
 	ents := append([]Entry(nil), rec.Entries...)
 	sort.SliceStable(ents, func(a, b int) bool { return strings.Count(ents[a].Path, "/") < strings.Count(ents[b].Path, "/") })
 	for _, e := range ents {
-		if err := j.restore(e); err != nil {
+		if err := j.restore(r, e); err != nil {
 			return fmt.Errorf("restoring %s: %w", e.Path, err)
 		}
 	}
 	return nil
 }
 
-func (j *Journal) walkPaths(p string, visit func(string)) {
-	st, err := j.root.Lstat(p)
+func walkPaths(r *guest.Root, p string, visit func(string)) {
+	st, err := r.Lstat(p)
 	if err != nil {
 		return
 	}
@@ -317,17 +361,22 @@ func (j *Journal) walkPaths(p string, visit func(string)) {
 	if !st.IsDir() {
 		return
 	}
-	ents, err := j.root.ReadDir(p)
+	ents, err := r.ReadDir(p)
 	if err != nil {
 		return
 	}
 	for _, d := range ents {
-		j.walkPaths(path.Join(p, d.Name()), visit)
+		walkPaths(r, path.Join(p, d.Name()), visit)
 	}
 }
 
-func (j *Journal) removeAll(p string) error {
-	st, err := j.root.Lstat(p)
+// RemoveAll removes p and everything below it, through the resolver.
+func RemoveAll(r *guest.Root, p string) error {
+	return removeAll(r, p)
+}
+
+func removeAll(r *guest.Root, p string) error {
+	st, err := r.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -335,46 +384,46 @@ func (j *Journal) removeAll(p string) error {
 		return err
 	}
 	if st.IsDir() {
-		ents, err := j.root.ReadDir(p)
+		ents, err := r.ReadDir(p)
 		if err != nil {
 			return err
 		}
 		for _, d := range ents {
-			if err := j.removeAll(path.Join(p, d.Name())); err != nil {
+			if err := removeAll(r, path.Join(p, d.Name())); err != nil {
 				return err
 			}
 		}
 	}
-	return j.root.Remove(p)
+	return r.Remove(p)
 }
 
-func (j *Journal) restore(e Entry) error {
+func (j *Journal) restore(r *guest.Root, e Entry) error {
 	if !e.Existed {
-		return j.removeAll(e.Path)
+		return removeAll(r, e.Path)
 	}
-	cur, _ := j.snapshotNoStore(e.Path)
+	cur, _ := snapshotNoStore(r, e.Path)
 	switch {
 	case e.Meta.Mode&fs.ModeSymlink != 0:
 		if cur.Existed && cur.Link == e.Link && cur.Meta == e.Meta {
 			return nil
 		}
 		if cur.Existed && cur.Meta.Mode.IsDir() {
-			if err := j.removeAll(e.Path); err != nil {
+			if err := removeAll(r, e.Path); err != nil {
 				return err
 			}
 		}
-		return j.root.Symlink(e.Link, e.Path, e.Meta)
+		return r.Symlink(e.Link, e.Path, e.Meta)
 	case e.Meta.Mode.IsDir():
 		if !cur.Existed || !cur.Meta.Mode.IsDir() {
 			if cur.Existed {
-				if err := j.root.Remove(e.Path); err != nil {
+				if err := r.Remove(e.Path); err != nil {
 					return err
 				}
 			}
-			return j.root.Mkdir(e.Path, e.Meta)
+			return r.Mkdir(e.Path, e.Meta)
 		}
 		if cur.Meta != e.Meta {
-			return j.root.SetMeta(e.Path, e.Meta)
+			return r.SetMeta(e.Path, e.Meta)
 		}
 		return nil
 	default:
@@ -389,30 +438,30 @@ func (j *Journal) restore(e Entry) error {
 			return nil
 		}
 		if cur.Existed && (cur.Meta.Mode&fs.ModeSymlink != 0 || cur.Meta.Mode.IsDir()) {
-			if err := j.removeAll(e.Path); err != nil {
+			if err := removeAll(r, e.Path); err != nil {
 				return err
 			}
 		}
-		return j.root.WriteFile(e.Path, data, e.Meta)
+		return r.WriteFile(e.Path, data, e.Meta)
 	}
 }
 
 // snapshotNoStore is snapshot without saving a blob (for comparisons).
-func (j *Journal) snapshotNoStore(p string) (Entry, error) {
-	st, err := j.root.Lstat(p)
+func snapshotNoStore(r *guest.Root, p string) (Entry, error) {
+	st, err := r.Lstat(p)
 	if err != nil {
 		return Entry{Path: p}, err
 	}
-	meta, err := j.root.Meta(p)
+	meta, err := r.Meta(p)
 	if err != nil {
 		return Entry{Path: p}, err
 	}
 	e := Entry{Path: p, Existed: true, Meta: meta}
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
-		e.Link, _ = j.root.Readlink(p)
+		e.Link, _ = r.Readlink(p)
 	case st.Mode().IsRegular():
-		if data, err := j.root.ReadFile(p); err == nil {
+		if data, err := r.ReadFile(p); err == nil {
 			e.Blob = plan.Hash(data)
 		}
 	}
@@ -421,7 +470,7 @@ func (j *Journal) snapshotNoStore(p string) (Entry, error) {
 
 // remove deletes the journal and the directories xenify created for it.
 func (j *Journal) remove() error {
-	if err := j.removeAll(Dir); err != nil {
+	if err := removeAll(j.root, Dir); err != nil {
 		return fmt.Errorf("removing journal: %w", err)
 	}
 	for i := len(j.CreatedDirs) - 1; i >= 0; i-- {
