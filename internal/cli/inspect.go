@@ -14,10 +14,11 @@ func init() {
 	flagBuilders["inspect"] = func() *flag.FlagSet {
 		fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 		fs.Bool("json", false, "print JSON for scripts")
+		fs.Var(&stringList{}, "disk", diskHelp)
 		return fs
 	}
 	register(&command{
-		name: "inspect", usage: "[--json] SOURCE", summary: "show what is installed (reads only)",
+		name: "inspect", usage: "[--json] SOURCE [--disk PATH]...", summary: "show what is installed (reads only)",
 		help: `Inspect reads the guest and reports its distribution, architecture,
 kernels (and which can boot as a Xen PV guest), boot loader, fstab,
 network interfaces, consoles and SELinux mode. It never writes.
@@ -35,7 +36,7 @@ func runInspect(e *env, args []string) error {
 		return err
 	}
 	asJSON := fs.Lookup("json").Value.String() == "true"
-	src, err := source.Open(e.ctx, fs.Args(), source.ReadOnly)
+	src, err := source.Open(e.ctx, sourcePaths(fs), source.ReadOnly)
 	if err != nil {
 		return err
 	}

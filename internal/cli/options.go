@@ -41,6 +41,17 @@ type convertFlags struct {
 
 type stringList []string
 
+const diskHelp = "another disk image or device of the installation (repeatable)"
+
+// sourcePaths is SOURCE and the --disk flags of a parsed flag set.
+func sourcePaths(fs *flag.FlagSet) []string {
+	paths := fs.Args()
+	if f := fs.Lookup("disk"); f != nil {
+		paths = append(paths, *f.Value.(*stringList)...)
+	}
+	return paths
+}
+
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
@@ -65,7 +76,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.NoIfupLocal, "no-ifup-local", false, "do not add the TX checksum workaround for CentOS 4.4 domU kernels")
 	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
-	fs.Var(&f.disks, "disk", "another disk image or device of the installation (repeatable)")
+	fs.Var(&f.disks, "disk", diskHelp)
 	fs.Var(&f.targets, "disk-target", "name a disk as the dom0 that runs the guest sees it, FROM=TO (repeatable); FROM is the target xenify would write or a mount point, e.g. /srv/img/web1.img=/dev/vg_xen/web1 or /=/dev/sdb2")
 	fs.StringVar(&f.copyTo, "copy-to", "", "copy SOURCE (one disk) to this image or device first, then convert the copy; the source is never written")
 }

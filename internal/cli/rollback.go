@@ -13,10 +13,11 @@ func init() {
 	flagBuilders["rollback"] = func() *flag.FlagSet {
 		fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
 		fs.Bool("json", false, "print JSON for scripts")
+		fs.Var(&stringList{}, "disk", diskHelp)
 		return fs
 	}
 	register(&command{
-		name: "rollback", usage: "SOURCE", summary: "undo convert, byte for byte, from the guest's journal",
+		name: "rollback", usage: "SOURCE [--disk PATH]...", summary: "undo convert, byte for byte, from the guest's journal",
 		help: `Rollback restores every file convert changed (contents, mode, owner,
 SELinux label), removes what it created, and removes the journal. It can
 be run after an interrupted convert too. The domain config on the host
@@ -33,7 +34,7 @@ func runRollback(e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	src, err := source.Open(e.ctx, fs.Args(), source.ReadWrite)
+	src, err := source.Open(e.ctx, sourcePaths(fs), source.ReadWrite)
 	if err != nil {
 		return err
 	}
