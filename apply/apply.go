@@ -37,6 +37,11 @@ type Options struct {
 	Progress func(Event)
 	// Output receives the output of guest commands as they run.
 	Output io.Writer
+	// RootFS is the root filesystem alone (without the filesystems
+	// mounted below it), and ShowRootBoot shows its own /boot in place of
+	// a separate /boot: both are needed for a MergeBoot op.
+	RootFS       *guest.Root
+	ShowRootBoot func() error
 }
 
 // Result says what Apply did.
@@ -98,6 +103,9 @@ func Apply(ctx context.Context, root *guest.Root, p *plan.Plan, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	if opts.RootFS != nil {
+		j.SetView(journal.ViewRootFS, opts.RootFS)
+	}
 	res := &Result{}
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
@@ -143,6 +151,8 @@ func applyOne(ctx context.Context, root *guest.Root, j *journal.Journal, op plan
 		return WriteHostFile(op.HostPath, data, 0o644)
 	case plan.WriteHostFile:
 		return WriteHostFile(op.HostPath, []byte(op.Content), 0o644)
+	case plan.MergeBoot:
+		return mergeBoot(root, j, op, opts)
 	}
 	return fmt.Errorf("unknown op kind %q", op.Kind)
 }
@@ -218,14 +228,18 @@ func runInGuest(ctx context.Context, root *guest.Root, j *journal.Journal, op pl
 	return err
 }
 
-// Rollback restores the guest from its journal.
-func Rollback(root *guest.Root, progress func(journal.Record)) (records int, err error) {
+// Rollback restores the guest from its journal. rootFS is the root
+// filesystem alone, where the source provides it (see Options.RootFS).
+func Rollback(root, rootFS *guest.Root, progress func(journal.Record)) (records int, err error) {
 	if !journal.Exists(root) {
 		return 0, ErrNoJournal
 	}
 	j, err := journal.Open(root)
 	if err != nil {
 		return 0, err
+	}
+	if rootFS != nil {
+		j.SetView(journal.ViewRootFS, rootFS)
 	}
 	n := len(j.Records)
 	return n, j.Rollback(progress)

@@ -109,7 +109,7 @@ func TestApplyRollbackRestoresExactly(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(dir, "boot/grub/grub.conf")); st.Mode().Perm() != 0o600 {
 		t.Errorf("grub.conf mode = %v, want the original 0600 kept", st.Mode())
 	}
-	if _, err := Rollback(root, nil); err != nil {
+	if _, err := Rollback(root, nil, nil); err != nil {
 		t.Fatalf("Rollback() = %v", err)
 	}
 	if diff := cmp.Diff(before, state(t, dir)); diff != "" {
@@ -139,7 +139,7 @@ func TestInterruptedApplyRollsBack(t *testing.T) {
 			if stop > 0 && stop < len(p.Ops) && err == nil {
 				t.Fatalf("Apply() after cancel at %d = nil error", stop)
 			}
-			if _, err := Rollback(root, nil); err != nil && !errors.Is(err, ErrNoJournal) {
+			if _, err := Rollback(root, nil, nil); err != nil && !errors.Is(err, ErrNoJournal) {
 				t.Fatalf("Rollback() = %v", err)
 			}
 			if diff := cmp.Diff(before, state(t, dir)); diff != "" {

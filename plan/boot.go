@@ -56,31 +56,25 @@ func stepBootLegacy(c *Context) error {
 		return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err}
 	}
 	k := c.Kernel
+	// pygrub reads the paths from the filesystem holding /boot: relative
+	// to a separate /boot, else (also once /boot is merged into the root
+	// filesystem) below /boot.
+	dir := "/boot"
+	if _, sep := c.DevMap.Virtual("/boot"); sep {
+		dir = "/"
+	}
 	idx := -1
 	for i, e := range f.Entries() {
 		be := inspect.BootEntry{Kernel: e.Kernel}
-		if be.KernelVersion() == k.Version && !strings.Contains(e.Kernel, "xen.gz") {
+		if be.KernelVersion() == k.Version && !strings.Contains(e.Kernel, "xen.gz") && path.Dir(stripDevice(e.Kernel)) == dir {
 			idx = i
 			break
 		}
 	}
 	if idx < 0 {
-		// Model the new entry on the first entry's paths: with a
-		// separate /boot they are relative to it.
-		dir := "/boot"
 		root := "(hd0,0)"
-		if es := f.Entries(); len(es) > 0 {
-			kp := es[0].Kernel
-			if i := strings.Index(kp, ")"); strings.HasPrefix(kp, "(") && i > 0 {
-				kp = kp[i+1:]
-			}
-			dir = path.Dir(kp)
-			if es[0].Root != "" {
-				root = es[0].Root
-			}
-		}
-		if _, sep := c.DevMap.Virtual("/boot"); sep {
-			dir = "/"
+		if es := f.Entries(); len(es) > 0 && es[0].Root != "" {
+			root = es[0].Root
 		}
 		initrd := ""
 		if k.Initrd != "" {
@@ -105,6 +99,14 @@ func stepBootLegacy(c *Context) error {
 		f.SetDefault(idx)
 	}
 	return c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default, with root on the virtual device (pygrub reads this file)", nil)
+}
+
+// stripDevice drops a GRUB device prefix such as "(hd0,0)" from a path.
+func stripDevice(p string) string {
+	if i := strings.Index(p, ")"); strings.HasPrefix(p, "(") && i > 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // stepBootDirect copies kernel and initrd out for dom0 to boot directly.

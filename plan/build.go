@@ -63,12 +63,22 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	if prev != nil {
 		prevMap = prev.DevMap
 	}
+	bootEntry, bootUsed, merge, err := bootMerge(root, in, opts, c.Warn)
+	if err != nil {
+		return nil, err
+	}
+	opts.mergeBoot, c.Opts.mergeBoot = merge, merge
 	if c.DevMap, err = BuildDevMap(in, opts, prefix, prevMap); err != nil {
 		return nil, err
 	}
 	p.DevMap = c.DevMap
 	if _, ok := c.DevMap.Virtual("/"); !ok && opts.Layout != "disk" {
 		return nil, xerr.Refuse("/etc/fstab", 0, "check the root entry", "the root filesystem is not a local block device")
+	}
+	if merge {
+		// First, so every later step reads and writes the merged /boot.
+		c.Add(Op{Step: "boot-merge", Kind: MergeBoot, Path: "/boot",
+			Reason: fmt.Sprintf("copy the separate /boot (%s, %s, fstab line %d) into the root filesystem, so pygrub finds kernel and initrd with root on the first disk; --keep-boot keeps it separate", bootEntry.Spec, mib(bootUsed), bootEntry.Line)})
 	}
 	saved := c.Kernel
 	c.Kernel = k
@@ -104,7 +114,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	// Record the device map for the next run (only when something
 	// changes, so a second convert stays a no-op).
 	if len(p.GuestOps()) > 0 || len(p.Later) > 0 {
-		st := State{DevMap: c.DevMap}
+		st := State{DevMap: c.DevMap.withoutLines()}
 		if c.Kernel != nil {
 			st.Kernel = c.Kernel.Version
 		}

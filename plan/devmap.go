@@ -40,6 +40,21 @@ type Dropped struct {
 	Why   string `json:"why"`
 }
 
+// withoutLines is a copy of d without fstab line numbers, as recorded in
+// the guest's state: commenting out an entry (a merged /boot, a CD-ROM)
+// inserts a note and moves the lines after it, and the record must not
+// change with them, or a second convert would not be a no-op.
+func (d *DevMap) withoutLines() *DevMap {
+	out := &DevMap{Prefix: d.Prefix, Entries: append([]Mapped(nil), d.Entries...), Dropped: append([]Dropped(nil), d.Dropped...)}
+	for i := range out.Entries {
+		out.Entries[i].Line = 0
+	}
+	for i := range out.Dropped {
+		out.Dropped[i].Line = 0
+	}
+	return out
+}
+
 // Virtual returns the virtual device of the filesystem mounted at mount.
 func (d *DevMap) Virtual(mount string) (Mapped, bool) {
 	for _, m := range d.Entries {
@@ -97,6 +112,10 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 			dm.Dropped = append(dm.Dropped, Dropped{Line: e.Line, Spec: e.Spec, Mount: e.Mount, Why: why})
 			continue
 		}
+		if e.Mount == "/boot" && opts.mergeBoot {
+			dm.Dropped = append(dm.Dropped, Dropped{Line: e.Line, Spec: e.Spec, Mount: e.Mount, Why: mergedWhy})
+			continue
+		}
 		keep = append(keep, e)
 	}
 	// Order: /boot first (pygrub reads only the first disk), then /, then
@@ -141,6 +160,9 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 				dup = dup || (x.Spec == d.Spec && x.Mount == d.Mount)
 			}
 			if !dup {
+				// Its line is commented out now (and the record has no
+				// line numbers): it must match no live entry.
+				d.Line = 0
 				dm.Dropped = append(dm.Dropped, d)
 			}
 		}

@@ -25,7 +25,13 @@ type Options struct {
 	SELinuxRelabel string // boot, offline, none
 	SkipGuestCmds  bool
 	NoIfupLocal    bool // do not add the TX checksum workaround
-	VNC            bool
+	// KeepBoot keeps a separate /boot as its own (first) virtual device
+	// instead of copying it into the root filesystem.
+	KeepBoot bool
+	// RootFS is the root filesystem alone, when the source can reach it
+	// (see RootFS); a separate /boot is merged into it.
+	RootFS *RootFS
+	VNC    bool
 	// Disks describe the host side of the guest's filesystems when the
 	// source is a set of disks (package source fills it); nil for a
 	// directory source, where the native device paths are used.
@@ -34,6 +40,9 @@ type Options struct {
 	// names a disk differently from the host xenify runs on: keyed by
 	// the target xenify would write, or by a guest mount point.
 	Targets map[string]string
+
+	// mergeBoot is Build's decision to merge /boot (see bootMerge).
+	mergeBoot bool
 }
 
 // Mapping is one --map NATIVE=VIRTUAL pair. Native is a device path, a

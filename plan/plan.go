@@ -33,6 +33,10 @@ const (
 	// WriteHostFile writes Content to HostPath on the host (the domain
 	// config). Host files are not part of the guest journal.
 	WriteHostFile Kind = "write-host-file"
+	// MergeBoot copies the separate /boot filesystem (Path) into the root
+	// filesystem's own /boot directory, which it then shows in place of
+	// the separate one. The root filesystem's /boot is journaled first.
+	MergeBoot Kind = "merge-boot"
 )
 
 // Op is one change.
@@ -134,6 +138,8 @@ func (op Op) String() string {
 		return "copy " + op.Path + " to " + op.HostPath
 	case WriteHostFile:
 		return "write " + op.HostPath
+	case MergeBoot:
+		return "copy the separate " + op.Path + " into the root filesystem"
 	}
 	return string(op.Kind)
 }

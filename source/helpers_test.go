@@ -180,15 +180,23 @@ func listing(t testing.TB, paths []string) map[string]string {
 			t.Errorf("Close() = %v", err)
 		}
 	}()
-	dir := o.Root.Dir()
 	out := map[string]string{}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	walkListing(t, o.Root.Dir(), "", out)
+	// The root filesystem alone too: its own /boot, hidden under a
+	// separate /boot, is where a merged /boot goes.
+	walkListing(t, o.RootOnly.Dir(), "rootfs:", out)
+	return out
+}
+
+func walkListing(t testing.TB, dir, prefix string, out map[string]string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel := strings.TrimPrefix(p, dir)
-		if rel == "" {
-			rel = "/"
+		rel := prefix + strings.TrimPrefix(p, dir)
+		if rel == prefix {
+			rel += "/"
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -209,7 +217,6 @@ func listing(t testing.TB, paths []string) map[string]string {
 	if err != nil {
 		t.Fatalf("walking %s: %v", dir, err)
 	}
-	return out
 }
 
 // fsck checks a filesystem with e2fsck -fn through a read-only loop.

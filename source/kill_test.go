@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/xenify/xenify/disk/disktest"
 	"github.com/xenify/xenify/source"
 )
 
@@ -43,24 +44,56 @@ func buildBinaries(t *testing.T) (xenify, hold string) {
 // handled the same way), xenify itself must release everything.
 func TestIntegrationKilledConvert(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) { testInterruptedConvert(t, sig) })
+		t.Run(sig.String(), func(t *testing.T) {
+			var c imageCase
+			for _, x := range cases {
+				if x.name == "mbr-root-swap" {
+					c = x
+				}
+			}
+			testInterruptedConvert(t, sig, c.build, "disk")
+		})
 	}
+	// Killed after a separate /boot was merged into the root filesystem
+	// and shown in its place: cleanup must release that mount too, and
+	// rollback must restore the root filesystem's own /boot.
+	t.Run("merged-boot", func(t *testing.T) {
+		testInterruptedConvert(t, syscall.SIGKILL, bareSplitBoot, "partition")
+	})
 }
 
-func testInterruptedConvert(t *testing.T, sig syscall.Signal) {
+// bareSplitBoot is an installation on two images without partition
+// tables: the root filesystem and a separate /boot, named by label as
+// CentOS 4 does.
+func bareSplitBoot(t testing.TB) image {
+	dir := t.TempDir()
+	root, boot := tree(t, "LABEL=/ / ext3 defaults 1 1\nLABEL=/boot /boot ext3 defaults 1 2\n"+fstabTail, true)
+	img := image{}
+	for _, f := range []struct {
+		name, label, tree string
+		size              int64
+	}{{"root.img", "/", root, 96 * mib}, {"boot.img", "/boot", boot, 32 * mib}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, f.size); err != nil {
+			t.Fatal(err)
+		}
+		img.paths = append(img.paths, p)
+		img.exts = append(img.exts, mkext(t, p, disktest.Volume{Size: f.size}, "ext3", f.label, "", f.tree))
+	}
+	return img
+}
+
+func testInterruptedConvert(t *testing.T, sig syscall.Signal, build func(testing.TB) image, layout string) {
 	requireDisks(t)
 	runDir := privateRunDir(t)
 	xenify, hold := buildBinaries(t)
 
-	// An MBR image, with the guest commands convert runs replaced by
-	// the hold helper.
-	var c imageCase
-	for _, x := range cases {
-		if x.name == "mbr-root-swap" {
-			c = x
-		}
-	}
-	img := c.build(t)
+	// The installation, with the guest commands convert runs replaced
+	// by the hold helper.
+	img := build(t)
 	{
 		o, err := source.Open(t.Context(), img.paths, source.ReadWrite)
 		if err != nil {
@@ -83,7 +116,7 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal) {
 	orig := listing(t, img.paths)
 
 	cfg := filepath.Join(t.TempDir(), "guest.cfg")
-	cmd := exec.Command(xenify, append([]string{"convert", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", "disk"}, img.paths...)...)
+	cmd := exec.Command(xenify, append([]string{"convert", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", layout}, sourceArgs(img)...)...)
 	cmd.Env = append(os.Environ(), "XENIFY_RUN_DIR="+runDir)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -95,7 +128,7 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal) {
 
 	// Wait until the guest command runs: convert is then provably midway
 	// (files journaled and changed, filesystems mounted read-write).
-	holdPID := 0
+	holdPID, mountDir := 0, ""
 	deadline := time.Now().Add(2 * time.Minute)
 	for holdPID == 0 {
 		select {
@@ -113,10 +146,18 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal) {
 			if data, err := os.ReadFile(s); err == nil && json.Unmarshal(data, &st) == nil {
 				if b, err := os.ReadFile(filepath.Join(st.MountDir, "root/tmp/xenify-hold.pid")); err == nil {
 					holdPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+					mountDir = st.MountDir
 				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if layout != "disk" {
+		// The separate /boot is merged by now: its files are in the
+		// root filesystem's own /boot.
+		if _, err := os.Stat(filepath.Join(mountDir, "rootonly/boot/grub/grub.conf")); err != nil {
+			t.Errorf("convert holds in a guest command, but /boot is not merged into the root filesystem: %v\n%s", err, out.String())
+		}
 	}
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -137,13 +178,14 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal) {
 	if sig == syscall.SIGKILL {
 		checkCleanup(t, xenify, runDir, img)
 	}
-	if code, stdout, stderr := runCLI(t, append([]string{"rollback"}, img.paths...)...); code != 0 {
+	if code, stdout, stderr := runCLI(t, append([]string{"rollback"}, sourceArgs(img)...)...); code != 0 {
 		t.Fatalf("xenify rollback = %d\n%s\n%s", code, stdout, stderr)
 	}
 	after := listing(t, img.paths)
 	// The helper's own marker is outside the trees the guest command
 	// declares, so rollback rightly leaves it.
 	delete(after, "/tmp/xenify-hold.pid")
+	delete(after, "rootfs:/tmp/xenify-hold.pid")
 	if diff := cmp.Diff(orig, after); diff != "" {
 		t.Errorf("after an interrupted convert (%v) and rollback, files differ (-before +after):\n%s", sig, diff)
 	}

@@ -49,6 +49,8 @@ type Opened struct {
 
 	disks   []Disk
 	hds     []*hostDisk
+	sess    *session
+	rw      bool
 	release []func() error
 }
 

@@ -25,13 +25,16 @@ func init() {
 guest's own tools chrooted (kernel install, initrd rebuild), and writes
 the Xen domain configuration. When a kernel must be installed first,
 convert inspects again afterwards and plans the boot entry and initrd for
-it. Running convert again changes nothing; 'xenify rollback' undoes it.
+it. A separate /boot is copied into the root filesystem first (when the
+disks are given, not a directory; --keep-boot keeps it). Running convert
+again changes nothing; 'xenify rollback' undoes it.
 
 Examples:
   xenify convert --name web1 /mnt/centos4
   xenify convert --name web1 /srv/xen/web1.img                 # a disk image
   xenify convert --name web1 --copy-to /srv/xen/web1.img /dev/sdb  # P2V: copy, then convert the copy
-  xenify convert --layout lv /dev/VolGroup00/LogVol00 --disk /dev/sda1
+  xenify convert --layout lv /dev/VolGroup00/LogVol00 --disk /dev/sda1   # /boot is copied into /
+  xenify convert --layout lv --keep-boot /dev/sda                      # /boot stays, as the first disk
   xenify convert --dry-run /mnt/centos4
   xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12
   xenify convert --kernel-package kernel-xenU-2.6.9-42.0.3.EL.i686.rpm /mnt/centos44`,
@@ -103,7 +106,8 @@ func runConvert(e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stderr, "[%d/%d] %s: %s\n", ev.Index+1, ev.Total, ev.Op.Step, describe(ev.Op))
 		}
-		res, err := apply.Apply(e.ctx, src.Root, p, apply.Options{Runner: run.Exec{Log: e.log}, BindSystem: source.BindSystem, Progress: progress, Output: e.stderr})
+		res, err := apply.Apply(e.ctx, src.Root, p, apply.Options{Runner: run.Exec{Log: e.log}, BindSystem: source.BindSystem, Progress: progress, Output: e.stderr,
+			RootFS: src.RootOnly, ShowRootBoot: src.ShowRootBoot})
 		if res != nil && err == nil {
 			total += len(p.GuestOps())
 		}

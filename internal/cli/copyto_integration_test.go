@@ -89,7 +89,9 @@ func TestIntegrationConvertCopyTo(t *testing.T) {
 // per-filesystem layout where the virtual names swap the partitions
 // (root on sda1 and /boot on sda2 become xvda2 and xvda1, /boot first),
 // then rolls back: reopening the converted guest must map its virtual
-// names back to the right partitions.
+// names back to the right partitions. --keep-boot keeps /boot as its own
+// first device (by default it would be merged into root; see
+// source.TestIntegrationBootMerge).
 func TestIntegrationBlockDeviceReopen(t *testing.T) {
 	disktest.RequireRoot(t)
 	all := fixtureFiles(t, filepath.Join(fixtures, "ubuntu1204"))
@@ -127,7 +129,7 @@ func TestIntegrationBlockDeviceReopen(t *testing.T) {
 	}
 	before := inspectFstab()
 	cfg := filepath.Join(t.TempDir(), "p.cfg")
-	out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev)
+	out, errOut, code := xenify(t, "convert", "--keep-boot", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev)
 	if code != 0 {
 		t.Fatalf("convert %s = exit %d\n%s%s", dev, code, out, errOut)
 	}
@@ -137,7 +139,7 @@ func TestIntegrationBlockDeviceReopen(t *testing.T) {
 		t.Errorf("domain config should hand /boot (%sp2) to the guest first as xvda1:\n%s", dev, dom)
 	}
 	// Reopening the converted guest finds / on partition 1 again.
-	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev); code != 0 || !strings.Contains(out, "nothing changed") || strings.Contains(errOut, "warning") {
+	if out, errOut, code := xenify(t, "convert", "--keep-boot", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, dev); code != 0 || !strings.Contains(out, "nothing changed") || strings.Contains(errOut, "warning") {
 		t.Errorf("second convert = exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := xenify(t, "rollback", dev); code != 0 {

@@ -74,6 +74,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
 	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
 	fs.BoolVar(&o.NoIfupLocal, "no-ifup-local", false, "do not add the TX checksum workaround for CentOS 4.4 domU kernels")
+	fs.BoolVar(&o.KeepBoot, "keep-boot", false, "keep a separate /boot as its own filesystem, the guest's first virtual disk, instead of copying it into the root filesystem")
 	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
 	fs.Var(&f.disks, "disk", diskHelp)

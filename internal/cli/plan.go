@@ -53,6 +53,7 @@ func makePlan(e *env, src *source.Opened, f *convertFlags, label string) (*inspe
 	if opts.Disks, err = src.HostDisks(opts.Layout); err != nil {
 		return nil, nil, err
 	}
+	opts.RootFS = src.RootFS()
 	p, err := plan.Build(src.Root, in, opts, fam, label)
 	if err != nil {
 		return nil, nil, err

@@ -39,7 +39,7 @@ func runRollback(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	n, err := apply.Rollback(src.Root, func(r journal.Record) {
+	n, err := apply.Rollback(src.Root, src.RootOnly, func(r journal.Record) {
 		fmt.Fprintf(e.stderr, "restoring step %d (%s)\n", r.Seq, r.Step)
 	})
 	if err != nil {

@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+
+	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xerr"
+)
+
+// RootFS describes the root filesystem alone, for merging a separate
+// /boot into it. The source fills it when it mounted the guest's
+// filesystems itself and can reach the root filesystem's own /boot
+// directory (hidden under the /boot mount); nil otherwise.
+type RootFS struct {
+	Free int64 // bytes available to root
+	Size int64 // size of the root filesystem
+}
+
+// mergedWhy is the note a merged /boot's fstab line is commented out with.
+const mergedWhy = "/boot merged into /: its files were copied to the root filesystem's /boot, so pygrub finds them on the first disk; this filesystem is obsolete"
+
+// bootMerge decides whether a separate /boot is copied into the root
+// filesystem (the classic procedure's default, so pygrub, which reads
+// only the first disk, finds kernel and initrd with root). It returns the
+// /boot fstab entry to merge and the bytes its files take, or ok=false
+// when /boot stays a filesystem of its own.
+func bootMerge(root *guest.Root, in *inspect.Inspection, opts Options, warn func(string)) (e inspect.FstabEntry, used int64, ok bool, err error) {
+	e, sep := in.Fstab.Find("/boot")
+	if !sep || !e.Local() || opts.KeepBoot || opts.Boot != "pygrub" {
+		return e, 0, false, nil
+	}
+	if opts.Layout == "disk" {
+		// The guest gets its disks whole: /boot stays the partition GRUB
+		// used, which pygrub finds by walking the partitions in order.
+		return e, 0, false, nil
+	}
+	if opts.RootFS == nil {
+		warn("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: xenify copies it into the root filesystem only when it mounts the guest's disks itself (give the disks or devices as SOURCE; --keep-boot keeps /boot separate without this warning)")
+		return e, 0, false, nil
+	}
+	used, err = treeBytes(root, "/boot")
+	if err != nil {
+		return e, 0, false, &xerr.Refused{Path: "/boot", Msg: fmt.Sprintf("cannot read the separate /boot to copy it into the root filesystem: %v", err), Fix: "convert with --keep-boot to hand /boot to the guest as its own first disk"}
+	}
+	// Keep 5% of the root filesystem free for the guest itself.
+	reserve := opts.RootFS.Size / 20
+	if used+reserve > opts.RootFS.Free {
+		return e, 0, false, &xerr.Refused{Path: "/boot", Line: e.Line,
+			Msg: fmt.Sprintf("its files (%s) do not fit in the root filesystem, which has %s free and keeps %s (5%%) for the guest", mib(used), mib(opts.RootFS.Free), mib(reserve)),
+			Fix: "free space on /, or convert with --keep-boot to hand /boot to the guest as its own first disk"}
+	}
+	return e, used, true, nil
+}
+
+// treeBytes is the space the files below p take, in 4 KiB blocks.
+func treeBytes(root *guest.Root, p string) (int64, error) {
+	var total int64
+	var walk func(p string) error
+	walk = func(p string) error {
+		ents, err := root.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, d := range ents {
+			c := path.Join(p, d.Name())
+			if c == "/boot/lost+found" {
+				continue
+			}
+			st, err := root.Lstat(c)
+			if err != nil {
+				return err
+			}
+			switch {
+			case st.IsDir():
+				total += 4096
+				if err := walk(c); err != nil {
+					return err
+				}
+			case st.Mode().IsRegular(), st.Mode()&fs.ModeSymlink != 0:
+				total += (st.Size() + 4095) / 4096 * 4096
+			default:
+				return fmt.Errorf("%s is neither file, directory nor symlink", c)
+			}
+		}
+		return nil
+	}
+	return total, walk(p)
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -1,0 +1,162 @@
+package source_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xenify/xenify/disk/disktest"
+	"github.com/xenify/xenify/source"
+)
+
+const pygrubBin = "/usr/lib/xen-4.17/bin/pygrub"
+
+// TestIntegrationBootMerge converts the CentOS default layout (/boot on
+// partition 1, root and swap as LVs on partition 2), given as a block
+// device, with one virtual device per LV: by default the separate /boot
+// is copied into the root filesystem. The real pygrub must boot the
+// domU kernel from the root LV alone; a second convert changes nothing;
+// rollback restores every file of both filesystems, including the root
+// filesystem's own (hidden) /boot directory, and both pass e2fsck.
+// With --keep-boot, /boot stays the first virtual device instead.
+func TestIntegrationBootMerge(t *testing.T) {
+	requireDisks(t)
+	if _, err := os.Stat(pygrubBin); err != nil {
+		t.Skipf("skipping: %s not installed (xen-utils-4.17)", pygrubBin)
+	}
+	var c imageCase
+	for _, x := range cases {
+		if x.name == "centos-default-boot-lvm" {
+			c = x
+		}
+	}
+	for _, keep := range []bool{false, true} {
+		name := "merge"
+		if keep {
+			name = "keep-boot"
+		}
+		t.Run(name, func(t *testing.T) {
+			runDir := privateRunDir(t)
+			img := c.build(t)
+			st, err := os.Stat(img.paths[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev := disktest.Losetup(t, img.paths[0], 0, st.Size())
+			orig := listing(t, []string{dev})
+			cfg := filepath.Join(t.TempDir(), "c5.cfg")
+			args := []string{"convert", "--skip-guest-commands", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", "lv", "--name", "c5"}
+			if keep {
+				args = append(args, "--keep-boot")
+			}
+			code, out, errOut := runCLI(t, append(args, dev)...)
+			if code != 0 {
+				t.Fatalf("xenify %q = %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+			}
+			checkNoLeaks(t, runDir, nil)
+			dom := mustRead(t, cfg)
+			bootDisk := "vdev=sda1, access=rw, target=" + dev + "p1"
+			rootDisk := "vdev=sda1, access=rw, target=/dev/VolGroup00/LogVol00"
+			if keep {
+				rootDisk = "vdev=sda2, access=rw, target=/dev/VolGroup00/LogVol00"
+			}
+			if !strings.Contains(dom, rootDisk) || strings.Contains(dom, bootDisk) != keep {
+				t.Errorf("domain config (keep-boot %v) wants %q and /boot (%q) only when kept:\n%s", keep, rootDisk, bootDisk, dom)
+			}
+
+			// What the guest will see, and what pygrub reads from the
+			// first disk.
+			o, err := source.Open(context.Background(), []string{dev}, source.ReadOnly)
+			if err != nil {
+				t.Fatalf("reopening the converted guest: %v", err)
+			}
+			fstab, _ := o.Root.ReadFile("/etc/fstab")
+			grubConf, _ := o.Root.ReadFile("/boot/grub/grub.conf")
+			var first *source.Filesystem
+			for i, f := range o.Filesystems {
+				if f.Mount == map[bool]string{false: "/", true: "/boot"}[keep] {
+					first = &o.Filesystems[i]
+				}
+			}
+			if first == nil {
+				t.Fatalf("the converted guest has no filesystem for pygrub: %+v", o.Filesystems)
+			}
+			fsImage := extract(t, first.Backing, first.Offset, first.Size)
+			if err := o.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(fstab), "#LABEL=/boot") == keep {
+				t.Errorf("fstab (keep-boot %v):\n%s", keep, fstab)
+			}
+			wantKernel := "/boot/vmlinuz-2.6.18-8.el5xen"
+			if keep {
+				wantKernel = "/vmlinuz-2.6.18-8.el5xen"
+			}
+			if !strings.Contains(string(grubConf), "kernel "+wantKernel+" ") {
+				t.Errorf("grub.conf does not boot %s:\n%s", wantKernel, grubConf)
+			}
+			outDir := t.TempDir()
+			pg, err := exec.Command(pygrubBin, "-q", "--output-format=simple", "--output-directory="+outDir, fsImage).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pygrub on the first disk: %v\n%s", err, pg)
+			}
+			kernel := ""
+			for _, l := range strings.Split(string(pg), "\n") {
+				if k, v, _ := strings.Cut(l, " "); k == "kernel" {
+					kernel = mustRead(t, v)
+				}
+			}
+			if want := mustRead(t, filepath.Join(fixture, "boot/vmlinuz-2.6.18-8.el5xen")); kernel != want {
+				t.Errorf("pygrub on the first disk loaded a %d-byte kernel, want the domU kernel (%d bytes)\n%s", len(kernel), len(want), pg)
+			}
+
+			// A second convert changes nothing: it only lists again the
+			// initrd rebuild left to the user (--skip-guest-commands) and
+			// rewrites the identical domain config.
+			code, out, errOut = runCLI(t, append(args, dev)...)
+			for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+				if code != 0 || !strings.HasPrefix(l, "[") || !(strings.Contains(l, "] initrd: run ") || strings.Contains(l, "] domain: ")) {
+					t.Errorf("second convert = %d, want only the manual initrd rebuild and the domain config\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+					break
+				}
+			}
+			code, out, errOut = runCLI(t, "rollback", dev)
+			if code != 0 {
+				t.Fatalf("xenify rollback = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			if diff := cmp.Diff(orig, listing(t, []string{dev})); diff != "" {
+				t.Errorf("after convert and rollback, files differ (-before +after):\n%s", diff)
+			}
+			for _, r := range img.exts {
+				fsck(t, r)
+			}
+			checkNoLeaks(t, runDir, nil)
+		})
+	}
+}
+
+// extract copies size bytes at off of a disk into a file of their own:
+// what dom0 hands the guest as one virtual device.
+func extract(t testing.TB, disk string, off, size int64) string {
+	t.Helper()
+	in, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	p := filepath.Join(t.TempDir(), "vdev.img")
+	out, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, io.NewSectionReader(in, off, size)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
