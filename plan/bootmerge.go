@@ -38,7 +38,7 @@ func bootMerge(root *guest.Root, in *inspect.Inspection, opts Options, warn func
 		return e, 0, false, nil
 	}
 	if opts.RootFS == nil {
-		warn("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: xenify copies it into the root filesystem only when it mounts the guest's disks itself (give the disks or devices as SOURCE; --keep-boot keeps /boot separate without this warning)")
+		warn("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: xenify copies it into the root filesystem only when it can tell the two apart (give the disks as SOURCE, or mount the separate /boot on the directory as the native system did; --keep-boot keeps /boot separate without this warning)")
 		return e, 0, false, nil
 	}
 	used, err = treeBytes(root, "/boot")

@@ -1,11 +1,16 @@
 package source
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/plan"
 )
 
@@ -46,12 +51,119 @@ func (o *Opened) ShowRootBoot() error {
 		return fmt.Errorf("showing the root filesystem's /boot at %s: %w", real, err)
 	}
 	rw := o.rw
-	o.onClose(func() error {
+	release := func() error {
 		if err := unmount(real, rw); err != nil {
 			return err
 		}
 		return o.sess.end(id)
-	})
+	}
+	if !rw {
+		// inspect, plan and verify: a bind does not inherit read-only.
+		if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+			release()
+			return fmt.Errorf("making %s read-only: %w", real, err)
+		}
+	}
+	o.onClose(release)
 	o.Boot = nil
 	return nil
+}
+
+// bindRootOnly sets RootOnly to a non-recursive bind of rootDir (the root
+// filesystem without the filesystems mounted below it), and RootFree and
+// RootSize from it.
+func (o *Opened) bindRootOnly(s *session, rootDir string, rw bool) error {
+	onlyDir := filepath.Join(s.st.MountDir, "rootonly")
+	if err := os.Mkdir(onlyDir, 0o700); err != nil {
+		return err
+	}
+	rel, err := bindAt(s, rootDir, onlyDir, rw)
+	if err != nil {
+		return err
+	}
+	o.onClose(rel)
+	only, err := guest.Open(onlyDir)
+	if err != nil {
+		return err
+	}
+	o.onClose(only.Close)
+	o.RootOnly = only
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(rootDir, &sfs); err != nil {
+		return fmt.Errorf("statfs %s: %w", rootDir, err)
+	}
+	o.RootFree = int64(sfs.Bavail) * sfs.Bsize
+	o.RootSize = int64(sfs.Blocks) * sfs.Bsize
+	o.sess, o.rw = s, rw
+	return nil
+}
+
+// openDirBoot handles a directory source whose /boot is a mount point of
+// its own, as when the user mounted the native filesystems (the classic
+// procedure's first step): it binds the root filesystem alone, so a
+// separate /boot can be merged into it, and once the guest's state says
+// /boot was merged, shows the root filesystem's /boot in its place.
+func (o *Opened) openDirBoot(dir string, rw bool) error {
+	if os.Geteuid() != 0 || !separateMount(o.Root, "/boot") {
+		return nil
+	}
+	s, err := newSession()
+	if err != nil {
+		return err
+	}
+	o.onClose(s.finish)
+	if err := o.bindRootOnly(s, dir, rw); err != nil {
+		return err
+	}
+	o.Boot = &Filesystem{Mount: "/boot", HostDir: o.Root.Dir() + "/boot"}
+	if bootMerged(o.Root) {
+		return o.ShowRootBoot()
+	}
+	return nil
+}
+
+// separateMount reports whether the guest directory p is on another
+// filesystem than the guest's root.
+func separateMount(root *guest.Root, p string) bool {
+	a, err := root.Stat("/")
+	if err != nil {
+		return false
+	}
+	b, err := root.Stat(p)
+	if err != nil || !b.IsDir() {
+		return false
+	}
+	sa, okA := a.Sys().(*syscall.Stat_t)
+	sb, okB := b.Sys().(*syscall.Stat_t)
+	return okA && okB && sa.Dev != sb.Dev
+}
+
+// bootMerged reports whether the guest's recorded conversion merged /boot
+// into the root filesystem, and its fstab no longer mounts /boot.
+func bootMerged(root *guest.Root) bool {
+	data, err := root.ReadFile(plan.StatePath)
+	if err != nil {
+		return false
+	}
+	var st plan.State
+	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
+		return false
+	}
+	merged := false
+	for _, d := range st.DevMap.Dropped {
+		merged = merged || d.Mount == "/boot"
+	}
+	if !merged {
+		return false
+	}
+	entries, err := readGuestFstab(root.Dir())
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Mount == "/boot" {
+			return false
+		}
+	}
+	return true
 }

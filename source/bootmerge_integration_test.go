@@ -160,3 +160,80 @@ func extract(t testing.TB, disk string, off, size int64) string {
 	}
 	return p
 }
+
+// TestIntegrationBootMergeDirectory is the classic procedure's own case:
+// the sysadmin mounted the native root and its /boot under a directory
+// and gives xenify that directory. /boot is a mount point there, so
+// xenify binds the root filesystem alone and merges /boot into it; the
+// second convert (which finds the user's /boot still mounted) and
+// rollback must see the merged /boot, and rollback must restore both
+// filesystems.
+func TestIntegrationBootMergeDirectory(t *testing.T) {
+	requireDisks(t)
+	runDir := privateRunDir(t)
+	img := bareSplitBoot(t)
+	orig := listing(t, img.paths)
+
+	mnt := t.TempDir()
+	mounted := []string{}
+	unmountAll := func() {
+		for i := len(mounted) - 1; i >= 0; i-- {
+			disktest.Run(t, nil, "umount", mounted[i])
+		}
+		mounted = nil
+	}
+	defer func() {
+		for i := len(mounted) - 1; i >= 0; i-- {
+			exec.Command("umount", mounted[i]).Run()
+		}
+	}()
+	for i, where := range []string{mnt, filepath.Join(mnt, "boot")} {
+		disktest.Run(t, nil, "mount", "-o", "loop", img.paths[i], where)
+		mounted = append(mounted, where)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "c4.cfg")
+	args := []string{"--hypervisor-caps", caps, "--config-out", cfg, "--name", "c4", mnt}
+	code, out, errOut := runCLI(t, append([]string{"plan"}, args...)...)
+	if code != 0 || !strings.Contains(out, "boot-merge: copy the separate /boot") {
+		t.Fatalf("xenify plan = %d, want the /boot merge planned\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	conv := append([]string{"convert", "--skip-guest-commands"}, args...)
+	if code, out, errOut := runCLI(t, conv...); code != 0 {
+		t.Fatalf("xenify convert = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	checkNoLeaks(t, runDir, nil)
+	if got := mustRead(t, filepath.Join(mnt, "etc/fstab")); !strings.Contains(got, "#LABEL=/boot") {
+		t.Errorf("fstab does not comment out /boot:\n%s", got)
+	}
+	if strings.Contains(mustRead(t, cfg), "was LABEL=/boot") {
+		t.Errorf("domain config hands /boot to the guest:\n%s", mustRead(t, cfg))
+	}
+	// The user's /boot mount still shows the old filesystem, unchanged.
+	if got := mustRead(t, filepath.Join(mnt, "boot/grub/grub.conf")); strings.Contains(got, "Xen domU") {
+		t.Errorf("the separate /boot was written:\n%s", got)
+	}
+	// verify reads the merged /boot, read-only.
+	if code, out, errOut := runCLI(t, "verify", "--hypervisor-caps", caps, "--config", cfg, mnt); code != 3 || !strings.Contains(out, "kernel /boot/vmlinuz-2.6.18-8.el5xen") {
+		t.Errorf("xenify verify = %d, want 3 (the initrd is not rebuilt yet) and pygrub booting the merged /boot\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	checkNoLeaks(t, runDir, nil)
+	code, out, errOut = runCLI(t, conv...)
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if code != 0 || !(strings.Contains(l, "] initrd: run ") || strings.Contains(l, "] domain: ")) {
+			t.Errorf("second convert = %d, want only the manual initrd rebuild and the domain config\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			break
+		}
+	}
+	if code, out, errOut := runCLI(t, "rollback", mnt); code != 0 {
+		t.Fatalf("xenify rollback = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	checkNoLeaks(t, runDir, nil)
+	unmountAll()
+	if diff := cmp.Diff(orig, listing(t, img.paths)); diff != "" {
+		t.Errorf("after convert and rollback, files differ (-before +after):\n%s", diff)
+	}
+	for _, r := range img.exts {
+		fsck(t, r)
+	}
+}

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/xenify/xenify/conf/fstab"
 	"github.com/xenify/xenify/disk/fsprobe"
 	"github.com/xenify/xenify/guest"
@@ -530,28 +528,7 @@ func (op *opener) mountRoot(rootDir, loop string) error {
 	fs.Loop, fs.HostDir = loop, rootDir
 	op.o.Filesystems = append(op.o.Filesystems, fs)
 
-	onlyDir := filepath.Join(op.s.st.MountDir, "rootonly")
-	if err := os.Mkdir(onlyDir, 0o700); err != nil {
-		return err
-	}
-	rel, err := bindAt(op.s, rootDir, onlyDir, op.rw)
-	if err != nil {
-		return err
-	}
-	op.o.onClose(rel)
-	only, err := guest.Open(onlyDir)
-	if err != nil {
-		return err
-	}
-	op.o.onClose(only.Close)
-	op.o.RootOnly = only
-	var sfs unix.Statfs_t
-	if err := unix.Statfs(rootDir, &sfs); err != nil {
-		return fmt.Errorf("statfs %s: %w", rootDir, err)
-	}
-	op.o.RootFree = int64(sfs.Bavail) * sfs.Bsize
-	op.o.RootSize = int64(sfs.Blocks) * sfs.Bsize
-	return nil
+	return op.o.bindRootOnly(op.s, rootDir, op.rw)
 }
 
 // mountRest resolves the other fstab entries and mounts the local

@@ -113,6 +113,10 @@ func openDir(dir string, mode Mode) (*Opened, error) {
 	}
 	o := &Opened{Root: root, Describe: "directory " + root.Dir()}
 	o.onClose(root.Close)
+	if err := o.openDirBoot(dir, mode == ReadWrite); err != nil {
+		o.Close()
+		return nil, err
+	}
 	return o, nil
 }
 
