@@ -94,6 +94,11 @@ func TestBootMergeNotChosen(t *testing.T) {
 		{"keep-boot", plan.Options{KeepBoot: true, RootFS: &plan.RootFS{Free: 1 << 30, Size: 4 << 30}}, false},
 		{"layout disk", plan.Options{Layout: "disk", RootFS: &plan.RootFS{Free: 1 << 30, Size: 4 << 30}, Disks: []plan.HostDisk{{Mount: "/", Spec: "/dev/VolGroup00/LogVol00", Target: "/dev/sdb"}, {Mount: "/boot", Spec: "LABEL=/boot", Target: "/dev/sdb"}}}, false},
 		{"directory source", plan.Options{}, true},
+		{"root inside LVM the guest activates", plan.Options{Layout: "partition", RootFS: &plan.RootFS{Free: 1 << 30, Size: 4 << 30}, Disks: []plan.HostDisk{
+			{Mount: "/", Spec: "/dev/VolGroup00/LogVol00", Target: "/dev/sdb2", Layered: true},
+			{Mount: "/boot", Spec: "LABEL=/boot", Target: "/dev/sdb1"},
+			{Mount: "swap", Spec: "/dev/VolGroup00/LogVol01", Target: "/dev/sdb2", Layered: true},
+		}}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := buildFixture(t, "centos5-x86_64", c.opts)
@@ -123,5 +128,36 @@ func TestBootMergeNoSpace(t *testing.T) {
 	var r *xerr.Refused
 	if !errors.As(err, &r) || !strings.Contains(err.Error(), "do not fit") || !strings.Contains(r.Fix, "--keep-boot") {
 		t.Errorf("Build() = %v, want a refusal that /boot does not fit, pointing to --keep-boot", err)
+	}
+}
+
+// TestLayeredDevMap: with --layout partition the LVs stay in the guest:
+// both share the PV partition's virtual device and keep their names; an
+// md array's second member becomes a further disk.
+func TestLayeredDevMap(t *testing.T) {
+	p, err := buildFixture(t, "centos5-x86_64", plan.Options{Layout: "partition", KeepBoot: true, Disks: []plan.HostDisk{
+		{Mount: "/", Spec: "/dev/VolGroup00/LogVol00", Target: "/dev/sdb2", Layered: true, Also: []string{"/dev/sdc2"}},
+		{Mount: "/boot", Spec: "LABEL=/boot", Target: "/dev/sdb1"},
+		{Mount: "swap", Spec: "/dev/VolGroup00/LogVol01", Target: "/dev/sdb2", Layered: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range p.Domain.Disks {
+		got = append(got, d.Vdev+"="+d.Target)
+	}
+	want := []string{"sda1=/dev/sdb1", "sda2=/dev/sdb2", "sda3=/dev/sdc2"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("domain disks = %v, want %v", got, want)
+	}
+	// Every spec stays as it is, so fstab needs no change at all.
+	if fstab, ok := opWriting(p, "/etc/fstab"); ok {
+		t.Errorf("fstab rewritten, want the native specs kept:\n%s", fstab.Content)
+	}
+	for _, spec := range []string{"/dev/VolGroup00/LogVol00", "LABEL=/boot", "/dev/VolGroup00/LogVol01"} {
+		if m, ok := p.DevMap.ByNative(spec); !ok || m.Spec != spec {
+			t.Errorf("device map turns %s into %+v, want it kept", spec, m)
+		}
 	}
 }

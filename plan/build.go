@@ -234,7 +234,7 @@ func stepDomain(c *Context) error {
 		d.Header[1] = "Console: xm console " + d.Name
 	}
 	seen := map[string]bool{}
-	for _, m := range c.DevMap.Entries {
+	for _, m := range append(append([]Mapped(nil), c.DevMap.Entries...), c.DevMap.Extra...) {
 		if m.Vdev == "" || seen[m.Vdev] {
 			continue
 		}

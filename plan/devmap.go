@@ -15,6 +15,9 @@ type DevMap struct {
 	Prefix  string    `json:"prefix"` // "sd" (XenLinux) or "xvd" (pvops)
 	Entries []Mapped  `json:"entries"`
 	Dropped []Dropped `json:"dropped,omitempty"`
+	// Extra are further devices the guest gets for an entry: the other
+	// members of an md array it assembles itself (--layout partition).
+	Extra []Mapped `json:"extra,omitempty"`
 }
 
 // Mapped is one filesystem or swap area handed to the guest.
@@ -45,7 +48,7 @@ type Dropped struct {
 // inserts a note and moves the lines after it, and the record must not
 // change with them, or a second convert would not be a no-op.
 func (d *DevMap) withoutLines() *DevMap {
-	out := &DevMap{Prefix: d.Prefix, Entries: append([]Mapped(nil), d.Entries...), Dropped: append([]Dropped(nil), d.Dropped...)}
+	out := &DevMap{Prefix: d.Prefix, Entries: append([]Mapped(nil), d.Entries...), Dropped: append([]Dropped(nil), d.Dropped...), Extra: d.Extra}
 	for i := range out.Entries {
 		out.Entries[i].Line = 0
 	}
@@ -171,9 +174,58 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 		return dm, wholeDisks(dm, keep, opts, prefix)
 	}
 	next := 1
+	alloc := func(owner string) (string, error) {
+		for {
+			cand := fmt.Sprintf("%sa%d", prefix, next)
+			next++
+			if _, taken := used[cand]; !taken {
+				return cand, claim(cand, owner)
+			}
+		}
+	}
+	// Layered targets (a PV partition, an md array or member) by the
+	// virtual device they became: the filesystems on one share it.
+	shared := map[string]string{}
 	for _, e := range keep {
 		native := e.Spec
 		m := Mapped{Line: e.Line, Mount: e.Mount, Type: e.Type, Native: native}
+		if host := hostFor(opts, e); host != nil && host.Layered {
+			m.Spec, m.Target, m.File = native, host.Target, host.File
+			vdev, ok := shared[host.Target]
+			if !ok {
+				p, hasPrev := prevFor(prev, e)
+				switch {
+				case hasPrev && p.Virtual == "" && p.Vdev != "":
+					vdev = p.Vdev
+				case user[e.Mount].Virtual != "":
+					vdev = user[e.Mount].Virtual
+				case user[native].Virtual != "":
+					vdev = user[native].Virtual
+				}
+				if vdev == "" {
+					if vdev, err = alloc(host.Target); err != nil {
+						return nil, err
+					}
+				} else if err := claim(vdev, host.Target); err != nil {
+					return nil, err
+				}
+				shared[host.Target] = vdev
+			}
+			m.Vdev = vdev
+			dm.Entries = append(dm.Entries, m)
+			for _, a := range host.Also {
+				if _, ok := shared[a]; ok {
+					continue
+				}
+				v, err := alloc(a)
+				if err != nil {
+					return nil, err
+				}
+				shared[a] = v
+				dm.Extra = append(dm.Extra, Mapped{Mount: e.Mount, Type: "md member", Native: native, Spec: native, Target: a, File: host.File, Vdev: v})
+			}
+			continue
+		}
 		if p, ok := prevFor(prev, e); ok {
 			// Converted before: keep the earlier decision.
 			m = p
@@ -185,18 +237,8 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 			m.Virtual = v.Virtual
 		} else if v, ok := user[native]; ok {
 			m.Virtual = v.Virtual
-		} else {
-			for {
-				cand := fmt.Sprintf("%sa%d", prefix, next)
-				next++
-				if _, taken := used[cand]; !taken {
-					m.Virtual = cand
-					break
-				}
-			}
-			if err := claim(m.Virtual, native); err != nil {
-				return nil, err
-			}
+		} else if m.Virtual, err = alloc(native); err != nil {
+			return nil, err
 		}
 		m.Spec = "/dev/" + m.Virtual
 		if byID(native) && m.Native == native {
@@ -258,10 +300,8 @@ func userMaps(maps []Mapping, keep []inspect.FstabEntry, prefix string) (map[str
 // when known, else the native device as the dom0 that runs on the same
 // hardware sees it.
 func hostTarget(opts Options, e inspect.FstabEntry) (string, bool) {
-	for _, d := range opts.Disks {
-		if d.Mount == e.Mount || d.Spec == e.Spec {
-			return d.Target, d.File
-		}
+	if d := hostFor(opts, e); d != nil {
+		return d.Target, d.File
 	}
 	switch {
 	case strings.HasPrefix(e.Spec, "LABEL="):
@@ -273,6 +313,16 @@ func hostTarget(opts Options, e inspect.FstabEntry) (string, bool) {
 		return "/dev/disk/by-partuuid/" + strings.TrimPrefix(e.Spec, "PARTUUID="), false
 	}
 	return e.Spec, false
+}
+
+// hostFor returns the source's disk for a filesystem, nil if unknown.
+func hostFor(opts Options, e inspect.FstabEntry) *HostDisk {
+	for i, d := range opts.Disks {
+		if d.Mount == e.Mount || d.Spec == e.Spec {
+			return &opts.Disks[i]
+		}
+	}
+	return nil
 }
 
 // wholeDisks implements --layout disk: the guest gets the native disks

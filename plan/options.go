@@ -8,7 +8,7 @@ import (
 type Options struct {
 	Name           string
 	Maps           []Mapping // --map NATIVE=VIRTUAL, in order
-	Layout         string    // lv, partition, raid, disk ("" = partition)
+	Layout         string    // lv, partition, raid, disk ("" = lv)
 	Boot           string    // pygrub or direct ("" = pygrub)
 	KernelPackage  string    // host path of an .rpm/.deb to install as domU kernel
 	KernelPkgInfo  *PackageInfo
@@ -65,11 +65,19 @@ type HostDisk struct {
 	Target string // host path: image file or block device
 	File   bool   // image file rather than block device
 	Vdev   string // virtual device override ("" = computed)
+	// Layered: Target holds the filesystem inside LVM or md that the
+	// guest assembles itself (--layout partition or raid). The fstab spec
+	// stays valid in the guest, and filesystems on one Target share its
+	// virtual device.
+	Layered bool
+	// Also are further devices the guest needs for the filesystem: the
+	// other members of an md array it assembles itself.
+	Also []string
 }
 
 func (o *Options) defaults() {
 	if o.Layout == "" {
-		o.Layout = "partition"
+		o.Layout = "lv"
 	}
 	if o.Boot == "" {
 		o.Boot = "pygrub"

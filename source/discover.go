@@ -97,6 +97,9 @@ type Map struct {
 	Volumes     []Volume
 	Unreachable []Unreachable
 	Warnings    []string
+	// MDMembers are the member regions of each md array found (by array
+	// UUID), in the order found.
+	MDMembers map[string][]Volume
 }
 
 // maxNest bounds md-inside-partition-inside-... recursion.
@@ -110,6 +113,7 @@ const maxNest = 3
 // Unreachable, for the caller to refuse if the guest needs them.
 func Discover(disks []Disk) (*Map, error) {
 	m := &Map{Disks: disks}
+	m.MDMembers = map[string][]Volume{}
 	d := &discovery{m: m, mdSeen: map[string]bool{}}
 	for i, dk := range disks {
 		t, err := part.Read(dk.R, dk.Size)
@@ -201,6 +205,9 @@ func (d *discovery) mdMember(v Volume, r *io.SectionReader, depth int) error {
 			Why: fmt.Sprintf("%s is a member of md array %s: %v", v.Describe(d.m.Disks), sb.UUID, err),
 			Fix: "assemble the array on a dom0 with mdadm and pass the /dev/mdN device"})
 		return nil
+	}
+	if d.m.MDMembers != nil {
+		d.m.MDMembers[sb.UUID] = append(d.m.MDMembers[sb.UUID], v)
 	}
 	if d.mdSeen[sb.UUID] {
 		return nil // another mirror of an array already mapped

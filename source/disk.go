@@ -150,6 +150,7 @@ func openDisks(ctx context.Context, paths []string, mode Mode) (_ *Opened, err e
 	o.Describe = describeDisks(paths, o)
 	o.disks = disks
 	o.hds = hds
+	o.mdMembers = m.MDMembers
 	o.sess, o.rw = s, rw
 	o.Disks, err = o.HostDisks(o.DefaultLayout())
 	if err != nil {

@@ -12,8 +12,10 @@ import (
 // DefaultLayout is the --layout that suits the source: "disk" when a
 // filesystem lies inside an image file at an offset (a partitioned or LVM
 // image: a domain config can only hand the guest the whole file), else
-// "partition" (block devices dom0 can name, or one image file per
-// filesystem). A directory source has no preference ("").
+// "lv": every filesystem its own device, all layering in dom0, as the
+// classic procedure hands the guest /dev/VolGroup00/LogVol00 as sda1;
+// then a separate /boot can be merged into the bare root filesystem.
+// A directory source has no preference ("").
 func (o *Opened) DefaultLayout() string {
 	if o.hds == nil {
 		return ""
@@ -23,7 +25,7 @@ func (o *Opened) DefaultLayout() string {
 			return "disk"
 		}
 	}
-	return "partition"
+	return "lv"
 }
 
 // wholeDisk reports whether the volume is its disk, byte for byte.
@@ -32,18 +34,24 @@ func (o *Opened) wholeDisk(v Volume) bool {
 }
 
 // HostDisks says how dom0 provides each of the guest's filesystems with
-// the given layout ("" = DefaultLayout):
+// the given layout ("" = DefaultLayout). The layout is the level of the
+// block device stack (disk, partition, md RAID, LVM) handed to the guest;
+// the levels above it are assembled inside the guest:
 //
-//   - disk: every filesystem is on its whole image file or whole device,
-//     which the guest gets as one virtual disk with its partitions, LVM
-//     and md inside.
-//   - partition, lv, raid: each filesystem is its own virtual device. An
-//     image file qualifies only when the filesystem fills it; a filesystem
-//     inside a partitioned image is refused, since a domain config cannot
-//     name "partition 2 of file X". On block devices the target is the
-//     partition device (/dev/sdb2), the LV as dom0 names it once the VG is
-//     active (/dev/VG/LV), or the md array (/dev/mdN).
+//   - disk: the whole image file or device, as one virtual disk with its
+//     partitions, md and LVM inside.
+//   - partition: the partition holding the filesystem; for a filesystem
+//     in LVM or md, the partitions holding the PV or the array's members
+//     (Layered: the guest activates the VG or assembles the array itself,
+//     and the fstab spec stays valid).
+//   - raid: as partition, but an md array is assembled on dom0 and handed
+//     over as /dev/mdN; LVM on it stays in the guest.
+//   - lv: every filesystem is its own device: the LV as dom0 names it
+//     once the VG is active (/dev/VG/LV), the md array, or the partition.
 //
+// Only a filesystem that fills an image file can be handed over without
+// the whole file: below "disk", a filesystem inside a partitioned image
+// is refused, since a domain config cannot name "partition 2 of file X".
 // A directory source returns nil: the planner uses the native names.
 func (o *Opened) HostDisks(layout string) ([]plan.HostDisk, error) {
 	if o.hds == nil {
@@ -64,20 +72,53 @@ func (o *Opened) HostDisks(layout string) ([]plan.HostDisk, error) {
 					Fix: "use --layout disk (the default for images: the guest gets the whole image as one disk), or attach the image on dom0 with 'losetup -P' and pass its partition devices as SOURCE and --disk",
 				}
 			}
-			switch {
-			case v.LV != "":
-				d.Target = "/dev/" + v.VG + "/" + v.LV
-			case v.MD != "" && v.MDMinor >= 0:
-				d.Target = "/dev/md" + strconv.Itoa(v.MDMinor)
-			case v.MD != "":
-				return nil, &xerr.Refused{Msg: fmt.Sprintf("--layout %s: %s is on md array %s, which has no /dev/mdN number", layout, f.Mount, v.MD), Fix: "use --layout disk, or assemble the array on dom0 and pass /dev/mdN"}
-			case v.Part > 0:
-				d.Target = partitionDevice(hd.Path, v.Part)
+			if err := o.layerTarget(&d, v, layout); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// layerTarget sets d's target for a per-filesystem layout on block
+// devices: the device at the layout's level of v's stack.
+func (o *Opened) layerTarget(d *plan.HostDisk, v Volume, layout string) error {
+	md := func() error {
+		if v.MDMinor < 0 {
+			return &xerr.Refused{Msg: fmt.Sprintf("--layout %s: %s is on md array %s, which has no /dev/mdN number", layout, d.Mount, v.MD), Fix: "use --layout disk or partition, or assemble the array on dom0 and pass /dev/mdN"}
+		}
+		d.Target = "/dev/md" + strconv.Itoa(v.MDMinor)
+		return nil
+	}
+	part := func(at Volume) string {
+		if at.Part == 0 {
+			return o.hds[at.Disk].Path
+		}
+		return partitionDevice(o.hds[at.Disk].Path, at.Part)
+	}
+	switch {
+	case layout == "lv" && v.LV != "":
+		d.Target = "/dev/" + v.VG + "/" + v.LV
+	case (layout == "lv" || layout == "raid") && v.MD != "":
+		d.Layered = v.LV != ""
+		return md()
+	case v.MD != "":
+		// partition: the guest assembles the array from its members.
+		members := o.mdMembers[v.MD]
+		if len(members) == 0 {
+			members = []Volume{v}
+		}
+		d.Layered = true
+		d.Target = part(members[0])
+		for _, m := range members[1:] {
+			d.Also = append(d.Also, part(m))
+		}
+	default:
+		d.Layered = v.LV != ""
+		d.Target = part(v)
+	}
+	return nil
 }
 
 // partitionDevice names partition n of a whole-disk device the way the

@@ -47,11 +47,12 @@ type Opened struct {
 	// partition table oddities, leftovers released).
 	Warnings []string
 
-	disks   []Disk
-	hds     []*hostDisk
-	sess    *session
-	rw      bool
-	release []func() error
+	disks     []Disk
+	hds       []*hostDisk
+	mdMembers map[string][]Volume
+	sess      *session
+	rw        bool
+	release   []func() error
 }
 
 // Close releases mounts, loop devices and descriptors in reverse order of

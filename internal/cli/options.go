@@ -59,7 +59,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	o := &f.opts
 	fs.StringVar(&o.Name, "name", "", "domain name (default: the guest's hostname)")
 	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
-	fs.StringVar(&o.Layout, "layout", "", "how block devices are handed to the guest: partition, lv, raid (one virtual device per filesystem) or disk (whole disks); default: partition for a directory or block devices, disk for partitioned images")
+	fs.StringVar(&o.Layout, "layout", "", "the level of the block device stack handed to the guest: disk (whole disks; partitions, md and LVM inside the guest), partition (md and LVM inside the guest), raid (md arrays assembled on dom0, LVM inside the guest) or lv (every filesystem its own device, all layering on dom0); default: lv, disk for partitioned images")
 	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
 	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default /var/lib/xen/kernels/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")

@@ -1,0 +1,153 @@
+package source_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xenify/xenify/disk/disktest"
+	"github.com/xenify/xenify/source"
+)
+
+// blockWant is what convert must produce for one case and layout when
+// the images are given as block devices. DEVn in disks stands for the
+// loop device of image n.
+type blockWant struct {
+	specs map[string]string // converted fstab spec by mount point ("swap")
+	disks []string          // the domain config's disk lines, in order
+}
+
+// blockLayouts are the expected results of each applicable --layout per
+// case: the level of the block device stack handed to the guest.
+var blockLayouts = map[string]map[string]blockWant{
+	"mbr-root-swap": {
+		"partition": {map[string]string{"/": "/dev/sda1", "swap": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p1", "vdev=sda2, access=rw, target=DEV0p2"}},
+	},
+	"centos-default-boot-lvm": {
+		// LVM stays in the guest: the PV partition is one device, both
+		// LVs keep their names; /boot stays first (pygrub cannot read
+		// a root inside LVM).
+		"partition": {map[string]string{"/": "/dev/VolGroup00/LogVol00", "/boot": "LABEL=/boot", "swap": "/dev/VolGroup00/LogVol01"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p1", "vdev=sda2, access=rw, target=DEV0p2"}},
+		"raid": {map[string]string{"/": "/dev/VolGroup00/LogVol00", "/boot": "LABEL=/boot", "swap": "/dev/VolGroup00/LogVol01"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p1", "vdev=sda2, access=rw, target=DEV0p2"}},
+		// All layering on dom0: each LV bare, /boot merged into root.
+		"lv": {map[string]string{"/": "/dev/sda1", "swap": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=/dev/VolGroup00/LogVol00", "vdev=sda2, access=rw, target=/dev/VolGroup00/LogVol01"}},
+	},
+	"gpt-uuid": {
+		"partition": {map[string]string{"/": "UUID=0b0a6c1e-7d0e-4c62-9d4b-6f2d8e1b9a10", "swap": "UUID=5f0c2a57-0b5d-4a8e-9d55-3d6a7b1c2e40"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p2", "vdev=sda2, access=rw, target=DEV0p3"}},
+	},
+	"mbr-logical-root": {
+		// Root is a plain partition: /boot is merged into it.
+		"partition": {map[string]string{"/": "/dev/sda1", "swap": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p5", "vdev=sda2, access=rw, target=DEV0p6"}},
+	},
+	"md-raid1-member": {
+		// The guest assembles the array from its member partition.
+		"partition": {map[string]string{"/": "/dev/md0", "swap": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p1", "vdev=sda2, access=rw, target=DEV0p2"}},
+		// dom0 assembles it and hands over the array.
+		"raid": {map[string]string{"/": "/dev/sda1", "swap": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=/dev/md0", "vdev=sda2, access=rw, target=DEV0p2"}},
+	},
+	"two-disks": {
+		"partition": {map[string]string{"/": "/dev/sda1", "/srv": "/dev/sda2"},
+			[]string{"vdev=sda1, access=rw, target=DEV0p1", "vdev=sda2, access=rw, target=DEV1p1"}},
+	},
+}
+
+// TestIntegrationBlockLayouts converts every case given as block devices
+// (loop devices of its images) with each applicable per-filesystem
+// layout, checks the converted fstab and the domain config's disk lines,
+// and rolls back: every file of every filesystem (and the root
+// filesystem's own /boot) must be restored, and each passes e2fsck.
+func TestIntegrationBlockLayouts(t *testing.T) {
+	requireDisks(t)
+	for _, c := range cases {
+		layouts := blockLayouts[c.name]
+		if len(layouts) == 0 {
+			t.Errorf("case %s has no block-device layouts to test", c.name)
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			runDir := privateRunDir(t)
+			img := c.build(t)
+			var devs []string
+			for _, p := range img.paths {
+				st, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				devs = append(devs, disktest.Losetup(t, p, 0, st.Size()))
+			}
+			src := sourceArgs(image{paths: devs})
+			orig := listing(t, devs)
+			for layout, want := range layouts {
+				cfg := filepath.Join(t.TempDir(), "guest.cfg")
+				args := append([]string{"convert", "--skip-guest-commands", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", layout}, src...)
+				code, out, errOut := runCLI(t, args...)
+				if code != 0 {
+					t.Fatalf("xenify %q = %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+				}
+				checkNoLeaks(t, runDir, nil)
+				checkBlockConverted(t, devs, cfg, layout, want)
+				if code, out, errOut := runCLI(t, append([]string{"rollback"}, src...)...); code != 0 {
+					t.Fatalf("xenify rollback = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+				}
+				checkNoLeaks(t, runDir, nil)
+				if diff := cmp.Diff(orig, listing(t, devs)); diff != "" {
+					t.Errorf("after convert --layout %s and rollback, files differ (-before +after):\n%s", layout, diff)
+				}
+				for _, r := range img.exts {
+					fsck(t, r)
+				}
+			}
+		})
+	}
+}
+
+func checkBlockConverted(t *testing.T, devs []string, cfg, layout string, want blockWant) {
+	t.Helper()
+	o, err := source.Open(context.Background(), devs, source.ReadOnly)
+	if err != nil {
+		t.Fatalf("Open(%v) after convert = %v", devs, err)
+	}
+	data, err := o.Root.ReadFile("/etc/fstab")
+	o.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && !strings.HasPrefix(f[0], "#") && (f[1] == "/" || f[1] == "/boot" || f[1] == "/srv" || f[1] == "swap") {
+			got[f[1]] = f[0]
+		}
+	}
+	if diff := cmp.Diff(want.specs, got); diff != "" {
+		t.Errorf("--layout %s: converted fstab specs (-want +got):\n%s\nfstab:\n%s", layout, diff, data)
+	}
+	conf := mustRead(t, cfg)
+	var disks []string
+	for _, l := range strings.Split(conf, "\n") {
+		if strings.Contains(l, "target=") {
+			disks = append(disks, strings.Trim(strings.TrimSpace(l), "',"))
+		}
+	}
+	var wantDisks []string
+	for _, d := range want.disks {
+		for i := len(devs) - 1; i >= 0; i-- {
+			d = strings.ReplaceAll(d, "DEV"+string(rune('0'+i)), devs[i])
+		}
+		wantDisks = append(wantDisks, "format=raw, "+d)
+	}
+	if diff := cmp.Diff(wantDisks, disks); diff != "" {
+		t.Errorf("--layout %s: domain config disks (-want +got):\n%s\n%s", layout, diff, conf)
+	}
+}
