@@ -2,6 +2,8 @@ package source
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"unicode"
 
@@ -128,4 +130,41 @@ func partitionDevice(disk string, n int) string {
 		return disk + "p" + strconv.Itoa(n)
 	}
 	return disk + strconv.Itoa(n)
+}
+
+// hostLVMDirs are where the host shows its own volume groups: an active
+// VG has /dev/VG, and LVM keeps a metadata backup of every VG it knows.
+var hostLVMDirs = []string{"/dev", "/etc/lvm/backup"}
+
+// LayoutWarnings are what the user should know about handing the guest
+// its disks with layout, from what the host has: with lv, dom0 activates
+// the guest's volume groups, and LVM cannot activate a VG whose name a
+// VG of the host already has (CentOS names both VolGroup00). xenify runs
+// on dom0 or a host like it, so a clash here is a clash there.
+func (o *Opened) LayoutWarnings(layout string) []string {
+	if layout != "lv" {
+		return nil
+	}
+	own := map[string]bool{}
+	for _, d := range o.disks {
+		if d.VG != "" {
+			own[d.VG] = true // the source is this VG's LV: it is the guest's
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range o.Filesystems {
+		vg := f.vol.VG
+		if vg == "" || seen[vg] || own[vg] {
+			continue
+		}
+		seen[vg] = true
+		for _, dir := range hostLVMDirs {
+			if _, err := os.Lstat(filepath.Join(dir, vg)); err == nil {
+				out = append(out, fmt.Sprintf("this host has a volume group named %s too (%s): with --layout lv, dom0 must activate the guest's %s, which LVM refuses while another VG has its name; rename one of them on dom0 (vgrename by UUID), or use --layout partition, which keeps the guest's LVM inside the guest", vg, filepath.Join(dir, vg), vg))
+				break
+			}
+		}
+	}
+	return out
 }

@@ -151,3 +151,43 @@ func checkBlockConverted(t *testing.T, devs []string, cfg, layout string, want b
 		t.Errorf("--layout %s: domain config disks (-want +got):\n%s\n%s", layout, diff, conf)
 	}
 }
+
+// TestIntegrationVGNameClash: with --layout lv, a host volume group with
+// the guest's VG name (CentOS calls both VolGroup00) is a warning that
+// names the way out; other layouts keep LVM in the guest and need none.
+func TestIntegrationVGNameClash(t *testing.T) {
+	requireDisks(t)
+	privateRunDir(t)
+	var c imageCase
+	for _, x := range cases {
+		if x.name == "centos-default-boot-lvm" {
+			c = x
+		}
+	}
+	img := c.build(t)
+	st, err := os.Stat(img.paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := disktest.Losetup(t, img.paths[0], 0, st.Size())
+	o, err := source.Open(context.Background(), []string{dev}, source.ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	host := t.TempDir()
+	defer source.SetHostLVMDirs([]string{host})()
+	if w := o.LayoutWarnings("lv"); len(w) != 0 {
+		t.Errorf("LayoutWarnings(lv) without a host VG = %q, want none", w)
+	}
+	if err := os.Mkdir(filepath.Join(host, "VolGroup00"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := o.LayoutWarnings("lv")
+	if len(w) != 1 || !strings.Contains(w[0], "VolGroup00") || !strings.Contains(w[0], "--layout partition") {
+		t.Errorf("LayoutWarnings(lv) with a host VolGroup00 = %q, want one warning naming it and --layout partition", w)
+	}
+	if w := o.LayoutWarnings("partition"); len(w) != 0 {
+		t.Errorf("LayoutWarnings(partition) = %q, want none: the guest activates its own VG", w)
+	}
+}

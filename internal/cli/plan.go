@@ -58,6 +58,7 @@ func makePlan(e *env, src *source.Opened, f *convertFlags, label string) (*inspe
 	if err != nil {
 		return nil, nil, err
 	}
+	p.Warnings = append(p.Warnings, src.LayoutWarnings(opts.Layout)...)
 	return in, p, nil
 }
 
