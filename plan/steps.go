@@ -204,7 +204,7 @@ func stepNetwork(c *Context) error {
 		// mkinitrd aborts on a scsi_hostadapter alias it cannot satisfy.
 		f.CommentOut(func(e modprobe.Entry) bool {
 			return e.Command == "alias" && len(e.Args) >= 1 && strings.HasPrefix(e.Args[0], "scsi_hostadapter")
-		}, "xenify: a Xen domU has no native disk controller (mkinitrd would fail to find the module)")
+		}, "a Xen domU has no native disk controller (mkinitrd would fail to find the module)")
 		if err := c.Write("network", p, string(f.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); no native disk controller aliases", nil); err != nil {
 			return err
 		}
