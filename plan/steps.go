@@ -258,7 +258,7 @@ func dropHWADDR(c *Context) error {
 		if err != nil {
 			return err
 		}
-		f.CommentOut("HWADDR", "xenify: the Xen vif has a new MAC address")
+		f.CommentOut("HWADDR", "the Xen vif has a new MAC address")
 		if err := c.Write("network", p, string(f.Bytes()), "the vif gets a new MAC (--mac "+c.Opts.MAC+")", nil); err != nil {
 			return err
 		}
