@@ -107,16 +107,23 @@ func (o *Opened) openDirBoot(dir string, rw bool) error {
 	if os.Geteuid() != 0 || !separateMount(o.Root, "/boot") {
 		return nil
 	}
+	merged := bootMerged(o.Root)
 	s, err := newSession()
-	if err != nil {
-		return err
+	if err == nil {
+		o.onClose(s.finish)
+		err = o.bindRootOnly(s, dir, rw)
 	}
-	o.onClose(s.finish)
-	if err := o.bindRootOnly(s, dir, rw); err != nil {
-		return err
+	if err != nil {
+		if merged {
+			// Without the root filesystem's /boot, xenify would read and
+			// write the obsolete separate one.
+			return fmt.Errorf("the guest's /boot was merged into its root filesystem, but xenify cannot show it in place of the /boot mounted at %s: %w (unmount that /boot and run xenify again)", o.Root.Dir()+"/boot", err)
+		}
+		o.Warnings = append(o.Warnings, fmt.Sprintf("cannot bind the root filesystem alone (%v): the separate /boot cannot be merged into it", err))
+		return nil
 	}
 	o.Boot = &Filesystem{Mount: "/boot", HostDir: o.Root.Dir() + "/boot"}
-	if bootMerged(o.Root) {
+	if merged {
 		return o.ShowRootBoot()
 	}
 	return nil
