@@ -1,7 +1,6 @@
 package source
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -148,12 +147,8 @@ func separateMount(root *guest.Root, p string) bool {
 // bootMerged reports whether the guest's recorded conversion merged /boot
 // into the root filesystem, and its fstab no longer mounts /boot.
 func bootMerged(root *guest.Root) bool {
-	data, err := root.ReadFile(plan.StatePath)
-	if err != nil {
-		return false
-	}
-	var st plan.State
-	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
+	st := recordedState(root)
+	if st == nil {
 		return false
 	}
 	merged := false

@@ -29,12 +29,7 @@ func TestIntegrationBootMerge(t *testing.T) {
 	if _, err := os.Stat(pygrubBin); err != nil {
 		t.Skipf("skipping: %s not installed (xen-utils-4.17)", pygrubBin)
 	}
-	var c imageCase
-	for _, x := range cases {
-		if x.name == "centos-default-boot-lvm" {
-			c = x
-		}
-	}
+	c := caseNamed(t, "centos-default-boot-lvm")
 	for _, keep := range []bool{false, true} {
 		name := "merge"
 		if keep {
@@ -43,11 +38,7 @@ func TestIntegrationBootMerge(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			runDir := privateRunDir(t)
 			img := c.build(t)
-			st, err := os.Stat(img.paths[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev := disktest.Losetup(t, img.paths[0], 0, st.Size())
+			dev := attachWhole(t, img.paths[0])
 			orig := listing(t, []string{dev})
 			cfg := filepath.Join(t.TempDir(), "c5.cfg")
 			args := []string{"convert", "--skip-guest-commands", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", "lv", "--name", "c5"}

@@ -457,16 +457,26 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 	return out, nil
 }
 
-// convertedSpecs maps (mount, converted spec) to the native spec it
-// replaced, from the device map an earlier convert recorded in the guest,
-// so a converted guest can be opened again (rollback, a second convert).
-func convertedSpecs(root *guest.Root) map[string]string {
+// recordedState is the device map an earlier convert recorded in the
+// guest (plan.StatePath), nil when there is none or it cannot be read.
+func recordedState(root *guest.Root) *plan.State {
 	data, err := root.ReadFile(plan.StatePath)
 	if err != nil {
 		return nil
 	}
 	var st plan.State
 	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
+		return nil
+	}
+	return &st
+}
+
+// convertedSpecs maps (mount, converted spec) to the native spec it
+// replaced, from the device map an earlier convert recorded in the guest,
+// so a converted guest can be opened again (rollback, a second convert).
+func convertedSpecs(root *guest.Root) map[string]string {
+	st := recordedState(root)
+	if st == nil {
 		return nil
 	}
 	m := map[string]string{}

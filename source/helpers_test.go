@@ -249,3 +249,26 @@ func copyImage(t testing.TB, img image) image {
 	}
 	return out
 }
+
+// caseNamed returns the image case called name.
+func caseNamed(t testing.TB, name string) imageCase {
+	t.Helper()
+	for _, c := range cases {
+		if c.name == name {
+			return c
+		}
+	}
+	t.Fatalf("no image case %q", name)
+	return imageCase{}
+}
+
+// attachWhole attaches an image as a whole-disk loop block device for the
+// test's duration: a block device SOURCE, as a physical disk would be.
+func attachWhole(t testing.TB, img string) string {
+	t.Helper()
+	st, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disktest.Losetup(t, img, 0, st.Size())
+}

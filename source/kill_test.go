@@ -45,13 +45,7 @@ func buildBinaries(t *testing.T) (xenify, hold string) {
 func TestIntegrationKilledConvert(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			var c imageCase
-			for _, x := range cases {
-				if x.name == "mbr-root-swap" {
-					c = x
-				}
-			}
-			testInterruptedConvert(t, sig, c.build, "disk")
+			testInterruptedConvert(t, sig, caseNamed(t, "mbr-root-swap").build, "disk")
 		})
 	}
 	// Killed after a separate /boot was merged into the root filesystem

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/xenify/xenify/disk/disktest"
 	"github.com/xenify/xenify/source"
 )
 
@@ -80,11 +79,7 @@ func TestIntegrationBlockLayouts(t *testing.T) {
 			img := c.build(t)
 			var devs []string
 			for _, p := range img.paths {
-				st, err := os.Stat(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				devs = append(devs, disktest.Losetup(t, p, 0, st.Size()))
+				devs = append(devs, attachWhole(t, p))
 			}
 			src := sourceArgs(image{paths: devs})
 			orig := listing(t, devs)
@@ -158,18 +153,8 @@ func checkBlockConverted(t *testing.T, devs []string, cfg, layout string, want b
 func TestIntegrationVGNameClash(t *testing.T) {
 	requireDisks(t)
 	privateRunDir(t)
-	var c imageCase
-	for _, x := range cases {
-		if x.name == "centos-default-boot-lvm" {
-			c = x
-		}
-	}
-	img := c.build(t)
-	st, err := os.Stat(img.paths[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := disktest.Losetup(t, img.paths[0], 0, st.Size())
+	img := caseNamed(t, "centos-default-boot-lvm").build(t)
+	dev := attachWhole(t, img.paths[0])
 	o, err := source.Open(context.Background(), []string{dev}, source.ReadOnly)
 	if err != nil {
 		t.Fatal(err)

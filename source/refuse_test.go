@@ -124,13 +124,7 @@ func TestIntegrationRefuseCorruptPartitionTable(t *testing.T) {
 func TestIntegrationRefuseCorruptLVMMetadata(t *testing.T) {
 	requireDisks(t)
 	runDir := privateRunDir(t)
-	var c imageCase
-	for _, x := range cases {
-		if x.name == "centos-default-boot-lvm" {
-			c = x
-		}
-	}
-	img := c.build(t)
+	img := caseNamed(t, "centos-default-boot-lvm").build(t)
 	data, err := os.ReadFile(img.paths[0])
 	if err != nil {
 		t.Fatal(err)
