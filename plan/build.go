@@ -226,12 +226,21 @@ func stepBoot(c *Context) error {
 func stepDomain(c *Context) error {
 	o := c.Opts
 	d := &domain.Config{Name: guestName(c), Memory: o.Memory, VCPUs: o.VCPUs, VNC: o.VNC}
+	if c.pvhShim != "" {
+		d.Type, d.PVShim = "pvh", true
+		if !o.Shim.Default {
+			d.PVShimPath = o.Shim.Path
+		}
+	}
 	d.Header = []string{
 		fmt.Sprintf("Xen domain for %s, converted by xenify.", c.In.OS.Name),
 		"Console: xl console " + d.Name + (map[bool]string{true: "; VNC on 127.0.0.1 (vfb)"}[o.VNC]),
 	}
 	if o.Toolstack == "xm" {
 		d.Header[1] = "Console: xm console " + d.Name
+	}
+	if d.PVShim {
+		d.Header = append(d.Header, "The host runs no "+c.pvhShim+" PV guests: the kernel runs as PV inside a PVH container, under Xen's PV shim ("+o.Shim.Path+").")
 	}
 	seen := map[string]bool{}
 	for _, m := range append(append([]Mapped(nil), c.DevMap.Entries...), c.DevMap.Extra...) {

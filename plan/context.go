@@ -27,6 +27,9 @@ type Context struct {
 
 	plan  *Plan
 	files map[string]int // guest path -> index of its WriteFile op
+	// pvhShim is the kernel's PV ABI when the host lacks it and the
+	// guest runs as PVH under the PV shim (checkABI); "" otherwise.
+	pvhShim string
 }
 
 // Read returns the content of a guest file as planned so far: the

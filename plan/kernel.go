@@ -1,13 +1,13 @@
 package plan
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -85,25 +85,26 @@ func stepKernel(c *Context) (known bool, err error) {
 
 // checkABI refuses a kernel the host cannot run as PV.
 func checkABI(c *Context, bits int, pae bool, what string) error {
-	abi := pvABI(bits, pae)
+	abi := caps.PVABI(bits, pae)
 	ok, why := c.Opts.Caps.CheckPV(abi)
+	c.pvhShim = ""
+	if !ok && c.Opts.Caps.PVHShimHost() && c.Opts.Shim.Runs(abi) && c.Opts.Toolstack != "xm" {
+		// A host without 32-bit PV (Debian's Xen 4.17) still runs the
+		// kernel as PV, inside a PVH container under the shim.
+		c.pvhShim = abi
+		return nil
+	}
 	if !ok {
-		return xerr.Refuse("", 0, "choose a kernel the host can run, or run the guest as PVH/HVM", "%s needs %s: %s", what, abi, why)
+		fix := "choose a kernel the host can run, or run the guest as PVH/HVM"
+		if abi != "xen-3.0-x86_64" && c.Opts.Shim == nil && c.Opts.Caps.PVHShimHost() {
+			fix = "install Xen's PV shim on dom0 (xen-utils: xen-shim) and convert again, or give one with --pvh-shim PATH: the guest then runs as PVH with pvshim; or choose a kernel the host can run"
+		}
+		return xerr.Refuse("", 0, fix, "%s needs %s: %s", what, abi, why)
 	}
 	if !c.Opts.Caps.Known() {
 		c.Warn(why)
 	}
 	return nil
-}
-
-func pvABI(bits int, pae bool) string {
-	switch {
-	case bits == 64:
-		return "xen-3.0-x86_64"
-	case pae:
-		return "xen-3.0-x86_32p"
-	}
-	return "xen-3.0-x86_32"
 }
 
 // listPackages lists the package files in a host directory.
@@ -123,5 +124,3 @@ func listPackages(dir string) ([]string, error) {
 	}
 	return out, nil
 }
-
-var _ = fmt.Sprint

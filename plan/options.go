@@ -6,22 +6,26 @@ import (
 
 // Options are the user's choices (the CLI flags of plan and convert).
 type Options struct {
-	Name           string
-	Maps           []Mapping // --map NATIVE=VIRTUAL, in order
-	Layout         string    // lv, partition, raid, disk ("" = lv)
-	Boot           string    // pygrub or direct ("" = pygrub)
-	KernelPackage  string    // host path of an .rpm/.deb to install as domU kernel
-	KernelPkgInfo  *PackageInfo
-	GlibcPackages  string // host dir with Xen-friendly glibc rpms
-	Memory         int    // MiB
-	VCPUs          int
-	Bridge         string
-	MAC            string // keep, random, or an address
-	Toolstack      string // xl or xm
-	ConfigOut      string // host path of the domain config
-	DirectDir      string // host dir for kernel/initrd with --boot direct
-	Caps           caps.Host
-	CapsSource     string // where Caps came from, for the plan's notes
+	Name          string
+	Maps          []Mapping // --map NATIVE=VIRTUAL, in order
+	Layout        string    // lv, partition, raid, disk ("" = lv)
+	Boot          string    // pygrub or direct ("" = pygrub)
+	KernelPackage string    // host path of an .rpm/.deb to install as domU kernel
+	KernelPkgInfo *PackageInfo
+	GlibcPackages string // host dir with Xen-friendly glibc rpms
+	Memory        int    // MiB
+	VCPUs         int
+	Bridge        string
+	MAC           string // keep, random, or an address
+	Toolstack     string // xl or xm
+	ConfigOut     string // host path of the domain config
+	DirectDir     string // host dir for kernel/initrd with --boot direct
+	Caps          caps.Host
+	CapsSource    string // where Caps came from, for the plan's notes
+	// Shim is the PV shim dom0 has, nil if none (or --pvh-shim no): a
+	// kernel whose PV ABI the host lacks but the shim runs boots as PVH
+	// under it.
+	Shim           *caps.Shim
 	SELinuxRelabel string // boot, offline, none
 	SkipGuestCmds  bool
 	NoIfupLocal    bool // do not add the TX checksum workaround

@@ -62,6 +62,8 @@ type Input struct {
 	In     *inspect.Inspection
 	Domain *domain.Config
 	Caps   caps.Host
+	// Shim is the PV shim dom0 runs a pvshim guest under (nil: unknown).
+	Shim *caps.Shim
 	// BootMount is the mount point of the filesystem on the domain's
 	// first disk ("/boot" when /boot is its own virtual device, "/"
 	// otherwise), and BootType its filesystem type.
@@ -206,11 +208,23 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PV guest: "+info.NotPV, "install a PV-capable kernel: kernel-xenU (EL4), kernel-xen (EL5), or a pvops kernel with CONFIG_XEN_PV=y")
 		return info
 	}
-	if !in.Caps.Known() {
+	host := in.Caps.List
+	if in.Domain != nil && in.Domain.PVShim {
+		// The kernel runs as PV under the shim, inside a PVH container:
+		// the shim's ABIs are what count.
+		if in.Shim == nil {
+			r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s) to run under the PV shim, which xenify could not read, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --pvh-shim PATH")
+			return info
+		}
+		host = in.Shim.ABIs
+	} else if !in.Caps.Known() {
 		r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s); the host's capabilities are unknown, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --hypervisor-caps")
 		return info
 	}
-	ok, why := info.CompatibleWith(in.Caps.List)
+	ok, why := info.CompatibleWith(host)
+	if in.Domain != nil && in.Domain.PVShim {
+		why = strings.Replace(why, "host offers", "the PV shim ("+in.Shim.Path+") offers", 1)
+	}
 	if !ok {
 		r.add("kernel", Fail, r.Kernel+": "+why, "use a kernel of the host's ABI, or boot the guest as PVH/HVM")
 		return info

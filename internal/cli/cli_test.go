@@ -47,6 +47,23 @@ func fixtureNames(t *testing.T) []string {
 	return names
 }
 
+// absTestdata is the absolute path of a file in testdata, for options
+// that need one; golden files show it as $TESTDATA/NAME.
+func absTestdata(t *testing.T, name string) string {
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name == "" {
+		p += "/"
+	}
+	return p
+}
+
+// noPV32Caps are the capabilities of Debian 12's Xen 4.17 on HVM-capable
+// hardware: built without 32-bit PV.
+const noPV32Caps = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
+
 // TestPlanGolden compares the plan of every fixture guest with its golden
 // file. Run `go test ./internal/cli -update` after intended changes.
 func TestPlanGolden(t *testing.T) {
@@ -66,6 +83,9 @@ func TestPlanGolden(t *testing.T) {
 		variant{"centos44-i386-glibc", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--glibc-packages", "testdata/glibc-xen", "--no-ifup-local"}},
 		variant{"centos5-x86_64-offline-relabel-map", "centos5-x86_64", []string{"--selinux-relabel", "offline", "--map", "/=sda1", "--map", "LABEL=/boot=sda2", "--vnc", "--memory", "1024", "--vcpus", "2", "--bridge", "br0"}},
 		variant{"debian12-no-caps-32p", "debian12", []string{"--hypervisor-caps", "xen-3.0-x86_32p"}},
+		// Debian's Xen 4.17: no 32-bit PV, but a PV shim that has it.
+		variant{"centos44-i386-pvh-shim", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps, "--pvh-shim", absTestdata(t, "xen-shim")}},
+		variant{"centos44-i386-no-pv32", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps}},
 	)
 	for _, v := range variants {
 		name := v.name
@@ -74,6 +94,7 @@ func TestPlanGolden(t *testing.T) {
 			args := append([]string{"plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/" + name + ".cfg", "--name", name}, v.args...)
 			out, errOut, code := xenify(t, append(args, dir)...)
 			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
+			got = strings.ReplaceAll(got, absTestdata(t, ""), "$TESTDATA/")
 			golden := filepath.Join("testdata/golden", name+".plan")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

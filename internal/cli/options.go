@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/xenify/xenify/plan"
@@ -37,6 +38,7 @@ type convertFlags struct {
 	disks   stringList
 	copyTo  string
 	targets stringList
+	shim    string
 }
 
 type stringList []string
@@ -70,6 +72,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
 	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
 	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
+	fs.StringVar(&f.shim, "pvh-shim", "auto", "for a 32-bit kernel on a host without 32-bit PV (Debian's Xen 4.17): auto (on dom0, the PV shim installed with Xen), no, or the shim's path (read here, written to the config as pvshim_path); the guest then runs as PVH with pvshim")
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
 	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
@@ -108,6 +111,29 @@ func (f *convertFlags) finish() error {
 			f.opts.Caps = h
 			f.opts.CapsSource = caps.SysfsPath
 		}
+	}
+	switch f.shim {
+	case "no":
+	case "auto", "":
+		// The shim of the dom0 xenify runs on; with --hypervisor-caps
+		// the dom0 is another machine, whose shim --pvh-shim names.
+		if f.opts.CapsSource == caps.SysfsPath {
+			s, err := caps.FindShim()
+			if err != nil {
+				return err
+			}
+			f.opts.Shim = s
+		}
+	default:
+		if !filepath.IsAbs(f.shim) {
+			// xl reads a relative pvshim_path below its firmware directory.
+			return xerr.Usagef("--pvh-shim %s: give the shim's absolute path on dom0, e.g. /usr/lib/xen-4.17/boot/xen-shim", f.shim)
+		}
+		s, err := caps.ReadShim(f.shim)
+		if err != nil {
+			return xerr.Usagef("--pvh-shim %s: %v", f.shim, err)
+		}
+		f.opts.Shim = s
 	}
 	if f.opts.Boot == "direct" && f.opts.DirectDir == "" {
 		name := f.opts.Name

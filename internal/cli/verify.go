@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/xenify/xenify/inspect"
@@ -106,7 +107,11 @@ func runChecks(src *source.Opened, in *inspect.Inspection, p *plan.Plan, d *doma
 			typ = r.Type
 		}
 	}
-	vin := verify.Input{Root: src.Root, In: in, Domain: d, Caps: o.Caps, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
+	shim := o.Shim
+	if shim == nil && d.PVShim && filepath.IsAbs(d.PVShimPath) {
+		shim, _ = caps.ReadShim(d.PVShimPath)
+	}
+	vin := verify.Input{Root: src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
 	if len(d.Disks) > 0 {
 		vin.FirstDisk = firstDisk(src, d.Disks[0].Target)
 	}

@@ -91,3 +91,57 @@ func TestVerifyCatchesWrongABI(t *testing.T) {
 		t.Errorf("verify of a 64-bit kernel on a 32-bit PAE host = exit %d, kernel check %+v", code, c)
 	}
 }
+
+// TestPVHShim32BitGuest: a 32-bit PAE XenLinux guest on a host built
+// without 32-bit PV (Debian's Xen 4.17) is converted to run as PVH under
+// the PV shim, and verify checks its kernel against the shim's ABIs; a
+// shim without 32-bit PV is refused.
+func TestPVHShim32BitGuest(t *testing.T) {
+	guest := copyTree(t, filepath.Join(fixtures, "centos44-i386"))
+	const ver = "2.6.9-55.ELxenU"
+	kernel, err := os.ReadFile(filepath.Join(fixtures, "kernels", "vmlinuz-"+ver))
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd, err := os.ReadFile(filepath.Join(guest, "boot/initrd-2.6.9-42.EL.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string][]byte{"boot/vmlinuz-" + ver: kernel, "boot/initrd-" + ver + ".img": initrd} {
+		if err := os.WriteFile(filepath.Join(guest, p), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(guest, "lib/modules", ver), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "c4.cfg")
+	shim := absTestdata(t, "xen-shim")
+	args := []string{"--hypervisor-caps", noPV32Caps, "--config-out", cfg, "--pvh-shim", shim}
+	if out, errOut, code := xenify(t, append(append([]string{"convert", "--skip-guest-commands"}, args...), guest)...); code != 0 {
+		t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
+	}
+	dom, _ := os.ReadFile(cfg)
+	for _, want := range []string{"type = \"pvh\"\n", "pvshim = 1\n", "pvshim_path = \"" + shim + "\"\n"} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("domain config lacks %q:\n%s", want, dom)
+		}
+	}
+	out, errOut, _ := xenify(t, append(append([]string{"verify", "--json", "--config", cfg}, args...), guest)...)
+	var r verify.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("verify --json: %v\n%s%s", err, out, errOut)
+	}
+	if c := check(&r, "kernel"); c.Status != verify.Pass || !strings.Contains(c.Detail, "PV shim") || !strings.Contains(c.Detail, "x86_32p") {
+		t.Errorf("kernel check under the shim = %+v, want a pass naming the shim's xen-3.0-x86_32p", c)
+	}
+
+	// A shim built without 32-bit PV cannot run it.
+	shim64 := filepath.Join(t.TempDir(), "xen-shim")
+	if err := os.WriteFile(shim64, []byte("xen-%d.%d-x86_64 \x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := xenify(t, "plan", "--hypervisor-caps", noPV32Caps, "--pvh-shim", shim64, guest); code != 3 || !strings.Contains(errOut, "xen-3.0-x86_32p") {
+		t.Errorf("plan with a 64-bit-only shim = exit %d, want 3 naming xen-3.0-x86_32p\n%s%s", code, out, errOut)
+	}
+}

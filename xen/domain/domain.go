@@ -36,10 +36,14 @@ type Vif struct {
 
 // Config is a PV (or PVH) guest.
 type Config struct {
-	Name   string `json:"name"`
-	Type   string `json:"type,omitempty"` // "pv" (default) or "pvh"; xl only
-	Memory int    `json:"memory_mib"`
-	VCPUs  int    `json:"vcpus"`
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"` // "pv" (default) or "pvh"; xl only
+	// PVShim runs the PV kernel inside a PVH container under a PV shim
+	// (Type "pvh"); PVShimPath names the shim when it is not xl's own.
+	PVShim     bool   `json:"pvshim,omitempty"`
+	PVShimPath string `json:"pvshim_path,omitempty"`
+	Memory     int    `json:"memory_mib"`
+	VCPUs      int    `json:"vcpus"`
 
 	// Either Bootloader (pygrub) or Kernel/Ramdisk/Root/Extra.
 	Bootloader     string   `json:"bootloader,omitempty"`
@@ -96,6 +100,12 @@ func (c *Config) XL() string {
 	fmt.Fprintf(&b, "name = %s\n", pyString(c.Name))
 	if c.Type != "" {
 		fmt.Fprintf(&b, "type = %s\n", pyString(c.Type))
+	}
+	if c.PVShim {
+		b.WriteString("pvshim = 1\n")
+		if c.PVShimPath != "" {
+			fmt.Fprintf(&b, "pvshim_path = %s\n", pyString(c.PVShimPath))
+		}
 	}
 	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,4 +70,23 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// A 32-bit PV guest on a host without 32-bit PV runs under the PV shim.
+func TestPVShimRoundTrip(t *testing.T) {
+	c := sample()
+	c.Type, c.PVShim, c.PVShimPath = "pvh", true, "/opt/xen/xen-shim"
+	text := c.XL()
+	for _, line := range []string{"type = \"pvh\"\n", "pvshim = 1\n", "pvshim_path = \"/opt/xen/xen-shim\"\n"} {
+		if !strings.Contains(text, line) {
+			t.Errorf("XL() lacks %q:\n%s", line, text)
+		}
+	}
+	got, err := Parse("xl", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != "pvh" || !got.PVShim || got.PVShimPath != "/opt/xen/xen-shim" {
+		t.Errorf("Parse() = type %q pvshim %v path %q", got.Type, got.PVShim, got.PVShimPath)
+	}
 }

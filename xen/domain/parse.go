@@ -40,6 +40,8 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c.Name = str("name")
 	c.Type = str("type")
+	c.PVShim = str("pvshim") == "1"
+	c.PVShimPath = str("pvshim_path")
 	c.Memory, _ = strconv.Atoi(str("memory"))
 	c.VCPUs, _ = strconv.Atoi(str("vcpus"))
 	c.Bootloader = str("bootloader")
