@@ -184,6 +184,11 @@ func validate(o Options) error {
 	default:
 		return xerr.Usagef("--toolstack %q: want xl or xm", o.Toolstack)
 	}
+	switch o.GuestType {
+	case "", "auto", "pv", "pvh-shim":
+	default:
+		return xerr.Usagef("--guest-type %q: want auto, pv or pvh-shim", o.GuestType)
+	}
 	switch o.SELinuxRelabel {
 	case "boot", "offline", "none":
 	default:
@@ -240,7 +245,11 @@ func stepDomain(c *Context) error {
 		d.Header[1] = "Console: xm console " + d.Name
 	}
 	if d.PVShim {
-		d.Header = append(d.Header, "The host runs no "+c.pvhShim+" PV guests: the kernel runs as PV inside a PVH container, under Xen's PV shim ("+o.Shim.Path+").")
+		why := "The host runs no " + c.pvhShim + " PV guests: the"
+		if o.GuestType == "pvh-shim" {
+			why = "--guest-type pvh-shim: the"
+		}
+		d.Header = append(d.Header, why+" kernel runs as PV inside a PVH container, under Xen's PV shim ("+o.Shim.Path+").")
 	}
 	seen := map[string]bool{}
 	for _, m := range append(append([]Mapped(nil), c.DevMap.Entries...), c.DevMap.Extra...) {

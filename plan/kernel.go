@@ -88,15 +88,19 @@ func checkABI(c *Context, bits int, pae bool, what string) error {
 	abi := caps.PVABI(bits, pae)
 	ok, why := c.Opts.Caps.CheckPV(abi)
 	c.pvhShim = ""
-	if !ok && c.Opts.Caps.PVHShimHost() && c.Opts.Shim.Runs(abi) && c.Opts.Toolstack != "xm" {
+	shimHost := c.Opts.Caps.PVHShimHost() || (!c.Opts.Caps.Known() && c.Opts.GuestType == "pvh-shim")
+	switch {
+	case c.Opts.GuestType == "pvh-shim" && (!shimHost || !c.Opts.Shim.Runs(abi) || c.Opts.Toolstack == "xm"):
+		return xerr.Refuse("", 0, "give dom0's shim with --pvh-shim PATH (xen-utils installs /usr/lib/xen-VERSION/boot/xen-shim) on a 64-bit Xen with HVM support, with --toolstack xl", "--guest-type pvh-shim: %s cannot run under %s", what, shimWhy(c.Opts, abi))
+	case c.Opts.GuestType == "pvh-shim",
+		!ok && c.Opts.GuestType != "pv" && shimHost && c.Opts.Shim.Runs(abi) && c.Opts.Toolstack != "xm":
 		// A host without 32-bit PV (Debian's Xen 4.17) still runs the
 		// kernel as PV, inside a PVH container under the shim.
 		c.pvhShim = abi
 		return nil
-	}
-	if !ok {
+	case !ok:
 		fix := "choose a kernel the host can run, or run the guest as PVH/HVM"
-		if abi != "xen-3.0-x86_64" && c.Opts.Shim == nil && c.Opts.Caps.PVHShimHost() {
+		if abi != "xen-3.0-x86_64" && c.Opts.Shim == nil && shimHost {
 			fix = "install Xen's PV shim on dom0 (xen-utils: xen-shim) and convert again, or give one with --pvh-shim PATH: the guest then runs as PVH with pvshim; or choose a kernel the host can run"
 		}
 		return xerr.Refuse("", 0, fix, "%s needs %s: %s", what, abi, why)
@@ -105,6 +109,19 @@ func checkABI(c *Context, bits int, pae bool, what string) error {
 		c.Warn(why)
 	}
 	return nil
+}
+
+// shimWhy says why the guest cannot run under the PV shim.
+func shimWhy(o Options, abi string) string {
+	switch {
+	case o.Toolstack == "xm":
+		return "xm, which has no PVH"
+	case o.Shim == nil:
+		return "a PV shim: none is known (not run on a dom0, and no --pvh-shim)"
+	case !o.Shim.Runs(abi):
+		return "the PV shim " + o.Shim.Path + ", which runs " + strings.Join(o.Shim.ABIs, " ") + " but not " + abi
+	}
+	return "a PV shim on this host, which offers " + strings.Join(o.Caps.List, " ") + ": PVH needs a 64-bit Xen with HVM support"
 }
 
 // listPackages lists the package files in a host directory.

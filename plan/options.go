@@ -22,10 +22,12 @@ type Options struct {
 	DirectDir     string // host dir for kernel/initrd with --boot direct
 	Caps          caps.Host
 	CapsSource    string // where Caps came from, for the plan's notes
-	// Shim is the PV shim dom0 has, nil if none (or --pvh-shim no): a
-	// kernel whose PV ABI the host lacks but the shim runs boots as PVH
-	// under it.
+	// Shim is the PV shim dom0 has, nil if none known. GuestType says
+	// when the kernel runs under it, as PV inside a PVH container: "auto"
+	// ("" too) when the host lacks the kernel's PV ABI and the shim runs
+	// it, "pvh-shim" always, "pv" never.
 	Shim           *caps.Shim
+	GuestType      string
 	SELinuxRelabel string // boot, offline, none
 	SkipGuestCmds  bool
 	NoIfupLocal    bool // do not add the TX checksum workaround

@@ -85,6 +85,7 @@ func TestPlanGolden(t *testing.T) {
 		variant{"debian12-no-caps-32p", "debian12", []string{"--hypervisor-caps", "xen-3.0-x86_32p"}},
 		// Debian's Xen 4.17: no 32-bit PV, but a PV shim that has it.
 		variant{"centos44-i386-pvh-shim", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps, "--pvh-shim", absTestdata(t, "xen-shim")}},
+		variant{"debian12-pvh-shim-always", "debian12", []string{"--guest-type", "pvh-shim", "--pvh-shim", absTestdata(t, "xen-shim")}},
 		variant{"centos44-i386-no-pv32", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps}},
 	)
 	for _, v := range variants {

@@ -72,7 +72,8 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
 	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
 	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
-	fs.StringVar(&f.shim, "pvh-shim", "auto", "for a 32-bit kernel on a host without 32-bit PV (Debian's Xen 4.17): auto (on dom0, the PV shim installed with Xen), no, or the shim's path (read here, written to the config as pvshim_path); the guest then runs as PVH with pvshim")
+	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PV; PVH under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17), pv, or pvh-shim (always under the shim)")
+	fs.StringVar(&f.shim, "pvh-shim", "", "the PV shim's absolute path on dom0 (read here, written to the config as pvshim_path); default on a dom0: the shim installed with Xen")
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
 	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
@@ -113,8 +114,7 @@ func (f *convertFlags) finish() error {
 		}
 	}
 	switch f.shim {
-	case "no":
-	case "auto", "":
+	case "":
 		// The shim of the dom0 xenify runs on; with --hypervisor-caps
 		// the dom0 is another machine, whose shim --pvh-shim names.
 		if f.opts.CapsSource == caps.SysfsPath {

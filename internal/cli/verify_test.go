@@ -136,6 +136,14 @@ func TestPVHShim32BitGuest(t *testing.T) {
 		t.Errorf("kernel check under the shim = %+v, want a pass naming the shim's xen-3.0-x86_32p", c)
 	}
 
+	// --guest-type pv never uses the shim; pvh-shim without one is refused.
+	for _, a := range [][]string{{"--guest-type", "pv", "--pvh-shim", shim}, {"--guest-type", "pvh-shim"}} {
+		args := append([]string{"plan", "--hypervisor-caps", noPV32Caps}, a...)
+		if out, errOut, code := xenify(t, append(args, guest)...); code != 3 {
+			t.Errorf("xenify %q = exit %d, want 3\n%s%s", args, code, out, errOut)
+		}
+	}
+
 	// A shim built without 32-bit PV cannot run it.
 	shim64 := filepath.Join(t.TempDir(), "xen-shim")
 	if err := os.WriteFile(shim64, []byte("xen-%d.%d-x86_64 \x00"), 0o644); err != nil {
