@@ -288,6 +288,53 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 		return
 	}
 	r.add("initramfs", Pass, r.Initrd+" has the Xen block frontend and the root filesystem's driver", "")
+	resumeCheck(r, in, data)
+}
+
+// resumeCheck warns when the initramfs resumes from a device that is no
+// swap area of the guest: it waits about 30 s for it at every boot
+// ("Gave up waiting for suspend/resume device"). resume= on the kernel
+// command line wins over the RESUME= initramfs-tools built in.
+func resumeCheck(r *Report, in Input, initrd []byte) {
+	dev, from := "", ""
+	if v, ok := cmdline.Parse(r.Args).Get("resume"); ok {
+		dev, from = v, "the kernel command line (resume=)"
+	} else {
+		for _, p := range []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"} {
+			b, err := initramfs.ReadFile(initrd, p)
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "RESUME="); ok {
+					dev, from = strings.Trim(v, `"'`), r.Initrd+" ("+p+")"
+				}
+			}
+			if dev != "" {
+				break
+			}
+		}
+	}
+	if !strings.HasPrefix(dev, "/dev/") {
+		return // none, UUID=, LABEL=: nothing to compare
+	}
+	var swaps []string
+	for _, e := range in.In.Fstab.Entries {
+		if e.Type == "swap" {
+			if e.Spec == dev {
+				return
+			}
+			swaps = append(swaps, e.Spec)
+		}
+	}
+	r.add("resume", Warn, fmt.Sprintf("%s resumes from %s, which is no swap area in the guest's fstab (%s): the initramfs waits about 30 s for it at every boot", from, dev, orNone(swaps)), "run xenify convert, which sets RESUME= (/etc/initramfs-tools/conf.d/resume) to the guest's swap")
+}
+
+func orNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
 }
 
 var configSym = map[string]string{

@@ -87,10 +87,16 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 			return nil, err
 		}
 	}
-	if k.BlkfrontBuiltin && !changed {
-		return nil, nil
+	rebuild := changed
+	if !k.BlkfrontBuiltin {
+		has, known := c.InitrdHas(k, want...)
+		rebuild = rebuild || !has || !known
 	}
-	if has, known := c.InitrdHas(k, want...); has && known && !changed {
+	resumed, err := resume(c, rebuild)
+	if err != nil {
+		return nil, err
+	}
+	if !rebuild && !resumed {
 		return nil, nil
 	}
 	tool := in.Tools["update-initramfs"]

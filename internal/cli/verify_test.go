@@ -153,3 +153,61 @@ func TestPVHShim32BitGuest(t *testing.T) {
 		t.Errorf("plan with a 64-bit-only shim = exit %d, want 3 naming xen-3.0-x86_32p\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDebianResumeDevice: RESUME= in initramfs-tools' config follows the
+// device map, and one the guest will not have becomes its own swap, so
+// the initramfs does not wait for it at every boot (found by the boot
+// tier: an LV layout left RESUME=/dev/mapper/vg0-swap).
+func TestDebianResumeDevice(t *testing.T) {
+	for _, c := range []struct{ native, want string }{
+		{"/dev/sda5", "RESUME=/dev/xvda2\n"},              // renamed by the device map
+		{"/dev/mapper/vg0-swap", "RESUME=/dev/xvda2\n"},   // not in the guest: its swap
+		{"UUID=1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b", ""}, // names the swap area: kept
+		{"none", ""},
+	} {
+		guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+		p := filepath.Join(guest, "etc/initramfs-tools/conf.d")
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "resume"), []byte("RESUME="+c.native+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := xenify(t, "plan", "--json", "--hypervisor-caps", hostCaps, guest)
+		if code != 0 {
+			t.Fatalf("plan = exit %d\n%s", code, errOut)
+		}
+		var pl struct {
+			Ops []struct{ Path, Content string }
+		}
+		if err := json.Unmarshal([]byte(out), &pl); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, op := range pl.Ops {
+			if op.Path == "/etc/initramfs-tools/conf.d/resume" {
+				got = op.Content
+			}
+		}
+		if got != c.want {
+			t.Errorf("RESUME=%s: conf.d/resume becomes %q, want %q", c.native, got, c.want)
+		}
+	}
+}
+
+func TestVerifyWarnsAboutResumeDevice(t *testing.T) {
+	guest, cfg := convertedDebian(t)
+	p := filepath.Join(guest, "boot/grub/grub.cfg")
+	b, _ := os.ReadFile(p)
+	edited := strings.Replace(string(b), "root=/dev/xvda1 ", "root=/dev/xvda1 resume=/dev/mapper/vg0-swap ", 1)
+	if edited == string(b) {
+		t.Fatal("converted grub.cfg has no root=/dev/xvda1 to edit")
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code := verifyJSON(t, guest, cfg)
+	if c := check(r, "resume"); code != 0 || c.Status != verify.Warn || !strings.Contains(c.Detail, "/dev/mapper/vg0-swap") || !strings.Contains(c.Detail, "/dev/xvda2") {
+		t.Errorf("verify with resume= on a device the guest lacks = exit %d, resume check %+v; want a warning naming it and the guest's swap", code, c)
+	}
+}
