@@ -12,27 +12,42 @@ import (
 	"strings"
 )
 
-// A Converter turns the native disk image at image into a Xen guest in
-// place and writes the xl domain config to cfgOut. direct asks for direct
-// kernel boot instead of pygrub.
+// A Converter turns the native disk at image (an image file or a block
+// device) into a Xen guest in place and writes the xl domain config to
+// cfgOut.
 type Converter interface {
-	Convert(ctx context.Context, image, name, cfgOut string, direct bool) error
+	Convert(ctx context.Context, image, name, cfgOut string, opt ConvertOptions) error
 	String() string
+}
+
+// ConvertOptions are the conversion choices a variant makes.
+type ConvertOptions struct {
+	Direct bool   // direct kernel boot instead of pygrub (--boot direct)
+	Layout string // how disks are handed to the guest (--layout); "": xenify's default
 }
 
 // XenifyBin converts with the xenify binary, exactly as a user would:
 //
-//	xenify convert IMAGE --name NAME --config-out PATH [--boot direct]
+//	xenify convert IMAGE --name NAME --config-out PATH [--boot direct] [--layout LAYOUT]
 type XenifyBin struct{ Path string }
 
 func (x XenifyBin) String() string { return x.Path }
 
-// Convert runs xenify and folds its output into the error.
-func (x XenifyBin) Convert(ctx context.Context, image, name, cfgOut string, direct bool) error {
+// ConvertArgs is xenify's argv (without the program name) for one conversion.
+func ConvertArgs(image, name, cfgOut string, opt ConvertOptions) []string {
 	args := []string{"convert", image, "--name", name, "--config-out", cfgOut}
-	if direct {
+	if opt.Direct {
 		args = append(args, "--boot", "direct")
 	}
+	if opt.Layout != "" {
+		args = append(args, "--layout", opt.Layout)
+	}
+	return args
+}
+
+// Convert runs xenify and folds its output into the error.
+func (x XenifyBin) Convert(ctx context.Context, image, name, cfgOut string, opt ConvertOptions) error {
+	args := ConvertArgs(image, name, cfgOut, opt)
 	out, err := exec.CommandContext(ctx, x.Path, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s", x.Path, strings.Join(args, " "), err, bytes.TrimSpace(out))
@@ -114,8 +129,13 @@ func HandConvertGrub(b []byte) []byte {
 	return []byte(strings.Join(lines, "\n"))
 }
 
-// Convert edits the image through loop mounts (root required).
-func (h HandConvert) Convert(ctx context.Context, image, name, cfgOut string, direct bool) error {
+// Convert edits the image through loop mounts (root required). It knows
+// only the whole-disk layout.
+func (h HandConvert) Convert(ctx context.Context, image, name, cfgOut string, opt ConvertOptions) error {
+	if opt.Layout != "" && opt.Layout != "disk" {
+		return fmt.Errorf("the hand conversion positive control cannot convert with --layout %s", opt.Layout)
+	}
+	direct := opt.Direct
 	l := h.Layout
 	mnt, err := os.MkdirTemp("", "xenify-e2e-mnt")
 	if err != nil {

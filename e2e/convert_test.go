@@ -61,3 +61,18 @@ func TestParseLayout(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertArgs(t *testing.T) {
+	for _, tc := range []struct {
+		opt  ConvertOptions
+		want []string
+	}{
+		{ConvertOptions{}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg"}},
+		{ConvertOptions{Direct: true}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg", "--boot", "direct"}},
+		{ConvertOptions{Layout: "lv"}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg", "--layout", "lv"}},
+	} {
+		if diff := cmp.Diff(tc.want, ConvertArgs("/w/g.img", "g", "/w/g.cfg", tc.opt)); diff != "" {
+			t.Errorf("ConvertArgs(%+v) mismatch (-want +got):\n%s", tc.opt, diff)
+		}
+	}
+}

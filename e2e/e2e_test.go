@@ -42,6 +42,10 @@ func TestIntegrationBoot(t *testing.T) {
 			t.Skipf("e2e boot tier needs %s: %v", tool, err)
 		}
 	}
+	variants, err := SelectVariants(Variants, os.Getenv("XENIFY_E2E_VARIANTS"))
+	if err != nil {
+		t.Fatalf("$XENIFY_E2E_VARIANTS: %v", err)
+	}
 	ctx := context.Background()
 	cache := CacheDir()
 	accel, why := DetectAccel(ctx)
@@ -70,11 +74,22 @@ func TestIntegrationBoot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reading domain config: %v", err)
 		}
-		// The single edit to xenify's config: the disk path on the
-		// conversion host becomes the virtio disk's path in dom0.
-		cfg, err = RewriteDiskPath(cfg, image, Dom0GuestDisk)
-		if err != nil {
-			t.Fatalf("RewriteDiskPath(%s) = %v", cfgPath, err)
+		var vgs []string
+		if v.XenifyLayout == "" {
+			// The single edit to xenify's config: the disk path on the
+			// conversion host becomes the virtio disk's path in dom0.
+			cfg, err = RewriteDiskPath(cfg, image, Dom0GuestDisk)
+			if err != nil {
+				t.Fatalf("RewriteDiskPath(%s) = %v", cfgPath, err)
+			}
+		} else {
+			// One virtual device per filesystem: the config names dom0's
+			// own devices (/dev/VG/LV), which dom0 activates; no edit.
+			disks, err := ConfigDisks(cfg)
+			if err != nil {
+				t.Fatalf("%s: %v", cfgPath, err)
+			}
+			vgs = VolumeGroups(disks)
 		}
 		name, err := ConfigName(cfg)
 		if err != nil {
@@ -87,7 +102,7 @@ func TestIntegrationBoot(t *testing.T) {
 		dir := t.TempDir()
 		jobPath := filepath.Join(dir, "job.tar")
 		var job bytes.Buffer
-		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files); err != nil {
+		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files, vgs); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(jobPath, job.Bytes(), 0o644); err != nil {
@@ -115,7 +130,7 @@ func TestIntegrationBoot(t *testing.T) {
 			t.Fatalf("reading serial log: %v", err)
 		}
 		r.login = rep.LoginAfter
-		r.reason = rep.Verdict(v.WantRoot)
+		r.reason = rep.Verdict(v.WantRoot, v.WantBoot)
 		if timedOut && r.reason == "" || timedOut && !rep.Ended {
 			r.reason = fmt.Sprintf("QEMU stopped after %s timeout (%s)", bootTimeout, r.reason)
 		}
@@ -128,12 +143,12 @@ func TestIntegrationBoot(t *testing.T) {
 	}
 
 	t0 := time.Now()
-	images := buildGuests(t, cache, Variants)
+	images := buildGuests(t, cache, variants)
 	t.Logf("guest images ready after %s", time.Since(t0).Round(time.Second))
 
 	var nativeSda1 string
 	cfgSda1 := filepath.Join(t.TempDir(), "native.cfg") // outlives the subtests
-	for _, v := range Variants {
+	for _, v := range variants {
 		t.Run(v.Name, func(t *testing.T) {
 			g := images[strings.Join(v.recipeEnv(), "\n")]
 			if g.err != nil {
@@ -148,12 +163,32 @@ func TestIntegrationBoot(t *testing.T) {
 			}
 			conv := bin
 			if conv == nil {
+				if v.XenifyLayout != "" {
+					t.Skipf("--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
+				}
 				conv = HandConvert{Layout: layout}
 			}
 			cfgPath := filepath.Join(work, v.Name+".cfg")
-			if err := conv.Convert(ctx, image, v.Name, cfgPath, v.Direct); err != nil {
+			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout}
+			src, detach := image, func() error { return nil }
+			if v.XenifyLayout != "" {
+				// Per-filesystem layouts need a block device: the whole
+				// image as a loop device, detached again before the boot.
+				src, detach = attachLoop(t, image)
+			}
+			err := conv.Convert(ctx, src, v.Name, cfgPath, opt)
+			if derr := detach(); derr != nil && err == nil {
+				err = derr
+			}
+			if err != nil {
 				results = append(results, result{name: v.Name, reason: "convert: " + oneLine(err.Error())})
-				t.Fatalf("%s: Convert(%s) = %v", conv, image, err)
+				t.Fatalf("%s: Convert(%s) = %v", conv, src, err)
+			}
+			if v.WantDisks != nil {
+				if why := checkDisks(cfgPath, v.WantDisks); why != "" {
+					results = append(results, result{name: v.Name, reason: "domain config: " + why})
+					t.Fatalf("domain config %s: %s", cfgPath, why)
+				}
 			}
 			r := boot(t, v, image, cfgPath, v.Name)
 			r.pass = r.reason == ""
@@ -191,6 +226,52 @@ func TestIntegrationBoot(t *testing.T) {
 			t.Logf("unconverted image failed as it must: %s", r.reason)
 		}
 	})
+}
+
+// attachLoop attaches image as a whole-disk loop device (losetup --find
+// --show). detach detaches it; it runs at most once and, should the test
+// stop before calling it, at cleanup.
+func attachLoop(t *testing.T, image string) (dev string, detach func() error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command("losetup", "--find", "--show", image)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	dev = strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(dev, "/dev/loop") {
+		t.Fatalf("losetup --find --show %s = %q, %v: %s", image, dev, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var once sync.Once
+	var derr error
+	detach = func() error {
+		once.Do(func() {
+			if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
+				derr = fmt.Errorf("losetup -d %s: %w: %s", dev, err, bytes.TrimSpace(out))
+			}
+		})
+		return derr
+	}
+	t.Cleanup(func() {
+		if err := detach(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Logf("%s is %s", dev, image)
+	return dev, detach
+}
+
+// checkDisks returns "" when the domain config at cfgPath hands the guest
+// exactly the disks want, else why not.
+func checkDisks(cfgPath string, want []Disk) string {
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return err.Error()
+	}
+	got, err := ConfigDisks(cfg)
+	if err != nil {
+		return err.Error()
+	}
+	return DiffDisks(got, want)
 }
 
 func buildDom0(t *testing.T, cache string) string {

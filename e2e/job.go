@@ -18,6 +18,9 @@ type Job struct {
 	Config   string `json:"config"`   // path of the domain config in dom0
 	Password string `json:"password"` // guest root password, from the recipe
 	Timeout  int    `json:"timeout"`  // seconds from xl create to the findmnt result
+	// VGs are the LVM volume groups on the guest disk that dom0 activates
+	// (vgchange -ay) before xl create, for a config that names /dev/VG/LV.
+	VGs []string `json:"vgs,omitempty"`
 }
 
 // jobDir is where dom0 unpacks the job tar.
@@ -25,9 +28,10 @@ const jobDir = "/run/xenify-e2e"
 
 // WriteJob writes the job disk: a raw tar holding job.json, the domain
 // config (domain.cfg) and, under files/, each host file the config names by
-// absolute path, which dom0 copies to the same path.
-func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []byte, files []string) error {
-	job, err := json.Marshal(Job{Name: name, Config: jobDir + "/domain.cfg", Password: password, Timeout: int(timeout.Seconds())})
+// absolute path, which dom0 copies to the same path. vgs are the volume
+// groups dom0 activates first.
+func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []byte, files, vgs []string) error {
+	job, err := json.Marshal(Job{Name: name, Config: jobDir + "/domain.cfg", Password: password, Timeout: int(timeout.Seconds()), VGs: vgs})
 	if err != nil {
 		return err
 	}

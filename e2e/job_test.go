@@ -19,7 +19,7 @@ func TestWriteJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := WriteJob(&buf, "g", "pw", 5*time.Minute, []byte("name='g'\n"), []string{kernel}); err != nil {
+	if err := WriteJob(&buf, "g", "pw", 5*time.Minute, []byte("name='g'\n"), []string{kernel}, []string{"vg0"}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
@@ -39,7 +39,7 @@ func TestWriteJob(t *testing.T) {
 	if err := json.Unmarshal([]byte(got["job.json"]), &job); err != nil {
 		t.Fatalf("job.json: %v", err)
 	}
-	if diff := cmp.Diff(Job{Name: "g", Config: "/run/xenify-e2e/domain.cfg", Password: "pw", Timeout: 300}, job); diff != "" {
+	if diff := cmp.Diff(Job{Name: "g", Config: "/run/xenify-e2e/domain.cfg", Password: "pw", Timeout: 300, VGs: []string{"vg0"}}, job); diff != "" {
 		t.Errorf("job.json mismatch (-want +got):\n%s", diff)
 	}
 	if got["domain.cfg"] != "name='g'\n" {
@@ -48,7 +48,7 @@ func TestWriteJob(t *testing.T) {
 	if k := got[filepath.Join("files", kernel)]; k != "KERNEL" {
 		t.Errorf("files%s = %q, want KERNEL (tar has %v)", kernel, k, keys(got))
 	}
-	if err := WriteJob(io.Discard, "g", "pw", time.Minute, nil, []string{"/does/not/exist"}); err == nil {
+	if err := WriteJob(io.Discard, "g", "pw", time.Minute, nil, []string{"/does/not/exist"}, nil); err == nil {
 		t.Errorf("WriteJob(missing file) = nil, want error")
 	}
 }

@@ -1,5 +1,10 @@
 package e2e
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Variant is one native guest recipe and how its converted form must boot.
 type Variant struct {
 	Name     string // also the domain name
@@ -8,7 +13,26 @@ type Variant struct {
 	Names    string // guest/build-guest.sh NAMES: dev | uuid
 	Direct   bool   // convert with --boot direct instead of pygrub
 	WantRoot string // findmnt SOURCE of / in the booted guest
+
+	// XenifyLayout, when set, converts a whole-disk loop device of the
+	// image (losetup --find --show) with --layout XenifyLayout instead of
+	// the image file. The domain config then names dom0 devices itself
+	// (e.g. /dev/vg0/root), so the harness does not rewrite it; dom0
+	// activates the volume groups its disk targets name. Needs xenify:
+	// the hand conversion positive control cannot do it.
+	XenifyLayout string
+	// WantDisks, when set, are exactly the disks the domain config must
+	// hand the guest, in order.
+	WantDisks []Disk
+	// WantBoot is the findmnt SOURCE of /boot in the booted guest:
+	// BootNotMounted when /boot must not be a filesystem of its own,
+	// "" when not checked.
+	WantBoot string
 }
+
+// BootNotMounted is Variant.WantBoot for a guest whose /boot is a plain
+// directory of the root filesystem; the dom0 driver reports it so.
+const BootNotMounted = "none"
 
 // Password is the guest's root password, set by the recipe; the dom0
 // driver logs in with it over the Xen console.
@@ -20,4 +44,45 @@ var Variants = []Variant{
 	{Name: "deb12-bootlvm", Suite: "bookworm", Layout: "bootlvm", Names: "dev", WantRoot: "/dev/mapper/vg0-root"},
 	{Name: "deb11-uuid", Suite: "bullseye", Layout: "plain", Names: "uuid", WantRoot: "/dev/xvda1"},
 	{Name: "deb12-direct", Suite: "bookworm", Layout: "plain", Names: "dev", Direct: true, WantRoot: "/dev/xvda1"},
+	// The bootlvm image again, one virtual device per LV: the separate
+	// /boot (sda1) is merged into the root LV, which becomes xvda1.
+	{Name: "deb12-bootmerge", Suite: "bookworm", Layout: "bootlvm", Names: "dev", XenifyLayout: "lv",
+		WantDisks: []Disk{{Vdev: "xvda1", Target: "/dev/vg0/root"}, {Vdev: "xvda2", Target: "/dev/vg0/swap"}},
+		WantRoot:  "/dev/xvda1", WantBoot: BootNotMounted},
+}
+
+// SelectVariants returns the variants named in spec (comma or space
+// separated, as in $XENIFY_E2E_VARIANTS), in the order of all; an empty
+// spec selects all. An unknown name is an error.
+func SelectVariants(all []Variant, spec string) ([]Variant, error) {
+	names := strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	if len(names) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []Variant
+	for _, v := range all {
+		if want[v.Name] {
+			out = append(out, v)
+			delete(want, v.Name)
+		}
+	}
+	if len(want) > 0 {
+		var known []string
+		for _, v := range all {
+			known = append(known, v.Name)
+		}
+		var unknown []string
+		for _, n := range names {
+			if want[n] {
+				unknown = append(unknown, n)
+				want[n] = false
+			}
+		}
+		return nil, fmt.Errorf("unknown variant %s (known: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
 }

@@ -18,6 +18,7 @@ type Report struct {
 	LoginAfter  float64 // seconds from xl create to the login prompt
 	RootSource  string  // findmnt SOURCE of / in the guest
 	RootMode    string  // "rw" or "ro"
+	BootSource  string  // findmnt SOURCE of /boot in the guest, BootNotMounted if not a mount
 	Fail        string  // first FAIL reason, if any
 	Ended       bool    // the dom0 service finished
 	Guest       []string
@@ -59,6 +60,10 @@ func ParseReport(r io.Reader) (Report, error) {
 			if len(f) >= 3 {
 				rep.RootSource, rep.RootMode = f[1], f[2]
 			}
+		case "BOOT":
+			if len(f) >= 2 {
+				rep.BootSource = f[1]
+			}
 		case "FAIL":
 			if rep.Fail == "" {
 				rep.Fail = strings.Join(f[1:], " ")
@@ -74,8 +79,10 @@ func ParseReport(r io.Reader) (Report, error) {
 }
 
 // Verdict says whether the boot proved that the guest runs from wantRoot,
-// mounted read-write. It returns "" on success, else a one-line reason.
-func (r Report) Verdict(wantRoot string) string {
+// mounted read-write, and, unless wantBoot is "", that /boot comes from
+// wantBoot (BootNotMounted: /boot is not a mount of its own). It returns "" on
+// success, else a one-line reason.
+func (r Report) Verdict(wantRoot, wantBoot string) string {
 	switch {
 	case r.Fail != "":
 		return r.Fail
@@ -91,6 +98,13 @@ func (r Report) Verdict(wantRoot string) string {
 		return "root is " + r.RootSource + ", want " + wantRoot
 	case r.RootMode != "rw":
 		return "root is mounted " + r.RootMode + ", want rw"
+	case wantBoot == "":
+	case r.BootSource == "":
+		return "no findmnt result for /boot from the guest"
+	case r.BootSource != wantBoot && wantBoot == BootNotMounted:
+		return "/boot is a separate mount of " + r.BootSource + ", want it on the root filesystem"
+	case r.BootSource != wantBoot:
+		return "/boot is " + r.BootSource + ", want " + wantBoot
 	}
 	return ""
 }

@@ -17,6 +17,7 @@ const passLog = "(XEN) Xen version 4.17\r\n" +
 	"guest| native-bookworm login: root\n" +
 	"XENIFY-E2E: LOGIN-PROMPT 61.4\n" +
 	"XENIFY-E2E: ROOT /dev/xvda1 rw\n" +
+	"XENIFY-E2E: BOOT none\n" +
 	"XENIFY-E2E: END 0\n"
 
 func TestParseReport(t *testing.T) {
@@ -26,7 +27,7 @@ func TestParseReport(t *testing.T) {
 	}
 	want := Report{
 		Dom0Up: true, Created: true, LoginPrompt: true, LoginAfter: 61.4,
-		RootSource: "/dev/xvda1", RootMode: "rw", Ended: true,
+		RootSource: "/dev/xvda1", RootMode: "rw", BootSource: "none", Ended: true,
 		Guest: []string{"Debian GNU/Linux 12 native-bookworm hvc0", "native-bookworm login: root"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -38,25 +39,34 @@ func TestVerdict(t *testing.T) {
 	ok, _ := ParseReport(strings.NewReader(passLog))
 	for _, tc := range []struct {
 		name, log, want, wantReason string
+		wantBoot                    string
 	}{
-		{"pass", passLog, "/dev/xvda1", ""},
-		{"wrong root", passLog, "/dev/mapper/vg0-root", "root is /dev/xvda1, want /dev/mapper/vg0-root"},
-		{"read-only", strings.Replace(passLog, "xvda1 rw", "xvda1 ro", 1), "/dev/xvda1", "root is mounted ro, want rw"},
+		{"pass", passLog, "/dev/xvda1", "", ""},
+		{"pass, /boot on root", passLog, "/dev/xvda1", "", BootNotMounted},
+		{"/boot separate", strings.Replace(passLog, "BOOT none", "BOOT /dev/xvda2", 1), "/dev/xvda1",
+			"/boot is a separate mount of /dev/xvda2, want it on the root filesystem", BootNotMounted},
+		{"/boot separate, not checked", strings.Replace(passLog, "BOOT none", "BOOT /dev/xvda2", 1), "/dev/xvda1", "", ""},
+		{"/boot from elsewhere", passLog, "/dev/xvda1", "/boot is none, want /dev/xvda2", "/dev/xvda2"},
+		{"no /boot result", strings.Replace(passLog, "XENIFY-E2E: BOOT none\n", "", 1), "/dev/xvda1",
+			"no findmnt result for /boot from the guest", BootNotMounted},
+		{"root before /boot", strings.Replace(passLog, "xvda1 rw", "xvda1 ro", 1), "/dev/xvda1", "root is mounted ro, want rw", BootNotMounted},
+		{"wrong root", passLog, "/dev/mapper/vg0-root", "root is /dev/xvda1, want /dev/mapper/vg0-root", ""},
+		{"read-only", strings.Replace(passLog, "xvda1 rw", "xvda1 ro", 1), "/dev/xvda1", "root is mounted ro, want rw", ""},
 		{"fail wins", "XENIFY-E2E: DOM0-UP 1\nXENIFY-E2E: CREATED 1\nXENIFY-E2E: FAIL Gave up waiting for root file system device.\nXENIFY-E2E: FAIL second\n",
-			"/dev/xvda1", "Gave up waiting for root file system device."},
-		{"no dom0", "(XEN) panic\n", "/dev/xvda1", "dom0 never started the e2e service"},
-		{"no login", "XENIFY-E2E: DOM0-UP 1\nXENIFY-E2E: CREATED 1\n", "/dev/xvda1", "no login prompt on the guest console"},
-		{"bare FAIL", "XENIFY-E2E: FAIL\n", "/dev/xvda1", "FAIL without reason"},
+			"/dev/xvda1", "Gave up waiting for root file system device.", ""},
+		{"no dom0", "(XEN) panic\n", "/dev/xvda1", "dom0 never started the e2e service", ""},
+		{"no login", "XENIFY-E2E: DOM0-UP 1\nXENIFY-E2E: CREATED 1\n", "/dev/xvda1", "no login prompt on the guest console", ""},
+		{"bare FAIL", "XENIFY-E2E: FAIL\n", "/dev/xvda1", "FAIL without reason", ""},
 	} {
 		rep, err := ParseReport(strings.NewReader(tc.log))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := rep.Verdict(tc.want); got != tc.wantReason {
-			t.Errorf("%s: Verdict(%q) = %q, want %q", tc.name, tc.want, got, tc.wantReason)
+		if got := rep.Verdict(tc.want, tc.wantBoot); got != tc.wantReason {
+			t.Errorf("%s: Verdict(%q, %q) = %q, want %q", tc.name, tc.want, tc.wantBoot, got, tc.wantReason)
 		}
 	}
-	if got := ok.Verdict("/dev/xvda1"); got != "" {
+	if got := ok.Verdict("/dev/xvda1", ""); got != "" {
 		t.Errorf("Verdict(/dev/xvda1) = %q, want pass", got)
 	}
 }
@@ -70,6 +80,6 @@ func FuzzParseReport(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = rep.Verdict("/dev/xvda1")
+		_ = rep.Verdict("/dev/xvda1", BootNotMounted)
 	})
 }

@@ -151,3 +151,80 @@ func ConfigName(cfg []byte) (string, error) {
 	}
 	return "", errors.New("domain config has no name")
 }
+
+// Disk is one disk of a domain config: the guest's virtual device and the
+// dom0 path behind it.
+type Disk struct{ Vdev, Target string }
+
+func (d Disk) String() string { return d.Vdev + "=" + d.Target }
+
+// ConfigDisks returns the disks of a domain config in order. The target is
+// read as RewriteDiskPath reads it; the vdev is the "vdev=" item, or ""
+// for the positional (legacy) forms.
+func ConfigDisks(cfg []byte) ([]Disk, error) {
+	strs, err := xlStrings(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("parsing domain config: %w", err)
+	}
+	var out []Disk
+	for _, st := range strs {
+		if st.key != "disk" {
+			continue
+		}
+		var d Disk
+		if ts, te := diskTarget(st.val); ts >= 0 {
+			d.Target = strings.TrimSpace(st.val[ts:te])
+		}
+		for _, item := range strings.Split(st.val, ",") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(item), "="); ok && strings.TrimSpace(k) == "vdev" {
+				d.Vdev = strings.TrimSpace(v)
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// VolumeGroups returns, once each and in order, the LVM volume groups
+// whose logical volumes the disks name by their /dev/VG/LV path: dom0 must
+// activate them before xl create. Other /dev/X/Y paths (disk/by-id,
+// mapper, md, ...) are not volume groups.
+func VolumeGroups(disks []Disk) []string {
+	notVG := map[string]bool{"disk": true, "mapper": true, "md": true, "block": true, "char": true,
+		"loop": true, "xen": true, "shm": true, "pts": true, "net": true, "bus": true, "input": true, "cpu": true}
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range disks {
+		rest, ok := strings.CutPrefix(d.Target, "/dev/")
+		if !ok {
+			continue
+		}
+		vg, lv, ok := strings.Cut(rest, "/")
+		if !ok || vg == "" || lv == "" || strings.Contains(lv, "/") || notVG[vg] || seen[vg] {
+			continue
+		}
+		seen[vg] = true
+		out = append(out, vg)
+	}
+	return out
+}
+
+// DiffDisks returns "" when got and want are the same disks in the same
+// order, else a one-line reason naming both.
+func DiffDisks(got, want []Disk) string {
+	same := len(got) == len(want)
+	for i := 0; same && i < len(got); i++ {
+		same = got[i] == want[i]
+	}
+	if same {
+		return ""
+	}
+	list := func(ds []Disk) string {
+		s := make([]string, len(ds))
+		for i, d := range ds {
+			s[i] = d.String()
+		}
+		return "[" + strings.Join(s, " ") + "]"
+	}
+	return "disks are " + list(got) + ", want " + list(want)
+}

@@ -77,3 +77,72 @@ func FuzzRewriteDiskPath(f *testing.F) {
 		_, _ = ConfigFiles([]byte(cfg))
 	})
 }
+
+// xenifyLV is what xenify convert --layout lv writes for the bootlvm
+// image once /boot is merged into the root LV.
+const xenifyLV = `name = "deb12-bootmerge"
+bootloader = "pygrub"
+bootloader_args = [ '-q' ]
+disk = [
+    # / (ext4), was /dev/mapper/vg0-root
+    'format=raw, vdev=xvda1, access=rw, target=/dev/vg0/root',
+    # none (swap), was /dev/mapper/vg0-swap
+    'format=raw, vdev=xvda2, access=rw, target=/dev/vg0/swap',
+]
+vif = [
+    'bridge=xenbr0',
+]
+`
+
+func TestConfigDisks(t *testing.T) {
+	for _, tc := range []struct {
+		name, cfg string
+		want      []Disk
+	}{
+		{"xenify lv", xenifyLV, []Disk{{"xvda1", "/dev/vg0/root"}, {"xvda2", "/dev/vg0/swap"}}},
+		{"positional", "disk = ['phy:/dev/loop0p1,xvda1,w', \"/i.img,raw,xvda,rw\"]\n", []Disk{{"", "/dev/loop0p1"}, {"", "/i.img"}}},
+		{"vdev after target=", "disk = ['format=raw,vdev=xvdb, target=/dev/vg0/lv,with,commas']", []Disk{{"xvdb", "/dev/vg0/lv,with,commas"}}},
+		{"no disks", "name = 'g'\nextra = 'target=/x'\n", nil},
+	} {
+		got, err := ConfigDisks([]byte(tc.cfg))
+		if err != nil {
+			t.Errorf("%s: ConfigDisks() = %v", tc.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: ConfigDisks() mismatch (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	if got, err := ConfigDisks([]byte("disk = ['target=/x'")); err == nil {
+		t.Errorf("ConfigDisks(unterminated) = %v, want error", got)
+	}
+}
+
+func TestVolumeGroups(t *testing.T) {
+	disks := []Disk{
+		{"xvda1", "/dev/vg0/root"}, {"xvda2", "/dev/vg0/swap"}, {"xvdb", "/dev/vg_data/srv"},
+		{"xvdc", "/dev/disk/by-id/virtio-xenify-guest"}, {"xvdd", "/dev/mapper/vg1-x"}, {"xvde", "/dev/loop0p1"},
+		{"xvdf", "/srv/img/web1.img"}, {"xvdg", "/dev/vg2/"}, {"xvdh", "/dev/md/root"},
+	}
+	if diff := cmp.Diff([]string{"vg0", "vg_data"}, VolumeGroups(disks)); diff != "" {
+		t.Errorf("VolumeGroups() mismatch (-want +got):\n%s", diff)
+	}
+	if got := VolumeGroups(nil); got != nil {
+		t.Errorf("VolumeGroups(nil) = %v, want none", got)
+	}
+}
+
+func TestDiffDisks(t *testing.T) {
+	want := []Disk{{"xvda1", "/dev/vg0/root"}, {"xvda2", "/dev/vg0/swap"}}
+	if got := DiffDisks([]Disk{{"xvda1", "/dev/vg0/root"}, {"xvda2", "/dev/vg0/swap"}}, want); got != "" {
+		t.Errorf("DiffDisks(same) = %q, want \"\"", got)
+	}
+	withBoot := []Disk{{"xvda1", "/dev/loop0p1"}, {"xvda2", "/dev/vg0/root"}, {"xvda3", "/dev/vg0/swap"}}
+	wantWhy := "disks are [xvda1=/dev/loop0p1 xvda2=/dev/vg0/root xvda3=/dev/vg0/swap], want [xvda1=/dev/vg0/root xvda2=/dev/vg0/swap]"
+	if got := DiffDisks(withBoot, want); got != wantWhy {
+		t.Errorf("DiffDisks(kept /boot) = %q, want %q", got, wantWhy)
+	}
+	if got := DiffDisks(want[:1], want); got == "" {
+		t.Errorf("DiffDisks(one missing) = \"\", want a reason")
+	}
+}

@@ -33,7 +33,7 @@ root="$work/root"
 mmdebstrap \
 	--variant=minbase \
 	--aptopt='Apt::Install-Recommends "false"' \
-	--include=systemd-sysv,udev,kmod,iproute2,procps,linux-image-amd64,initramfs-tools,xen-utils-4.17,xen-utils-common,python3,util-linux,tar \
+	--include=systemd-sysv,udev,kmod,iproute2,procps,linux-image-amd64,initramfs-tools,xen-utils-4.17,xen-utils-common,python3,util-linux,tar,lvm2,dmsetup \
 	--customize-hook='echo xenify-dom0 >"$1/etc/hostname"' \
 	--customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 1\n" >"$1/etc/fstab"' \
 	--customize-hook='printf "xen-blkback\nxen-gntdev\nxen-evtchn\nxenfs\nqemu_fw_cfg\n" >"$1/etc/modules-load.d/xenify-e2e.conf"' \
@@ -43,6 +43,8 @@ mmdebstrap \
 	--customize-hook='ln -sf /etc/systemd/system/xenify-e2e.service "$1/etc/systemd/system/multi-user.target.wants/xenify-e2e.service"' \
 	--customize-hook='for u in xendomains.service serial-getty@hvc0.service getty@tty1.service serial-getty@ttyS0.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
 	--customize-hook='passwd --root "$1" -d root' \
+	--customize-hook='sed -i "s/^activation {\$/&\n\tauto_activation_volume_list = []/" "$1/etc/lvm/lvm.conf"' \
+	--customize-hook='chroot "$1" lvmconfig activation/auto_activation_volume_list | grep -qx "auto_activation_volume_list=\[\]"' \
 	bookworm "$root"
 
 cp "$root"/boot/vmlinuz-* "$work/vmlinuz"

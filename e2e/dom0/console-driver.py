@@ -8,6 +8,7 @@ the test on the host reads from QEMU's serial log:
   XENIFY-E2E: CREATED <uptime>
   XENIFY-E2E: LOGIN-PROMPT <seconds since xl create>
   XENIFY-E2E: ROOT <source> <rw|ro>
+  XENIFY-E2E: BOOT <source of /boot's own mount | none>
   XENIFY-E2E: FAIL <one-line reason>
 """
 import glob
@@ -159,6 +160,13 @@ def drive(con, job, t0, deadline):
     src = m.group(1).decode()
     opts = m.group(2).decode().split(",")
     say("ROOT", src, opts[0])
+    # /boot: the source of its own mount, or "none" when it is a directory
+    # of the root filesystem (findmnt without -T finds mount points only).
+    con.send("echo XENIFY-E2E-\"\"BOOT $(findmnt -no SOURCE /boot || echo none) END\r")
+    m = step(rb"XENIFY-E2E-BOOT (\S+) END", "findmnt /boot output", time.monotonic() + 60)
+    if not m:
+        return 1
+    say("BOOT", m.group(1).decode())
     con.send("poweroff\r")
     con.expect(rb"(?!x)x", time.monotonic() + 5)  # drain the shutdown output
     con.flush()
