@@ -41,27 +41,9 @@ func (o *Opened) ShowRootBoot() error {
 		return fmt.Errorf("the guest's /boot: %w", err)
 	}
 	defer closeTarget()
-	id, err := o.sess.begin(Item{Kind: "mount", Path: real})
+	release, err := bindAt(o.sess, src, target, real, o.rw)
 	if err != nil {
-		return err
-	}
-	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
-		o.sess.end(id)
-		return fmt.Errorf("showing the root filesystem's /boot at %s: %w", real, err)
-	}
-	rw := o.rw
-	release := func() error {
-		if err := unmount(real, rw); err != nil {
-			return err
-		}
-		return o.sess.end(id)
-	}
-	if !rw {
-		// inspect, plan and verify: a bind does not inherit read-only.
-		if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
-			release()
-			return fmt.Errorf("making %s read-only: %w", real, err)
-		}
+		return fmt.Errorf("showing the root filesystem's /boot: %w", err)
 	}
 	o.onClose(release)
 	o.Boot = nil
@@ -76,7 +58,7 @@ func (o *Opened) bindRootOnly(s *session, rootDir string, rw bool) error {
 	if err := os.Mkdir(onlyDir, 0o700); err != nil {
 		return err
 	}
-	rel, err := bindAt(s, rootDir, onlyDir, rw)
+	rel, err := bindAt(s, rootDir, onlyDir, onlyDir, rw)
 	if err != nil {
 		return err
 	}

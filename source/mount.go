@@ -79,18 +79,21 @@ func mountAt(s *session, dev, target, record string, p fsprobe.Result, rw bool) 
 }
 
 // bindAt makes a non-recursive bind mount of src at target: the
-// filesystem of src without anything mounted below it.
-func bindAt(s *session, src, target string, rw bool) (func() error, error) {
-	id, err := s.begin(Item{Kind: "mount", Path: target})
+// filesystem of src without anything mounted below it. record is the
+// host path the mount will be known by (target, unless target is a
+// /proc/self/fd path), written to the session before mounting. A
+// read-only bind is remounted so: a bind does not inherit read-only.
+func bindAt(s *session, src, target, record string, rw bool) (func() error, error) {
+	id, err := s.begin(Item{Kind: "mount", Path: record})
 	if err != nil {
 		return nil, err
 	}
 	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
 		s.end(id)
-		return nil, fmt.Errorf("bind-mounting %s on %s: %w", src, target, err)
+		return nil, fmt.Errorf("bind-mounting %s on %s: %w", src, record, err)
 	}
 	release := func() error {
-		if err := unmount(target, rw); err != nil {
+		if err := unmount(record, rw); err != nil {
 			return err
 		}
 		return s.end(id)
@@ -98,7 +101,7 @@ func bindAt(s *session, src, target string, rw bool) (func() error, error) {
 	if !rw {
 		if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
 			release()
-			return nil, fmt.Errorf("making %s read-only: %w", target, err)
+			return nil, fmt.Errorf("making %s read-only: %w", record, err)
 		}
 	}
 	return release, nil
