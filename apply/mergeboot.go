@@ -92,11 +92,27 @@ func copyTree(src, dst *guest.Root, p string, top bool) error {
 		default:
 			return fmt.Errorf("%s is neither file, directory nor symlink", c)
 		}
+		if err := keepModTime(src, dst, c); err != nil {
+			return err
+		}
 	}
 	// Directories last, so copying their contents did not change them.
 	meta, err := src.Meta(p)
 	if err != nil {
 		return err
 	}
-	return dst.SetMeta(p, meta)
+	if err := dst.SetMeta(p, meta); err != nil {
+		return err
+	}
+	return keepModTime(src, dst, p)
+}
+
+// keepModTime gives dst's p the modification time of src's p: rpm -V
+// checks it for the kernel packages' files in /boot.
+func keepModTime(src, dst *guest.Root, p string) error {
+	st, err := src.Lstat(p)
+	if err != nil {
+		return err
+	}
+	return dst.SetModTime(p, st.ModTime())
 }

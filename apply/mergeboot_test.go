@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,6 +25,8 @@ func TestMergeBoot(t *testing.T) {
 	os.MkdirAll(filepath.Join(guestDir, "boot/lost+found"), 0o700)
 	os.Symlink("grub.conf", filepath.Join(guestDir, "boot/grub/menu.lst"))
 	os.WriteFile(filepath.Join(guestDir, "boot/vmlinuz-1.0"), []byte("kernel"), 0o644)
+	old := time.Date(2007, 4, 2, 10, 0, 0, 0, time.UTC)
+	os.Chtimes(filepath.Join(guestDir, "boot/vmlinuz-1.0"), old, old)
 	os.Chmod(filepath.Join(guestDir, "boot"), 0o555)
 	defer os.Chmod(filepath.Join(guestDir, "boot"), 0o755)
 
@@ -59,6 +62,9 @@ func TestMergeBoot(t *testing.T) {
 	}
 	if diff := cmp.Diff(guestBefore, state(t, filepath.Join(guestDir, "boot"))); diff != "" {
 		t.Errorf("the separate /boot changed:\n%s", diff)
+	}
+	if st, err := os.Stat(filepath.Join(rootFSDir, "boot/vmlinuz-1.0")); err != nil || !st.ModTime().Equal(old) {
+		t.Errorf("copied kernel's mtime = %v (%v), want %v, as rpm -V expects", st.ModTime(), err, old)
 	}
 
 	// Without the root filesystem view, rollback refuses rather than

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -297,6 +298,25 @@ func (r *Root) SetMeta(p string, meta Meta) error {
 	defer unix.Close(fd)
 	if err := setMetaFD(fd, meta); err != nil {
 		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
+	}
+	return nil
+}
+
+// SetModTime sets the modification (and access) time of p itself; a
+// symlink is not followed.
+func (r *Root) SetModTime(p string, t time.Time) error {
+	real, err := r.walk(p, false)
+	if err != nil {
+		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
+	}
+	dfd, name, err := r.parent(real)
+	if err != nil {
+		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
+	}
+	defer unix.Close(dfd)
+	ts := unix.NsecToTimespec(t.UnixNano())
+	if err := unix.UtimesNanoAt(dfd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
 	}
 	return nil
 }
