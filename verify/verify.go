@@ -42,11 +42,14 @@ type Check struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Bootable bool    `json:"bootable"`
-	Kernel   string  `json:"kernel,omitempty"` // guest path of the kernel that boots
-	Initrd   string  `json:"initrd,omitempty"`
-	Args     string  `json:"args,omitempty"`
-	Checks   []Check `json:"checks"`
+	Bootable bool   `json:"bootable"`
+	Kernel   string `json:"kernel,omitempty"` // guest path of the kernel that boots
+	Initrd   string `json:"initrd,omitempty"`
+	Args     string `json:"args,omitempty"`
+	// PVShim: the kernel runs as PV inside a PVH container, under the
+	// PV shim (the domain config's pvshim).
+	PVShim bool    `json:"pvshim,omitempty"`
+	Checks []Check `json:"checks"`
 }
 
 func (r *Report) add(name string, st Status, detail, fix string) {
@@ -81,7 +84,7 @@ type Input struct {
 
 // Verify runs every check.
 func Verify(in Input) *Report {
-	r := &Report{Bootable: true}
+	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim}
 	kernelData, initrdData := bootLoader(r, in)
 	kern := kernelCheck(r, in, kernelData)
 	initrdCheck(r, in, initrdData, kern)

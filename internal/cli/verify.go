@@ -172,9 +172,12 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(w, "      %-12s fix: %s\n", "", c.Fix)
 		}
 	}
-	if r.Bootable {
+	switch {
+	case r.Bootable && r.PVShim:
+		fmt.Fprintln(w, "The guest will boot as a Xen PV domU inside a PVH container, under the PV shim.")
+	case r.Bootable:
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU.")
-	} else {
+	default:
 		fmt.Fprintln(w, "The guest will NOT boot.")
 	}
 }

@@ -135,6 +135,9 @@ func TestPVHShim32BitGuest(t *testing.T) {
 	if c := check(&r, "kernel"); c.Status != verify.Pass || !strings.Contains(c.Detail, "PV shim") || !strings.Contains(c.Detail, "x86_32p") {
 		t.Errorf("kernel check under the shim = %+v, want a pass naming the shim's xen-3.0-x86_32p", c)
 	}
+	if !r.PVShim {
+		t.Errorf("verify report does not say the guest runs under the PV shim")
+	}
 
 	// --guest-type pv never uses the shim; pvh-shim without one is refused.
 	for _, a := range [][]string{{"--guest-type", "pv", "--pvh-shim", shim}, {"--guest-type", "pvh-shim"}} {
