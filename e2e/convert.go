@@ -24,11 +24,13 @@ type Converter interface {
 type ConvertOptions struct {
 	Direct bool   // direct kernel boot instead of pygrub (--boot direct)
 	Layout string // how disks are handed to the guest (--layout); "": xenify's default
+	// Extra are further xenify convert arguments, appended last.
+	Extra []string
 }
 
 // XenifyBin converts with the xenify binary, exactly as a user would:
 //
-//	xenify convert IMAGE --name NAME --config-out PATH [--boot direct] [--layout LAYOUT]
+//	xenify convert IMAGE --name NAME --config-out PATH [--boot direct] [--layout LAYOUT] [EXTRA...]
 type XenifyBin struct{ Path string }
 
 func (x XenifyBin) String() string { return x.Path }
@@ -42,7 +44,7 @@ func ConvertArgs(image, name, cfgOut string, opt ConvertOptions) []string {
 	if opt.Layout != "" {
 		args = append(args, "--layout", opt.Layout)
 	}
-	return args
+	return append(args, opt.Extra...)
 }
 
 // Convert runs xenify and folds its output into the error.
@@ -134,6 +136,9 @@ func HandConvertGrub(b []byte) []byte {
 func (h HandConvert) Convert(ctx context.Context, image, name, cfgOut string, opt ConvertOptions) error {
 	if opt.Layout != "" && opt.Layout != "disk" {
 		return fmt.Errorf("the hand conversion positive control cannot convert with --layout %s", opt.Layout)
+	}
+	if len(opt.Extra) > 0 {
+		return fmt.Errorf("the hand conversion positive control cannot convert with %s", strings.Join(opt.Extra, " "))
 	}
 	direct := opt.Direct
 	l := h.Layout

@@ -70,6 +70,8 @@ func TestConvertArgs(t *testing.T) {
 		{ConvertOptions{}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg"}},
 		{ConvertOptions{Direct: true}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg", "--boot", "direct"}},
 		{ConvertOptions{Layout: "lv"}, []string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg", "--layout", "lv"}},
+		{ConvertOptions{Direct: true, Extra: []string{"--guest-type", "pvh-shim"}},
+			[]string{"convert", "/w/g.img", "--name", "g", "--config-out", "/w/g.cfg", "--boot", "direct", "--guest-type", "pvh-shim"}},
 	} {
 		if diff := cmp.Diff(tc.want, ConvertArgs("/w/g.img", "g", "/w/g.cfg", tc.opt)); diff != "" {
 			t.Errorf("ConvertArgs(%+v) mismatch (-want +got):\n%s", tc.opt, diff)

@@ -112,6 +112,7 @@ func TestIntegrationBoot(t *testing.T) {
 			Xen: filepath.Join(dom0, "xen"), Dom0Kernel: filepath.Join(dom0, "vmlinuz"),
 			Dom0Initrd: filepath.Join(dom0, "initrd.img"), Dom0Root: filepath.Join(dom0, "dom0.img"),
 			GuestDisk: image, JobTar: jobPath, SerialLog: filepath.Join(dir, "serial.log"), Accel: accel,
+			CPU: v.QEMUCPU,
 		}
 		t.Logf("qemu-system-x86_64 %s", strings.Join(m.Args(), " "))
 		t0 := time.Now()
@@ -131,6 +132,10 @@ func TestIntegrationBoot(t *testing.T) {
 		}
 		r.login = rep.LoginAfter
 		r.reason = rep.Verdict(v.WantRoot, v.WantBoot)
+		t.Logf("xen_caps: %s", rep.XenCaps)
+		if set, _ := ConfigSettings(cfg); r.reason != "" && set["type"] == "pvh" && rep.XenCaps != "" && !strings.Contains(rep.XenCaps, "hvm-") {
+			r.reason += " (PVH needs HVM; Xen offers only " + rep.XenCaps + ")"
+		}
 		if timedOut && r.reason == "" || timedOut && !rep.Ended {
 			r.reason = fmt.Sprintf("QEMU stopped after %s timeout (%s)", bootTimeout, r.reason)
 		}
@@ -166,10 +171,13 @@ func TestIntegrationBoot(t *testing.T) {
 				if v.XenifyLayout != "" {
 					t.Skipf("--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
 				}
+				if len(v.XenifyArgs) > 0 {
+					t.Skipf("%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
+				}
 				conv = HandConvert{Layout: layout}
 			}
 			cfgPath := filepath.Join(work, v.Name+".cfg")
-			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout}
+			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout, Extra: v.XenifyArgs}
 			src, detach := image, func() error { return nil }
 			if v.XenifyLayout != "" {
 				// Per-filesystem layouts need a block device: the whole
@@ -186,6 +194,12 @@ func TestIntegrationBoot(t *testing.T) {
 			}
 			if v.WantDisks != nil {
 				if why := checkDisks(cfgPath, v.WantDisks); why != "" {
+					results = append(results, result{name: v.Name, reason: "domain config: " + why})
+					t.Fatalf("domain config %s: %s", cfgPath, why)
+				}
+			}
+			if v.WantSettings != nil {
+				if why := checkSettings(cfgPath, v.WantSettings); why != "" {
 					results = append(results, result{name: v.Name, reason: "domain config: " + why})
 					t.Fatalf("domain config %s: %s", cfgPath, why)
 				}
@@ -272,6 +286,20 @@ func checkDisks(cfgPath string, want []Disk) string {
 		return err.Error()
 	}
 	return DiffDisks(got, want)
+}
+
+// checkSettings returns "" when the domain config at cfgPath has every
+// setting in want, else why not.
+func checkSettings(cfgPath string, want map[string]string) string {
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return err.Error()
+	}
+	got, err := ConfigSettings(cfg)
+	if err != nil {
+		return err.Error()
+	}
+	return DiffSettings(got, want)
 }
 
 func buildDom0(t *testing.T, cache string) string {

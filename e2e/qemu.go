@@ -33,12 +33,16 @@ type Machine struct {
 	JobTar                                string // raw tar dom0 reads from the job disk
 	SerialLog                             string // QEMU's serial port: Xen's com1 and dom0's hvc0
 	Accel                                 string // "tcg" or "kvm"
+	CPU                                   string // -cpu under TCG; "": CPUQEMU64
 	MemMiB                                int
 }
 
 // Args returns QEMU's argv (without the program name).
 func (m Machine) Args() []string {
-	cpu := "qemu64" // -cpu max crashes dom0 right after Xen hands over under TCG
+	cpu := m.CPU
+	if cpu == "" {
+		cpu = CPUQEMU64 // -cpu max crashes dom0 right after Xen hands over under TCG
+	}
 	if m.Accel == "kvm" {
 		cpu = "host"
 	}

@@ -23,6 +23,10 @@ func TestMachineArgs(t *testing.T) {
 			t.Errorf("Args() = %q, want it to contain %q", got, want)
 		}
 	}
+	m.CPU = CPUShim
+	if got := strings.Join(m.Args(), " "); !strings.Contains(got, "-accel tcg -cpu "+CPUShim+" ") {
+		t.Errorf("Args() with CPU %s = %q, want -accel tcg -cpu %s", CPUShim, got, CPUShim)
+	}
 	m.Accel = "kvm"
 	if got := strings.Join(m.Args(), " "); !strings.Contains(got, "-accel kvm -cpu host") {
 		t.Errorf("Args() with kvm = %q, want -accel kvm -cpu host", got)

@@ -28,7 +28,38 @@ type Variant struct {
 	// BootNotMounted when /boot must not be a filesystem of its own,
 	// "" when not checked.
 	WantBoot string
+
+	// XenifyArgs are extra arguments to xenify convert, after the ones
+	// the other fields ask for. Needs xenify: the hand conversion
+	// positive control cannot honour them.
+	XenifyArgs []string
+	// WantSettings are scalar settings the domain config must have, as
+	// ConfigSettings reads them (quotes removed): e.g. "type": "pvh".
+	WantSettings map[string]string
+	// QEMUCPU is QEMU's -cpu under TCG; "" is qemu64 (CPUQEMU64). Under
+	// KVM the CPU is always "host".
+	QEMUCPU string
 }
+
+// CPUQEMU64 is the TCG CPU of the tier. QEMU's qemu64 already has SVM
+// (not NPT): Xen 4.17 says "HVM: SVM enabled", "HAP not detected" and
+// lists hvm-3.0-x86_64 in xen_caps. But it is family 15 (K8), and the PV
+// shim, a Xen itself, sets HWCR.FFDIS on a K8 (wrmsr 0xc0010015), which
+// Xen refuses to an HVM guest: the shim panics with a general protection
+// fault in init_amd (seen in the tier). CPUShim is family 23 (Zen, model 1;
+// Xen's amd.c also reads unguarded family-16 MSRs, BU_CFG2, so not 16)
+// with nested paging, which QEMU 7.2's TCG emulates (it refuses lbrv,
+// nrip-save, vmcb-clean, decodeassists, tsc-scale, pause-filter,
+// v-vmsave-vmload): Xen adds "HAP detected", and the PVH container runs
+// on HAP instead of shadow paging.
+const (
+	CPUQEMU64 = "qemu64"
+	CPUShim   = "qemu64,family=23,model=1,+svm,+npt"
+)
+
+// PVShim is where Debian's xen-utils-4.17 installs the PV shim, in dom0
+// (and on the conversion host).
+const PVShim = "/usr/lib/xen-4.17/boot/xen-shim"
 
 // BootNotMounted is Variant.WantBoot for a guest whose /boot is a plain
 // directory of the root filesystem; the dom0 driver reports it so.
@@ -49,6 +80,14 @@ var Variants = []Variant{
 	{Name: "deb12-bootmerge", Suite: "bookworm", Layout: "bootlvm", Names: "dev", XenifyLayout: "lv",
 		WantDisks: []Disk{{Vdev: "xvda1", Target: "/dev/vg0/root"}, {Vdev: "xvda2", Target: "/dev/vg0/swap"}},
 		WantRoot:  "/dev/xvda1", WantBoot: BootNotMounted},
+	// The plain image, forced under the PV shim: a 64-bit PV kernel run
+	// as PV inside a PVH container, as a 32-bit guest would be on a host
+	// without 32-bit PV. The shim needs a CPU family other than qemu64's
+	// (CPUShim).
+	{Name: "deb12-pvhshim", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs:   []string{"--guest-type", "pvh-shim", "--pvh-shim", PVShim},
+		WantSettings: map[string]string{"type": "pvh", "pvshim": "1"},
+		QEMUCPU:      CPUShim},
 }
 
 // SelectVariants returns the variants named in spec (comma or space

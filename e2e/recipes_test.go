@@ -54,6 +54,9 @@ func TestVariants(t *testing.T) {
 			t.Errorf("variant %s twice", v.Name)
 		}
 		seen[v.Name] = true
+		if v.WantSettings["type"] == "pvh" && v.QEMUCPU == "" {
+			t.Errorf("%s: under the PV shim, the default CPU %s (family 15) panics the shim; want %s", v.Name, CPUQEMU64, CPUShim)
+		}
 		if v.XenifyLayout != "" && (v.WantDisks == nil || len(VolumeGroups(v.WantDisks)) == 0 && v.XenifyLayout == "lv") {
 			t.Errorf("%s: --layout %s without the disks it must get (or, for lv, no volume group to activate)", v.Name, v.XenifyLayout)
 		}

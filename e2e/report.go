@@ -13,6 +13,7 @@ const Marker = "XENIFY-E2E: "
 // Report is what one boot printed on QEMU's serial port.
 type Report struct {
 	Dom0Up      bool    // the dom0 service started
+	XenCaps     string  // xen_caps of xl info: the guest types Xen offers
 	Created     bool    // xl create succeeded
 	LoginPrompt bool    // the guest showed a login prompt on hvc0
 	LoginAfter  float64 // seconds from xl create to the login prompt
@@ -47,6 +48,8 @@ func ParseReport(r io.Reader) (Report, error) {
 		switch f[0] {
 		case "DOM0-UP":
 			rep.Dom0Up = true
+		case "XEN-CAPS":
+			rep.XenCaps = strings.Join(f[1:], " ")
 		case "CREATED":
 			rep.Created = true
 		case "LOGIN-PROMPT":

@@ -10,6 +10,7 @@ import (
 const passLog = "(XEN) Xen version 4.17\r\n" +
 	"[  3.1] Booting paravirtualized kernel on Xen\n" +
 	"XENIFY-E2E: DOM0-UP 76.79\n" +
+	"XENIFY-E2E: XEN-CAPS xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64\n" +
 	"XENIFY-E2E: DOM0-READY 91.95\n" +
 	"xl| Parsing config from /run/xenify-e2e/domain.cfg\n" +
 	"XENIFY-E2E: CREATED 2.1\n" +
@@ -26,7 +27,7 @@ func TestParseReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Report{
-		Dom0Up: true, Created: true, LoginPrompt: true, LoginAfter: 61.4,
+		Dom0Up: true, XenCaps: "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64", Created: true, LoginPrompt: true, LoginAfter: 61.4,
 		RootSource: "/dev/xvda1", RootMode: "rw", BootSource: "none", Ended: true,
 		Guest: []string{"Debian GNU/Linux 12 native-bookworm hvc0", "native-bookworm login: root"},
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -227,4 +228,96 @@ func DiffDisks(got, want []Disk) string {
 		return "[" + strings.Join(s, " ") + "]"
 	}
 	return "disks are " + list(got) + ", want " + list(want)
+}
+
+// ConfigSettings returns the scalar settings of a domain config (xl.cfg(5)
+// KEY = "str" | 'str' | number), strings without their quotes. Lists are
+// left out. It reports an error for a malformed line or string.
+func ConfigSettings(cfg []byte) (map[string]string, error) {
+	strs, err := xlStrings(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("parsing domain config: %w", err)
+	}
+	// Quoted values by where they start; bare values are read here.
+	quoted := map[int]string{}
+	for _, st := range strs {
+		quoted[st.start-1] = st.val
+	}
+	out := map[string]string{}
+	s := string(cfg)
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '#':
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			i = strings.IndexByte(s[i+1:], c) + i + 1
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case depth == 0 && isKeyByte(c, true):
+			j := i
+			for j < len(s) && isKeyByte(s[j], false) {
+				j++
+			}
+			key := s[i:j]
+			k := j
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+				k++
+			}
+			if k >= len(s) || s[k] != '=' {
+				return nil, fmt.Errorf("domain config: %q is not followed by =", key)
+			}
+			k++
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+				k++
+			}
+			switch {
+			case k < len(s) && (s[k] == '"' || s[k] == '\''):
+				out[key] = quoted[k]
+				i = k + len(quoted[k]) + 1
+			case k < len(s) && s[k] == '[':
+				i = k - 1 // the list is skipped by the cases above
+			default:
+				e := k
+				for e < len(s) && !strings.ContainsRune(" \t\r\n;#", rune(s[e])) {
+					e++
+				}
+				if e == k {
+					return nil, fmt.Errorf("domain config: %s has no value", key)
+				}
+				out[key] = s[k:e]
+				i = e - 1
+			}
+		}
+	}
+	return out, nil
+}
+
+func isKeyByte(c byte, first bool) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || !first && c >= '0' && c <= '9'
+}
+
+// DiffSettings returns "" when the settings have every value in want, else
+// a one-line reason naming each that differs, in key order.
+func DiffSettings(got, want map[string]string) string {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var bad []string
+	for _, k := range keys {
+		v, ok := got[k]
+		switch {
+		case !ok:
+			bad = append(bad, fmt.Sprintf("no %s (want %q)", k, want[k]))
+		case v != want[k]:
+			bad = append(bad, fmt.Sprintf("%s is %q, want %q", k, v, want[k]))
+		}
+	}
+	return strings.Join(bad, "; ")
 }

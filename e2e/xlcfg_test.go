@@ -146,3 +146,34 @@ func TestDiffDisks(t *testing.T) {
 		t.Errorf("DiffDisks(one missing) = \"\", want a reason")
 	}
 }
+
+func TestConfigSettings(t *testing.T) {
+	cfg := "# Xen domain, type = \"hvm\" in a comment\n\nname = \"deb12-pvhshim\"\ntype = \"pvh\"\npvshim = 1\n" +
+		"pvshim_path = \"/usr/lib/xen-4.17/boot/xen-shim\"\nmemory=512\nbootloader_args = [ '-q', \"x = 1\" ]\n" +
+		"disk = [\n    # / (ext4), was /dev/sda1\n    'format=raw, vdev=xvda, target=/w/g.img',\n]\non_crash = 'restart' # a comment\n"
+	got, err := ConfigSettings([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"name": "deb12-pvhshim", "type": "pvh", "pvshim": "1",
+		"pvshim_path": "/usr/lib/xen-4.17/boot/xen-shim", "memory": "512", "on_crash": "restart"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ConfigSettings() mismatch (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"name \"g\"\n", "memory =\n", "name = 'g\n", "disk = [ 'x'\n"} {
+		if got, err := ConfigSettings([]byte(bad)); err == nil {
+			t.Errorf("ConfigSettings(%q) = %v, want error", bad, got)
+		}
+	}
+}
+
+func TestDiffSettings(t *testing.T) {
+	got := map[string]string{"type": "pvh", "pvshim": "0"}
+	if why := DiffSettings(got, map[string]string{"type": "pvh"}); why != "" {
+		t.Errorf("DiffSettings(same) = %q, want \"\"", why)
+	}
+	want := `pvshim is "0", want "1"; no pvshim_path (want "/s")`
+	if why := DiffSettings(got, map[string]string{"pvshim": "1", "pvshim_path": "/s", "type": "pvh"}); why != want {
+		t.Errorf("DiffSettings() = %q, want %q", why, want)
+	}
+}

@@ -104,6 +104,21 @@ def first_error(out):
     return lines[-1] if lines else "no output"
 
 
+def diagnose(skip=()):
+    """Prints the tail of xl dmesg and of each log in /var/log/xen (except
+    those in skip), so a failure can be diagnosed from the serial log."""
+    p = subprocess.run(["xl", "dmesg"], capture_output=True, text=True, errors="replace")
+    for ln in (p.stdout + p.stderr).splitlines()[-40:]:
+        print("xl-dmesg| " + ln.rstrip(), flush=True)
+    for log in sorted(glob.glob("/var/log/xen/*")):
+        if log in skip or not os.path.isfile(log):
+            continue
+        with open(log, errors="replace") as f:
+            lines = [ln.rstrip() for ln in f]
+        for ln in lines[-30:]:
+            print("xenlog| %s: %s" % (os.path.basename(log), ln), flush=True)
+
+
 def main():
     with open(sys.argv[1]) as f:
         job = json.load(f)
@@ -115,7 +130,8 @@ def main():
         print("xl| " + ln, flush=True)
     if p.returncode != 0:
         why = first_error(p.stdout + p.stderr)
-        for log in sorted(glob.glob("/var/log/xen/bootloader.*.log")):
+        boot_logs = sorted(glob.glob("/var/log/xen/bootloader.*.log"))
+        for log in boot_logs:
             with open(log, errors="replace") as f:
                 lines = [ln.rstrip() for ln in f]
             for ln in lines:
@@ -123,13 +139,20 @@ def main():
             told = [ln for ln in lines if ln.strip() and not ln.startswith("WARNING:")]
             if told:
                 why += ": " + told[-1].strip()
+        diagnose(skip=boot_logs)
         say("FAIL", "xl create exited %d: %s" % (p.returncode, why))
         return 1
     say("CREATED", "%.1f" % (time.monotonic() - t0))
 
     con = Console(name)
     try:
-        return drive(con, job, t0, deadline)
+        rc = drive(con, job, t0, deadline)
+        if rc != 0:
+            p = subprocess.run(["xl", "list"], capture_output=True, text=True)
+            for ln in (p.stdout + p.stderr).splitlines():
+                print("xl-list| " + ln, flush=True)
+            diagnose()
+        return rc
     finally:
         subprocess.run(["xl", "destroy", name], capture_output=True)
 
