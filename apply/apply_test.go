@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -91,6 +92,15 @@ func samplePlan(dir string) *plan.Plan {
 
 func TestApplyRollbackRestoresExactly(t *testing.T) {
 	dir := tree(t)
+	// Modification times of what the plan and the command change: rpm -V
+	// compares them, so rollback restores them too.
+	old := time.Date(2007, 4, 2, 10, 0, 0, 0, time.UTC)
+	timed := []string{"etc/fstab", "etc/secret", "boot/grub/grub.conf", "boot/initrd-1.0.img", "boot/grub", "boot", "etc"}
+	for _, p := range timed {
+		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := state(t, dir)
 	root, err := guest.Open(dir)
 	if err != nil {
@@ -114,6 +124,11 @@ func TestApplyRollbackRestoresExactly(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, state(t, dir)); diff != "" {
 		t.Errorf("after rollback (-before +after):\n%s", diff)
+	}
+	for _, p := range timed {
+		if st, err := os.Lstat(filepath.Join(dir, p)); err != nil || !st.ModTime().Equal(old) {
+			t.Errorf("after rollback %s has mtime %v (%v), want %v", p, st.ModTime(), err, old)
+		}
 	}
 }
 

@@ -309,12 +309,14 @@ func (r *Root) SetModTime(p string, t time.Time) error {
 	if err != nil {
 		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
 	}
-	dfd, name, err := r.parent(real)
-	if err != nil {
-		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
 	ts := unix.NsecToTimespec(t.UnixNano())
+	dfd, name := r.fd, "."
+	if real != "/" {
+		if dfd, name, err = r.parent(real); err != nil {
+			return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
+		}
+		defer unix.Close(dfd)
+	}
 	if err := unix.UtimesNanoAt(dfd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &fs.PathError{Op: "setmodtime", Path: p, Err: err}
 	}

@@ -38,6 +38,12 @@ type Entry struct {
 	Meta    guest.Meta `json:"meta,omitempty"`
 	Blob    string     `json:"blob,omitempty"` // sha256 of the content, for regular files
 	Link    string     `json:"link,omitempty"` // target, for symlinks
+	// MTime is the modification time (Unix ns): rpm -V compares it, so
+	// rollback restores it too (0 in journals from before it was kept).
+	MTime int64 `json:"mtime_ns,omitempty"`
+	// ParentMTime is the directory's modification time, for single-file
+	// records: writing or removing the file changes it.
+	ParentMTime int64 `json:"parent_mtime_ns,omitempty"`
 }
 
 // Record is one journaled step: a single file before a write or removal,
@@ -176,7 +182,7 @@ func (j *Journal) snapshot(r *guest.Root, p string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{Path: p, Existed: true, Meta: meta}
+	e := Entry{Path: p, Existed: true, Meta: meta, MTime: st.ModTime().UnixNano()}
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
 		e.Link, err = r.Readlink(p)
@@ -207,6 +213,7 @@ func (j *Journal) RecordFile(step, reason, p string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("journaling %s: %w", real, err)
 	}
+	e.ParentMTime = modTime(j.root, path.Dir(real))
 	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
 	return real, j.save()
 }
@@ -220,6 +227,7 @@ func (j *Journal) RecordRemoval(step, reason, p string) error {
 	if err != nil {
 		return fmt.Errorf("journaling %s: %w", p, err)
 	}
+	e.ParentMTime = modTime(j.root, path.Dir(p))
 	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
 	return j.save()
 }
@@ -349,7 +357,27 @@ func (j *Journal) restoreRecord(rec Record) error {
 			return fmt.Errorf("restoring %s: %w", e.Path, err)
 		}
 	}
+	// Directory times last, deepest first: restoring what is inside a
+	// directory changes its modification time.
+	for i := len(ents) - 1; i >= 0; i-- {
+		if e := ents[i]; e.Meta.Mode.IsDir() {
+			restoreModTime(r, e)
+		}
+	}
 	return nil
+}
+
+// restoreModTime gives e.Path its recorded modification time back. It is
+// best effort: a time it cannot set must not stop a rollback that has
+// restored contents, modes and owners.
+func restoreModTime(r *guest.Root, e Entry) {
+	if !e.Existed || e.MTime == 0 {
+		return
+	}
+	if st, err := r.Lstat(e.Path); err != nil || st.ModTime().UnixNano() == e.MTime {
+		return
+	}
+	_ = r.SetModTime(e.Path, time.Unix(0, e.MTime))
 }
 
 func walkPaths(r *guest.Root, p string, visit func(string)) {
@@ -398,6 +426,28 @@ func removeAll(r *guest.Root, p string) error {
 }
 
 func (j *Journal) restore(r *guest.Root, e Entry) error {
+	if err := j.restoreContent(r, e); err != nil {
+		return err
+	}
+	if !e.Meta.Mode.IsDir() {
+		// A directory's own time waits for its contents (restoreRecord).
+		restoreModTime(r, e)
+	}
+	restoreModTime(r, Entry{Path: path.Dir(e.Path), Existed: true, MTime: e.ParentMTime})
+	return nil
+}
+
+// modTime is p's modification time (Unix ns), 0 when unknown.
+func modTime(r *guest.Root, p string) int64 {
+	st, err := r.Lstat(p)
+	if err != nil {
+		return 0
+	}
+	return st.ModTime().UnixNano()
+}
+
+// restoreContent restores e's content and metadata.
+func (j *Journal) restoreContent(r *guest.Root, e Entry) error {
 	if !e.Existed {
 		return removeAll(r, e.Path)
 	}
