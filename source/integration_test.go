@@ -301,32 +301,18 @@ func TestIntegrationCLIImages(t *testing.T) {
 // disk lines with what the case expects.
 func checkConverted(t *testing.T, img image, cfg string, c imageCase) {
 	t.Helper()
-	o, err := source.Open(context.Background(), img.paths, source.ReadOnly)
-	if err != nil {
-		t.Fatalf("Open(%v) after convert = %v", img.paths, err)
-	}
-	data, err := o.Root.ReadFile("/etc/fstab")
-	o.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	specs, data := convertedFstab(t, img.paths)
 	got := map[string]string{}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 3 && !strings.HasPrefix(f[0], "#") && c.wantSpecs[f[1]] != "" {
-			got[f[1]] = f[0]
+	for mount, spec := range specs {
+		if c.wantSpecs[mount] != "" {
+			got[mount] = spec
 		}
 	}
 	if diff := cmp.Diff(c.wantSpecs, got); diff != "" {
 		t.Errorf("converted fstab specs (-want +got):\n%s\nfstab:\n%s", diff, data)
 	}
 	conf := mustRead(t, cfg)
-	var disks []string
-	for _, l := range strings.Split(conf, "\n") {
-		if strings.Contains(l, "target=") {
-			disks = append(disks, strings.TrimSpace(l))
-		}
-	}
+	disks := diskLines(conf)
 	if len(disks) != c.wantDisks {
 		t.Errorf("domain config has %d disk lines, want %d:\n%s", len(disks), c.wantDisks, conf)
 	}
@@ -336,6 +322,39 @@ func checkConverted(t *testing.T, img image, cfg string, c imageCase) {
 			t.Errorf("disk line %d = %q, want %s (the whole image)", i, disks[i], want)
 		}
 	}
+}
+
+// convertedFstab opens the converted guest read-only and returns its
+// fstab's active entries (spec by mount point) and the whole file.
+func convertedFstab(t *testing.T, paths []string) (map[string]string, string) {
+	t.Helper()
+	o, err := source.Open(context.Background(), paths, source.ReadOnly)
+	if err != nil {
+		t.Fatalf("Open(%v) after convert = %v", paths, err)
+	}
+	data, err := o.Root.ReadFile("/etc/fstab")
+	o.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := map[string]string{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && !strings.HasPrefix(f[0], "#") {
+			specs[f[1]] = f[0]
+		}
+	}
+	return specs, string(data)
+}
+
+// diskLines are the disk specs of an xl domain config, unquoted.
+func diskLines(conf string) []string {
+	var disks []string
+	for _, l := range strings.Split(conf, "\n") {
+		if strings.Contains(l, "target=") {
+			disks = append(disks, strings.Trim(strings.TrimSpace(l), "',"))
+		}
+	}
+	return disks
 }
 
 // TestIntegrationLayoutPartitionRefusedForImages: a per-filesystem layout

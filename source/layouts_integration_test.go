@@ -109,32 +109,18 @@ func TestIntegrationBlockLayouts(t *testing.T) {
 
 func checkBlockConverted(t *testing.T, devs []string, cfg, layout string, want blockWant) {
 	t.Helper()
-	o, err := source.Open(context.Background(), devs, source.ReadOnly)
-	if err != nil {
-		t.Fatalf("Open(%v) after convert = %v", devs, err)
-	}
-	data, err := o.Root.ReadFile("/etc/fstab")
-	o.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	specs, data := convertedFstab(t, devs)
 	got := map[string]string{}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 3 && !strings.HasPrefix(f[0], "#") && (f[1] == "/" || f[1] == "/boot" || f[1] == "/srv" || f[1] == "swap") {
-			got[f[1]] = f[0]
+	for _, mount := range []string{"/", "/boot", "/srv", "swap"} {
+		if spec, ok := specs[mount]; ok {
+			got[mount] = spec
 		}
 	}
 	if diff := cmp.Diff(want.specs, got); diff != "" {
 		t.Errorf("--layout %s: converted fstab specs (-want +got):\n%s\nfstab:\n%s", layout, diff, data)
 	}
 	conf := mustRead(t, cfg)
-	var disks []string
-	for _, l := range strings.Split(conf, "\n") {
-		if strings.Contains(l, "target=") {
-			disks = append(disks, strings.Trim(strings.TrimSpace(l), "',"))
-		}
-	}
+	disks := diskLines(conf)
 	var wantDisks []string
 	for _, d := range want.disks {
 		for i := len(devs) - 1; i >= 0; i-- {
