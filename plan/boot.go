@@ -56,13 +56,7 @@ func stepBootLegacy(c *Context) error {
 		return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err}
 	}
 	k := c.Kernel
-	// pygrub reads the paths from the filesystem holding /boot: relative
-	// to a separate /boot, else (also once /boot is merged into the root
-	// filesystem) below /boot.
-	dir := "/boot"
-	if _, sep := c.DevMap.Virtual("/boot"); sep {
-		dir = "/"
-	}
+	dir := bootDir(c)
 	idx := -1
 	for i, e := range f.Entries() {
 		be := inspect.BootEntry{Kernel: e.Kernel}
@@ -99,6 +93,17 @@ func stepBootLegacy(c *Context) error {
 		f.SetDefault(idx)
 	}
 	return c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default, with root on the virtual device (pygrub reads this file)", nil)
+}
+
+// bootDir is where boot entries name kernel and initrd. pygrub ignores
+// GRUB's root, search and set root, and reads the paths from the
+// filesystem on the first disk: relative to a separate /boot, else (also
+// once /boot is merged into the root filesystem) below /boot.
+func bootDir(c *Context) string {
+	if _, sep := c.DevMap.Virtual("/boot"); sep {
+		return "/"
+	}
+	return "/boot"
 }
 
 // stripDevice drops a GRUB device prefix such as "(hd0,0)" from a path.

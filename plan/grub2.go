@@ -27,13 +27,7 @@ func stepBootGrub2(c *Context) error {
 		return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err, Fix: "correct the file, or convert with --boot direct"}
 	}
 	k := c.Kernel
-	// pygrub ignores GRUB's search and set root: the paths must name the
-	// files on the filesystem it reads, relative to a separate /boot or
-	// (also once /boot is merged into the root filesystem) below /boot.
-	dir := "/boot"
-	if _, sep := c.DevMap.Virtual("/boot"); sep {
-		dir = "/"
-	}
+	dir := bootDir(c)
 	idx := -1
 	for _, e := range f.Entries() {
 		if path.Base(e.Kernel) == path.Base(k.Image) && e.Path == strconv.Itoa(e.Index) && path.Dir(e.Kernel) == dir {

@@ -212,7 +212,7 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		return info
 	}
 	host := in.Caps.List
-	if in.Domain != nil && in.Domain.PVShim {
+	if r.PVShim {
 		// The kernel runs as PV under the shim, inside a PVH container:
 		// the shim's ABIs are what count.
 		if in.Shim == nil {
@@ -225,7 +225,7 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		return info
 	}
 	ok, why := info.CompatibleWith(host)
-	if in.Domain != nil && in.Domain.PVShim {
+	if r.PVShim {
 		why = strings.Replace(why, "host offers", "the PV shim ("+in.Shim.Path+") offers", 1)
 	}
 	if !ok {
