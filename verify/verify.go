@@ -225,8 +225,11 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		return info
 	}
 	ok, why := info.CompatibleWith(host)
-	if r.PVShim {
-		why = strings.Replace(why, "host offers", "the PV shim ("+in.Shim.Path+") offers", 1)
+	switch {
+	case r.PVShim && ok:
+		why = fmt.Sprintf("the PV shim (%s) offers %s", in.Shim.Path, info.GuestType(host))
+	case r.PVShim:
+		why = "under the PV shim (" + in.Shim.Path + "), whose ABIs count: " + why
 	}
 	if !ok {
 		r.add("kernel", Fail, r.Kernel+": "+why, "use a kernel of the host's ABI, or boot the guest as PVH/HVM")
