@@ -165,6 +165,13 @@ func expectedKernel(in *inspect.Inspection, opts Options) *inspect.Kernel {
 	return k
 }
 
+// Validate checks the options alone, before any guest is read, with
+// the defaults Build gives them; a bad option is a usage error.
+func Validate(o Options) error {
+	o.defaults()
+	return validate(o)
+}
+
 func validate(o Options) error {
 	switch o.Layout {
 	case "lv", "partition", "raid", "disk":

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/xenify/xenify/source"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -24,7 +23,6 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
-	warned map[*source.Opened]bool
 }
 
 type command struct {

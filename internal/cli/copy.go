@@ -2,15 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/p2v"
 	"github.com/xenify/xenify/xerr"
 )
@@ -79,42 +77,11 @@ func runCopy(e *env, args []string) error {
 
 // copyDisk runs one copy with progress on e's streams.
 func copyDisk(e *env, src, dst string, f copyFlags) (*p2v.Summary, error) {
-	tty := isTerminal(e.stderr)
-	enc := json.NewEncoder(e.stdout)
-	opts := p2v.Options{Source: src, Dest: dst, Verify: f.verify, Overwrite: f.overwrite}
-	if st, err := os.Stat(dst); err == nil && st.Mode()&os.ModeDevice != 0 {
-		// Beside a device node the checkpoint would live in /dev (tmpfs)
-		// and vanish at reboot.
-		opts.Checkpoint = filepath.Join(checkpointDir, strings.ReplaceAll(strings.TrimPrefix(dst, "/"), "/", "_")+p2v.CheckpointSuffix)
-		if err := os.MkdirAll(checkpointDir, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	opts.Progress = func(p p2v.Progress) {
-		switch {
-		case f.json:
-			enc.Encode(map[string]any{"progress": p})
-		case tty:
-			fmt.Fprintf(e.stderr, "\r%s / %s  %s/s  ETA %s   ", human(p.Done), human(p.Total), human(int64(p.Rate)), p.ETA.Round(time.Second))
-		}
-	}
-	sum, err := p2v.Copy(e.ctx, opts)
-	if tty && !f.json {
-		fmt.Fprintln(e.stderr)
-	}
-	switch {
-	case err == nil:
-		return sum, nil
-	case errors.Is(err, p2v.ErrDestExists):
-		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "give --overwrite to replace it, or another DST"}
-	case errors.Is(err, p2v.ErrSameDevice), errors.Is(err, p2v.ErrDestTooSmall), errors.Is(err, p2v.ErrDestInUse), errors.Is(err, p2v.ErrCheckpointMismatch):
-		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "nothing was written; choose a DST that is not the source, large enough, and not in use"}
-	}
-	return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume from the checkpoint)", src, dst, err)
+	pr := e.progress(f.json)
+	sum, err := convert.Copy(e.ctx, p2v.Options{Source: src, Dest: dst, Verify: f.verify, Overwrite: f.overwrite, Progress: pr.copyProgress})
+	pr.endLine()
+	return sum, err
 }
-
-// checkpointDir keeps the resume files of copies onto block devices.
-const checkpointDir = "/var/lib/xenify/copy"
 
 func printCopySummary(w io.Writer, s *p2v.Summary) {
 	fmt.Fprintf(w, "Copied %s to %s: %s disk, %s read, %s written, %s left as holes, in %s (%.0f MB/s)",

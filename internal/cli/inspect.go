@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/inspect"
-	"github.com/xenify/xenify/source"
 )
 
 func init() {
@@ -36,13 +36,7 @@ func runInspect(e *env, args []string) error {
 		return err
 	}
 	asJSON := fs.Lookup("json").Value.String() == "true"
-	src, err := source.Open(e.ctx, sourcePaths(fs), source.ReadOnly)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	warnOnce(e, src)
-	in, err := inspect.Inspect(src.Root)
+	in, err := convert.Inspect(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event})
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,10 @@ package cli
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xerr"
@@ -86,7 +86,8 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.copyTo, "copy-to", "", "copy SOURCE (one disk) to this image or device first, then convert the copy; the source is never written")
 }
 
-// finish resolves what flags alone cannot: capabilities and defaults.
+// finish resolves what flags alone cannot: the host's capabilities and
+// its PV shim. The library checks the rest (convert.Options).
 func (f *convertFlags) finish() error {
 	f.opts.Maps = f.maps
 	for _, t := range f.targets {
@@ -142,15 +143,11 @@ func (f *convertFlags) finish() error {
 		}
 		f.opts.DirectDir = "/var/lib/xen/kernels/" + name
 	}
-	if f.opts.KernelPackage != "" {
-		if _, err := os.Stat(f.opts.KernelPackage); err != nil {
-			return xerr.Usagef("--kernel-package: %v", err)
-		}
-		info, err := readPackage(f.opts.KernelPackage)
-		if err != nil {
-			return err
-		}
-		f.opts.KernelPkgInfo = info
-	}
 	return nil
+}
+
+// options are the library's options for these flags and sources, with
+// the library's events printed by pr.
+func (f *convertFlags) options(e *env, sources []string, pr *progress) convert.Options {
+	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr}
 }

@@ -6,12 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/xenify/xenify/distro"
-	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/run"
-	"github.com/xenify/xenify/source"
-	"github.com/xenify/xenify/xerr"
 )
 
 func init() {
@@ -34,34 +31,6 @@ Examples:
 	})
 }
 
-// makePlan opens, inspects and plans: the shared front half of plan and
-// convert.
-func makePlan(e *env, src *source.Opened, f *convertFlags, label string) (*inspect.Inspection, *plan.Plan, error) {
-	warnOnce(e, src)
-	in, err := inspect.Inspect(src.Root)
-	if err != nil {
-		return nil, nil, err
-	}
-	fam, err := distro.For(in)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := f.opts
-	if opts.Layout == "" {
-		opts.Layout = src.DefaultLayout()
-	}
-	if opts.Disks, err = src.HostDisks(opts.Layout); err != nil {
-		return nil, nil, err
-	}
-	opts.RootFS = src.RootFS()
-	p, err := plan.Build(src.Root, in, opts, fam, label)
-	if err != nil {
-		return nil, nil, err
-	}
-	p.Warnings = append(p.Warnings, src.LayoutWarnings(opts.Layout)...)
-	return in, p, nil
-}
-
 func runPlan(e *env, args []string) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	var f convertFlags
@@ -72,15 +41,12 @@ func runPlan(e *env, args []string) error {
 	if err := f.finish(); err != nil {
 		return err
 	}
-	if f.copyTo != "" {
-		return xerr.Usagef("--copy-to belongs to convert; plan the copy after 'xenify copy'")
-	}
-	src, err := source.Open(e.ctx, append(fs.Args(), f.disks...), source.ReadOnly)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	_, p, err := makePlan(e, src, &f, strings.Join(fs.Args(), " "))
+	return planAndPrint(e, &f, sourcePaths(fs))
+}
+
+// planAndPrint plans (plan, convert --dry-run) and prints the plan.
+func planAndPrint(e *env, f *convertFlags, sources []string) error {
+	p, err := convert.Plan(e.ctx, f.options(e, sources, e.progress(false)))
 	if err != nil {
 		return err
 	}
@@ -178,19 +144,4 @@ func indent(s, pre string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// warnOnce prints what the source could not match (fstab entries without
-// a device), once per opened source.
-func warnOnce(e *env, src *source.Opened) {
-	if e.warned == nil {
-		e.warned = map[*source.Opened]bool{}
-	}
-	if e.warned[src] {
-		return
-	}
-	e.warned[src] = true
-	for _, w := range src.Warnings {
-		fmt.Fprintf(e.stderr, "warning: %s\n", w)
-	}
 }

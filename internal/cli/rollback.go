@@ -4,9 +4,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/xenify/xenify/apply"
-	"github.com/xenify/xenify/apply/journal"
-	"github.com/xenify/xenify/source"
+	"github.com/xenify/xenify/convert"
 )
 
 func init() {
@@ -34,14 +32,7 @@ func runRollback(e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	src, err := source.Open(e.ctx, sourcePaths(fs), source.ReadWrite)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	n, err := apply.Rollback(src.Root, src.RootOnly, func(r journal.Record) {
-		fmt.Fprintf(e.stderr, "restoring step %d (%s)\n", r.Seq, r.Step)
-	})
+	n, err := convert.Rollback(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,42 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xenify/xenify/p2v"
+	"github.com/xenify/xenify/xerr"
+)
+
+// CheckpointDir keeps the resume files of copies onto block devices.
+const CheckpointDir = "/var/lib/xenify/copy"
+
+// Copy copies a disk (p2v.Copy) and classifies its errors: a destination
+// that must not be written is refused, anything else can be resumed by
+// copying again. A block device destination keeps its checkpoint in
+// CheckpointDir unless o.Checkpoint names one.
+func Copy(ctx context.Context, o p2v.Options) (*p2v.Summary, error) {
+	src, dst := o.Source, o.Dest
+	if st, err := os.Stat(dst); err == nil && st.Mode()&os.ModeDevice != 0 && o.Checkpoint == "" {
+		// Beside a device node the checkpoint would live in /dev (tmpfs)
+		// and vanish at reboot.
+		o.Checkpoint = filepath.Join(CheckpointDir, strings.ReplaceAll(strings.TrimPrefix(dst, "/"), "/", "_")+p2v.CheckpointSuffix)
+		if err := os.MkdirAll(CheckpointDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	sum, err := p2v.Copy(ctx, o)
+	switch {
+	case err == nil:
+		return sum, nil
+	case errors.Is(err, p2v.ErrDestExists):
+		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "give --overwrite to replace it, or another DST"}
+	case errors.Is(err, p2v.ErrSameDevice), errors.Is(err, p2v.ErrDestTooSmall), errors.Is(err, p2v.ErrDestInUse), errors.Is(err, p2v.ErrCheckpointMismatch):
+		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "nothing was written; choose a DST that is not the source, large enough, and not in use"}
+	}
+	return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume from the checkpoint)", src, dst, err)
+}
