@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xenify/xenify/convert"
@@ -27,6 +28,38 @@ func copyGuest(t *testing.T, name string) string {
 		t.Fatalf("cp -a %s: %v\n%s", name, err, out)
 	}
 	return dst
+}
+
+// TestPlanDirectDirFollowsName: without --direct-dir, a direct-boot
+// guest's kernel goes to a directory named after its domain (here the
+// guest's hostname, c5), not one that every such guest shares.
+func TestPlanDirectDirFollowsName(t *testing.T) {
+	p, err := convert.Plan(context.Background(), convert.Options{
+		Sources: []string{filepath.Join(fixtures, "centos5-x86_64")},
+		Plan:    plan.Options{Boot: "direct", Caps: hostCaps},
+	})
+	if err != nil {
+		t.Fatalf("Plan(--boot direct) = %v", err)
+	}
+	if p.Domain.Name != "c5" {
+		t.Fatalf("Plan(--boot direct).Domain.Name = %q, want c5 (the guest's hostname)", p.Domain.Name)
+	}
+	copied := 0
+	for _, op := range p.Ops {
+		if op.Kind != plan.CopyOut {
+			continue
+		}
+		copied++
+		if want := "/var/lib/xen/kernels/c5/"; !strings.HasPrefix(op.HostPath, want) {
+			t.Errorf("Plan(--boot direct) copies %s to %s, want it below %s", op.Path, op.HostPath, want)
+		}
+	}
+	if copied == 0 {
+		t.Errorf("Plan(--boot direct) copies no kernel out:\n%v", p.Ops)
+	}
+	if !strings.HasPrefix(p.Domain.Kernel, "/var/lib/xen/kernels/c5/") {
+		t.Errorf("Plan(--boot direct).Domain.Kernel = %q, want it below /var/lib/xen/kernels/c5/", p.Domain.Kernel)
+	}
 }
 
 // TestOptionsCheckedBeforeTheGuest: a bad option is a usage error even

@@ -114,10 +114,18 @@ func stripDevice(p string) string {
 	return p
 }
 
-// stepBootDirect copies kernel and initrd out for dom0 to boot directly.
-func stepBootDirect(c *Context) (kernel, ramdisk string) {
+// DirectDirBase holds a directory per domain for --boot direct, named
+// after the domain, when Options.DirectDir is not given.
+const DirectDirBase = "/var/lib/xen/kernels"
+
+// stepBootDirect copies kernel and initrd out for dom0 to boot directly,
+// to the directory of domain name.
+func stepBootDirect(c *Context, name string) (kernel, ramdisk string) {
 	k := c.Kernel
 	dir := c.Opts.DirectDir
+	if dir == "" {
+		dir = path.Join(DirectDirBase, name)
+	}
 	kernel = path.Join(dir, path.Base(k.Image))
 	c.Add(Op{Step: "boot", Kind: CopyOut, Reason: "dom0 boots the guest's kernel directly (--boot direct)", Path: k.Image, HostPath: kernel})
 	if k.Initrd != "" {

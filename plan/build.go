@@ -183,9 +183,6 @@ func validate(o Options) error {
 	default:
 		return xerr.Usagef("--boot %q: want pygrub or direct", o.Boot)
 	}
-	if o.Boot == "direct" && o.DirectDir == "" {
-		return xerr.Usagef("--boot direct needs a host directory for the kernel (--direct-dir)")
-	}
 	switch o.Toolstack {
 	case "xl", "xm":
 	default:
@@ -287,7 +284,7 @@ func stepDomain(c *Context) error {
 	}
 	d.Vifs = []domain.Vif{vif}
 	if o.Boot == "direct" && c.Kernel != nil {
-		d.Kernel, d.Ramdisk = stepBootDirect(c)
+		d.Kernel, d.Ramdisk = stepBootDirect(c, d.Name)
 		d.Root = rootSpec(c) + " ro"
 		if !c.Kernel.XenLinux() {
 			d.Extra = "console=hvc0"

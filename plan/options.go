@@ -19,7 +19,7 @@ type Options struct {
 	MAC           string // keep, random, or an address
 	Toolstack     string // xl or xm
 	ConfigOut     string // host path of the domain config
-	DirectDir     string // host dir for kernel/initrd with --boot direct
+	DirectDir     string // host dir for kernel/initrd with --boot direct ("" = DirectDirBase/NAME)
 	Caps          caps.Host
 	CapsSource    string // where Caps came from, for the plan's notes
 	// Shim is the PV shim dom0 has, nil if none known. GuestType says

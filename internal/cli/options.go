@@ -63,7 +63,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
 	fs.StringVar(&o.Layout, "layout", "", "the level of the block device stack handed to the guest: disk (whole disks; partitions, md and LVM inside the guest), partition (md and LVM inside the guest), raid (md arrays assembled on dom0, LVM inside the guest) or lv (every filesystem its own device, all layering on dom0); default: lv, disk for partitioned images")
 	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
-	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default /var/lib/xen/kernels/NAME)")
+	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default "+plan.DirectDirBase+"/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")
 	fs.StringVar(&o.GlibcPackages, "glibc-packages", "", "directory with Xen-friendly glibc rpms for 32-bit XenLinux guests")
 	fs.IntVar(&o.Memory, "memory", 512, "guest memory in MiB")
@@ -135,13 +135,6 @@ func (f *convertFlags) finish() error {
 			return xerr.Usagef("--pvh-shim %s: %v", f.shim, err)
 		}
 		f.opts.Shim = s
-	}
-	if f.opts.Boot == "direct" && f.opts.DirectDir == "" {
-		name := f.opts.Name
-		if name == "" {
-			name = "guest"
-		}
-		f.opts.DirectDir = "/var/lib/xen/kernels/" + name
 	}
 	return nil
 }
