@@ -180,3 +180,43 @@ func TestApplyRefusesStalePlan(t *testing.T) {
 		t.Errorf("stale apply wrote:\n%s", diff)
 	}
 }
+
+// A file written below the journal's own directory (a kernel package
+// copied into /var/lib/xenify/packages), in a guest with and without
+// /var: the journal creates its directories first, and the write's own
+// directory creation must accept them.
+func TestWriteBelowJournalDir(t *testing.T) {
+	for _, noVar := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noVar=%v", noVar), func(t *testing.T) {
+			dir := tree(t)
+			if noVar {
+				if err := os.RemoveAll(filepath.Join(dir, "var")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pkg := filepath.Join(t.TempDir(), "kernel-xenU.rpm")
+			if err := os.WriteFile(pkg, []byte("rpm"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before := state(t, dir)
+			root, err := guest.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			p := &plan.Plan{Ops: []plan.Op{{Step: "kernel", Kind: plan.WriteFile, Path: "/var/lib/xenify/packages/kernel-xenU.rpm", FromHost: pkg}}}
+			if _, err := Apply(context.Background(), root, p, Options{}); err != nil {
+				t.Fatalf("Apply(write below %s) = %v", "/var/lib/xenify", err)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "var/lib/xenify/packages/kernel-xenU.rpm")); string(b) != "rpm" {
+				t.Errorf("package in the guest = %q, %v; want it copied", b, err)
+			}
+			if _, err := Rollback(root, nil, nil); err != nil {
+				t.Fatalf("Rollback() = %v", err)
+			}
+			if diff := cmp.Diff(before, state(t, dir)); diff != "" {
+				t.Errorf("after rollback (-before +after):\n%s", diff)
+			}
+		})
+	}
+}

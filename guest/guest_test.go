@@ -212,3 +212,26 @@ func FuzzRealpath(f *testing.F) {
 		}
 	})
 }
+
+// Mkdir accepts a directory that is already there (the journal may have
+// made it a moment before), leaves it as it is, and refuses anything else.
+func TestMkdirExisting(t *testing.T) {
+	forEachResolver(t, func(t *testing.T) {
+		dir, _ := hostileTree(t)
+		r, err := Open(dir)
+		must(t, err)
+		defer r.Close()
+		must(t, os.Chmod(filepath.Join(dir, "var/lib"), 0o711))
+		if err := r.Mkdir("/var/lib", Meta{Mode: fs.ModeDir | 0o755}); err != nil {
+			t.Errorf("Mkdir(/var/lib) on an existing directory = %v, want nil", err)
+		}
+		if st, _ := os.Stat(filepath.Join(dir, "var/lib")); st.Mode().Perm() != 0o711 {
+			t.Errorf("Mkdir(/var/lib) changed the existing directory's mode to %v", st.Mode())
+		}
+		for _, p := range []string{"/host-secret", "/boot/grub/grub.conf"} {
+			if err := r.Mkdir(p, Meta{Mode: fs.ModeDir | 0o755}); !errors.Is(err, fs.ErrExist) {
+				t.Errorf("Mkdir(%s) on a file = %v, want exists", p, err)
+			}
+		}
+	})
+}

@@ -213,7 +213,10 @@ func (r *Root) Symlink(target, p string, meta Meta) error {
 	return nil
 }
 
-// Mkdir creates the directory p (its parent must exist) with meta.
+// Mkdir creates the directory p (its parent must exist) with meta. A
+// directory already there is accepted and left as it is (its metadata
+// included); anything else there, a symlink to a directory too, is an
+// error.
 func (r *Root) Mkdir(p string, meta Meta) error {
 	real, err := r.walk(p, true)
 	if err != nil {
@@ -225,6 +228,9 @@ func (r *Root) Mkdir(p string, meta Meta) error {
 	}
 	defer unix.Close(dfd)
 	if err := unix.Mkdirat(dfd, base, 0o700); err != nil {
+		if err == unix.EEXIST && isDirAt(dfd, base) {
+			return nil
+		}
 		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
 	}
 	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -236,6 +242,13 @@ func (r *Root) Mkdir(p string, meta Meta) error {
 		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
 	}
 	return nil
+}
+
+// isDirAt reports whether name in dfd is a directory itself (a symlink is
+// not followed).
+func isDirAt(dfd int, name string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
 // MkdirAll creates p and any missing parents, each with mode 0755 owned by

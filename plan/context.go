@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/xenify/xenify/guest"
@@ -116,6 +118,19 @@ func (c *Context) Remove(step, p, reason string) {
 
 // Add appends an op as is.
 func (c *Context) Add(op Op) { c.plan.Ops = append(c.plan.Ops, op) }
+
+// CopyIn plans copying the host file host into the guest at p, unless the
+// guest already holds the same bytes there (a second convert, or one whose
+// guest commands were left to the user): writing it again would journal
+// it again, and a second convert must change nothing.
+func (c *Context) CopyIn(step, p, host, reason string) {
+	if want, err := os.ReadFile(host); err == nil {
+		if got, err := c.Root.ReadFile(p); err == nil && bytes.Equal(got, want) {
+			return
+		}
+	}
+	c.Add(Op{Step: step, Kind: WriteFile, Reason: reason, Path: p, FromHost: host})
+}
 
 // Warn adds a warning to the plan.
 func (c *Context) Warn(format string) { c.plan.Warnings = append(c.plan.Warnings, format) }

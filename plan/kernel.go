@@ -65,7 +65,7 @@ func stepKernel(c *Context) (known bool, err error) {
 			}
 		}
 		gp := "/var/lib/xenify/packages/" + filepath.Base(c.Opts.KernelPackage)
-		c.Add(Op{Step: "kernel", Kind: WriteFile, Reason: "domU kernel package to install (--kernel-package)", Path: gp, FromHost: c.Opts.KernelPackage})
+		c.CopyIn("kernel", gp, c.Opts.KernelPackage, "domU kernel package to install (--kernel-package)")
 		c.Add(c.Family.PackageInstall(c.In, gp, info))
 		c.Later("boot entry and initrd for kernel " + info.Version + " from " + filepath.Base(c.Opts.KernelPackage))
 		return false, nil

@@ -285,7 +285,7 @@ func stepGlibc(c *Context) error {
 	for _, f := range files {
 		gp := dir + "/" + path.Base(f)
 		guestFiles = append(guestFiles, gp)
-		c.Add(Op{Step: "glibc", Kind: WriteFile, Reason: "package to install in the guest", Path: gp, FromHost: f})
+		c.CopyIn("glibc", gp, f, "package to install in the guest")
 	}
 	c.Add(c.Family.GlibcReplace(c.In, dir, guestFiles))
 	return nil
