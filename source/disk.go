@@ -14,10 +14,10 @@ import (
 	"syscall"
 
 	"github.com/xenify/xenify/conf/fstab"
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/disk/fsprobe"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
-	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/xerr"
 )
@@ -458,13 +458,13 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 }
 
 // recordedState is the device map an earlier convert recorded in the
-// guest (plan.StatePath), nil when there is none or it cannot be read.
-func recordedState(root *guest.Root) *plan.State {
-	data, err := root.ReadFile(plan.StatePath)
+// guest (devmap.StatePath), nil when there is none or it cannot be read.
+func recordedState(root *guest.Root) *devmap.State {
+	data, err := root.ReadFile(devmap.StatePath)
 	if err != nil {
 		return nil
 	}
-	var st plan.State
+	var st devmap.State
 	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
 		return nil
 	}
