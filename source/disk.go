@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,7 +28,7 @@ func runner() run.Runner {
 	if Runner != nil {
 		return Runner
 	}
-	return run.Exec{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	return run.Exec{} // logs to the context's logger (run.WithLog)
 }
 
 // Filesystem is one filesystem (or swap area) of the guest's fstab as
