@@ -4,8 +4,12 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
 .PHONY: build demo deps test test-fast test-integration e2e bench bench-copy lint ci
 
+# The version `xenify version` prints: the git description of the tree.
+# Without git, xenify falls back to what the Go toolchain recorded.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+
 build:
-	$(GO) build -o bin/xenify ./cmd/xenify
+	$(GO) build -ldflags "-X github.com/xenify/xenify/internal/cli.Version=$(VERSION)" -o bin/xenify ./cmd/xenify
 
 deps:
 	./scripts/install-deps.sh
@@ -32,6 +36,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 

@@ -57,6 +57,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if p.Empty() && pass > 1 {
 			break
 		}
+		if pass == 1 {
+			if err := checkConfig(p, o.Force); err != nil {
+				return nil, err
+			}
+		}
 		progress := func(ev apply.Event) {
 			if ev.Done {
 				return

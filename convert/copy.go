@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,5 +39,18 @@ func Copy(ctx context.Context, o p2v.Options) (*p2v.Summary, error) {
 	case errors.Is(err, p2v.ErrSameDevice), errors.Is(err, p2v.ErrDestTooSmall), errors.Is(err, p2v.ErrDestInUse), errors.Is(err, p2v.ErrCheckpointMismatch):
 		return nil, &xerr.Refused{Msg: fmt.Sprintf("copying %s to %s", src, dst), Err: err, Fix: "nothing was written; choose a DST that is not the source, large enough, and not in use"}
 	}
-	return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume from the checkpoint)", src, dst, err)
+	var pe *fs.PathError
+	if errors.As(err, &pe) && (pe.Path == src || pe.Path == dst) && errors.Is(err, fs.ErrNotExist) {
+		// A SRC or DST that does not exist (or lies in a directory that
+		// does not): a usage error, before anything was copied.
+		return nil, xerr.Usagef("copying %s to %s: %v", src, dst, err)
+	}
+	ckpt := o.Checkpoint
+	if ckpt == "" {
+		ckpt = dst + p2v.CheckpointSuffix
+	}
+	if _, serr := os.Stat(ckpt); serr != nil {
+		return nil, fmt.Errorf("copying %s to %s: %w", src, dst, err)
+	}
+	return nil, fmt.Errorf("copying %s to %s: %w (run the same command again to resume from the checkpoint %s)", src, dst, err, ckpt)
 }

@@ -26,6 +26,9 @@ type Options struct {
 	// block device first, verified, and converts the copy; the source is
 	// never written.
 	CopyTo string
+	// Force (Run only) replaces a domain config at the config path that
+	// is not this guest's; without it, Run refuses before writing.
+	Force bool
 	// Domain (Verify only) is the domain config to check the guest
 	// against; nil checks against the one convert would write.
 	Domain *domain.Config

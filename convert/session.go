@@ -7,6 +7,7 @@ import (
 	"github.com/xenify/xenify/distro"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/source"
 	"github.com/xenify/xenify/xerr"
 )
@@ -36,7 +37,7 @@ func prepare(o *Options) error {
 
 // open opens the sources and passes on what the source could not match.
 func open(ctx context.Context, o *Options, sources []string, mode source.Mode) (*session, error) {
-	src, err := source.Open(ctx, sources, mode)
+	src, err := source.Open(run.WithLog(ctx, o.logger()), sources, mode)
 	if err != nil {
 		return nil, err
 	}

@@ -10,15 +10,6 @@ import (
 	"github.com/xenify/xenify/xerr"
 )
 
-// RootFS describes the root filesystem alone, for merging a separate
-// /boot into it. The source fills it when it mounted the guest's
-// filesystems itself and can reach the root filesystem's own /boot
-// directory (hidden under the /boot mount); nil otherwise.
-type RootFS struct {
-	Free int64 // bytes available to root
-	Size int64 // size of the root filesystem
-}
-
 // mergedWhy is the note a merged /boot's fstab line is commented out with.
 const mergedWhy = "/boot merged into /: its files were copied to the root filesystem's /boot, so pygrub finds them on the first disk; this filesystem is obsolete"
 

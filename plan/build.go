@@ -8,22 +8,18 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/conf/shellvars"
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xen/domain"
 	"github.com/xenify/xenify/xerr"
 )
 
-// StatePath is where convert records its device map in the guest, so a
-// second convert maps converted devices to themselves. It sits in the
-// journal directory and goes away with rollback.
-const StatePath = "/var/lib/xenify/state.json"
+// StatePath and State are the device map convert records in the guest
+// (package devmap, which source reads too).
+const StatePath = devmap.StatePath
 
-// State is what StatePath holds.
-type State struct {
-	DevMap *DevMap `json:"devmap"`
-	Kernel string  `json:"kernel,omitempty"`
-}
+type State = devmap.State
 
 // Build plans the conversion of an inspected guest. It only reads.
 func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, source string) (*Plan, error) {
@@ -114,7 +110,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	// Record the device map for the next run (only when something
 	// changes, so a second convert stays a no-op).
 	if len(p.GuestOps()) > 0 || len(p.Later) > 0 {
-		st := State{DevMap: c.DevMap.withoutLines()}
+		st := State{DevMap: c.DevMap.WithoutLines()}
 		if c.Kernel != nil {
 			st.Kernel = c.Kernel.Version
 		}

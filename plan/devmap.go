@@ -6,78 +6,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xerr"
 )
 
-// DevMap maps the guest's native block devices to virtual ones.
-type DevMap struct {
-	Prefix  string    `json:"prefix"` // "sd" (XenLinux) or "xvd" (pvops)
-	Entries []Mapped  `json:"entries"`
-	Dropped []Dropped `json:"dropped,omitempty"`
-	// Extra are further devices the guest gets for an entry: the other
-	// members of an md array it assembles itself (--layout partition).
-	Extra []Mapped `json:"extra,omitempty"`
-}
-
-// Mapped is one filesystem or swap area handed to the guest.
-type Mapped struct {
-	Line    int    `json:"line"` // fstab line
-	Mount   string `json:"mount"`
-	Type    string `json:"type"`
-	Native  string `json:"native"`  // fstab spec before conversion
-	Virtual string `json:"virtual"` // guest device name: sda1, xvda2 ("" = spec kept)
-	Spec    string `json:"spec"`    // fstab spec after conversion
-	Target  string `json:"target"`  // host side for the domain config
-	File    bool   `json:"file"`
-	// Vdev is the name the domain config exports: the virtual device for
-	// per-filesystem layouts, the whole disk for the disk layout.
-	Vdev string `json:"vdev"`
-}
-
-// Dropped is an fstab entry the guest will not have.
-type Dropped struct {
-	Line  int    `json:"line"`
-	Spec  string `json:"spec"`
-	Mount string `json:"mount"`
-	Why   string `json:"why"`
-}
-
-// withoutLines is a copy of d without fstab line numbers, as recorded in
-// the guest's state: commenting out an entry (a merged /boot, a CD-ROM)
-// inserts a note and moves the lines after it, and the record must not
-// change with them, or a second convert would not be a no-op.
-func (d *DevMap) withoutLines() *DevMap {
-	out := &DevMap{Prefix: d.Prefix, Entries: append([]Mapped(nil), d.Entries...), Dropped: append([]Dropped(nil), d.Dropped...), Extra: d.Extra}
-	for i := range out.Entries {
-		out.Entries[i].Line = 0
-	}
-	for i := range out.Dropped {
-		out.Dropped[i].Line = 0
-	}
-	return out
-}
-
-// Virtual returns the virtual device of the filesystem mounted at mount.
-func (d *DevMap) Virtual(mount string) (Mapped, bool) {
-	for _, m := range d.Entries {
-		if m.Mount == mount {
-			return m, true
-		}
-	}
-	return Mapped{}, false
-}
-
-// ByNative returns the mapping of a native spec (as written in fstab or
-// on a kernel command line).
-func (d *DevMap) ByNative(spec string) (Mapped, bool) {
-	for _, m := range d.Entries {
-		if m.Native == spec || m.Spec == spec || (m.Virtual != "" && "/dev/"+m.Virtual == spec) {
-			return m, true
-		}
-	}
-	return Mapped{}, false
-}
+// The device map's types live in package devmap, which package source
+// reads too; these are their names in the planner.
+type (
+	DevMap  = devmap.Map
+	Mapped  = devmap.Entry
+	Dropped = devmap.Dropped
+)
 
 var (
 	virtualName = regexp.MustCompile(`^(/dev/)?(xvd|sd|hd)([a-z]+)([0-9]*)$`)

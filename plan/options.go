@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/xen/caps"
 )
 
@@ -55,6 +56,12 @@ type Options struct {
 // LABEL=/UUID= spec, or a mount point such as "/".
 type Mapping struct{ Native, Virtual string }
 
+// HostDisk and RootFS are devmap's, named here for Options.
+type (
+	HostDisk = devmap.HostDisk
+	RootFS   = devmap.RootFS
+)
+
 // PackageInfo is the name and version read from a kernel package header.
 type PackageInfo struct {
 	Format  string `json:"format"` // rpm or deb
@@ -62,23 +69,6 @@ type PackageInfo struct {
 	Version string `json:"version"` // the kernel release (uname -r) it installs
 	Arch    string `json:"arch"`
 	Summary string `json:"summary,omitempty"`
-}
-
-// HostDisk is one filesystem of the guest as dom0 will provide it.
-type HostDisk struct {
-	Mount  string // guest mount point ("/", "/boot", "swap")
-	Spec   string // the fstab spec it satisfies
-	Target string // host path: image file or block device
-	File   bool   // image file rather than block device
-	Vdev   string // virtual device override ("" = computed)
-	// Layered: Target holds the filesystem inside LVM or md that the
-	// guest assembles itself (--layout partition or raid). The fstab spec
-	// stays valid in the guest, and filesystems on one Target share its
-	// virtual device.
-	Layered bool
-	// Also are further devices the guest needs for the filesystem: the
-	// other members of an md array it assembles itself.
-	Also []string
 }
 
 func (o *Options) defaults() {

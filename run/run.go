@@ -101,7 +101,29 @@ type Runner interface {
 
 // Exec runs commands for real.
 type Exec struct {
-	Log *slog.Logger // nil: slog.Default()
+	// Log receives the command log: each command, at level Info. Nil
+	// uses the logger the context carries (WithLog), else none.
+	Log *slog.Logger
+}
+
+type logKey struct{}
+
+// WithLog returns a context whose commands log to log, for code that
+// runs commands several layers down (attaching loop devices, guest
+// commands) without a logger of its own.
+func WithLog(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, logKey{}, log)
+}
+
+// logger is e.Log, the context's logger, or one that discards.
+func (e Exec) logger(ctx context.Context) *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // DefaultEnv is the environment of commands that set none: a fixed PATH
@@ -120,11 +142,7 @@ func (e Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if len(c.Argv) == 0 {
 		return nil, errors.New("run: empty command")
 	}
-	log := e.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	log.Info("running", "cmd", c.String())
+	e.logger(ctx).Info("running", "cmd", c.String())
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	if c.Chroot != "" {
 		// The binary is looked up inside the chroot by the kernel after

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -40,5 +41,25 @@ func TestRunArgvIsNotAShell(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != "$(id) ; true" {
 		t.Errorf("echo output = %q, want the arguments verbatim", got)
+	}
+}
+
+// TestRunLogsToTheContextsLogger: the command log goes to Exec.Log, else
+// to the logger the context carries, else nowhere.
+func TestRunLogsToTheContextsLogger(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	if _, err := (Exec{}).Run(WithLog(context.Background(), log), Cmd{Argv: []string{"true", "from-context"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "true from-context") {
+		t.Errorf("Run(ctx with a logger) logged %q, want the command", buf.String())
+	}
+	buf.Reset()
+	if _, err := (Exec{}).Run(context.Background(), Cmd{Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("Run(ctx without a logger) logged %q to another logger", buf.String())
 	}
 }

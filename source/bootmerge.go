@@ -9,18 +9,18 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/guest"
-	"github.com/xenify/xenify/plan"
 )
 
 // RootFS describes the root filesystem alone for merging a separate
 // /boot into it: nil unless xenify mounted the guest's disks itself and
 // /boot is a filesystem of its own.
-func (o *Opened) RootFS() *plan.RootFS {
+func (o *Opened) RootFS() *devmap.RootFS {
 	if o.Boot == nil || o.RootOnly == nil || o.sess == nil {
 		return nil
 	}
-	return &plan.RootFS{Free: o.RootFree, Size: o.RootSize}
+	return &devmap.RootFS{Free: o.RootFree, Size: o.RootSize}
 }
 
 // ShowRootBoot bind-mounts the root filesystem's own /boot directory over

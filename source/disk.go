@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,10 +13,10 @@ import (
 	"syscall"
 
 	"github.com/xenify/xenify/conf/fstab"
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/disk/fsprobe"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
-	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/xerr"
 )
@@ -29,7 +28,7 @@ func runner() run.Runner {
 	if Runner != nil {
 		return Runner
 	}
-	return run.Exec{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	return run.Exec{} // logs to the context's logger (run.WithLog)
 }
 
 // Filesystem is one filesystem (or swap area) of the guest's fstab as
@@ -458,13 +457,13 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 }
 
 // recordedState is the device map an earlier convert recorded in the
-// guest (plan.StatePath), nil when there is none or it cannot be read.
-func recordedState(root *guest.Root) *plan.State {
-	data, err := root.ReadFile(plan.StatePath)
+// guest (devmap.StatePath), nil when there is none or it cannot be read.
+func recordedState(root *guest.Root) *devmap.State {
+	data, err := root.ReadFile(devmap.StatePath)
 	if err != nil {
 		return nil
 	}
-	var st plan.State
+	var st devmap.State
 	if json.Unmarshal(data, &st) != nil || st.DevMap == nil {
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode"
 
-	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -55,18 +55,18 @@ func (o *Opened) wholeDisk(v Volume) bool {
 // the whole file: below "disk", a filesystem inside a partitioned image
 // is refused, since a domain config cannot name "partition 2 of file X".
 // A directory source returns nil: the planner uses the native names.
-func (o *Opened) HostDisks(layout string) ([]plan.HostDisk, error) {
+func (o *Opened) HostDisks(layout string) ([]devmap.HostDisk, error) {
 	if o.hds == nil {
 		return nil, nil
 	}
 	if layout == "" {
 		layout = o.DefaultLayout()
 	}
-	var out []plan.HostDisk
+	var out []devmap.HostDisk
 	for _, f := range o.Filesystems {
 		v := f.vol
 		hd := o.hds[v.Disk]
-		d := plan.HostDisk{Mount: f.Mount, Spec: f.Spec, Target: hd.Path, File: !hd.Block}
+		d := devmap.HostDisk{Mount: f.Mount, Spec: f.Spec, Target: hd.Path, File: !hd.Block}
 		if layout != "disk" && !o.wholeDisk(v) {
 			if !hd.Block {
 				return nil, &xerr.Refused{
@@ -85,7 +85,7 @@ func (o *Opened) HostDisks(layout string) ([]plan.HostDisk, error) {
 
 // layerTarget sets d's target for a per-filesystem layout on block
 // devices: the device at the layout's level of v's stack.
-func (o *Opened) layerTarget(d *plan.HostDisk, v Volume, layout string) error {
+func (o *Opened) layerTarget(d *devmap.HostDisk, v Volume, layout string) error {
 	md := func() error {
 		if v.MDMinor < 0 {
 			return &xerr.Refused{Msg: fmt.Sprintf("--layout %s: %s is on md array %s, which has no /dev/mdN number", layout, d.Mount, v.MD), Fix: "use --layout disk or partition, or assemble the array on dom0 and pass /dev/mdN"}

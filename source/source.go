@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
-	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -20,7 +20,7 @@ import (
 type Opened struct {
 	Root *guest.Root
 	// Disks tell the planner how dom0 will provide each filesystem.
-	Disks []plan.HostDisk
+	Disks []devmap.HostDisk
 	// Describe says what was opened, for messages.
 	Describe string
 

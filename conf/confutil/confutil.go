@@ -1,8 +1,11 @@
 // Package confutil holds the small pieces shared by xenify's configuration
 // file parsers in conf/...: a typed parse error carrying the guest file name
-// and line, a line splitter that remembers each line's terminator so files
-// render back byte-identically, and a field tokenizer that keeps the
-// separators between fields so an edited line keeps its original layout.
+// and line, the one line model (Line) with splitters for physical and
+// logical lines that remember each line's terminator so files render back
+// byte-identically, the "# xenify: NOTE" comment (Note), and a field
+// tokenizer that keeps the separators between fields so an edited line
+// keeps its original layout. Each parser adds only what its format
+// differs in.
 package confutil
 
 import (
@@ -32,6 +35,9 @@ func Errorf(name string, line int, format string, args ...any) *ParseError {
 
 // Line is one line of a file: its text without terminator, and the
 // terminator itself ("\n", "\r\n" or "" for a last line without newline).
+// It is the one line model of every parser in conf/...: for formats with
+// continuations (SplitLogical) Text is a logical line and keeps its
+// interior line endings.
 type Line struct {
 	Text string
 	EOL  string

@@ -106,3 +106,40 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestNote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"the Xen vif has a new MAC address", "# xenify: the Xen vif has a new MAC address"},
+		{"two  blanks\nand a line", "# xenify: two blanks and a line"},
+		{"ends in a continuation \\", "# xenify: ends in a continuation"},
+		{" ", "# xenify: disabled"},
+	} {
+		if got := Note(tc.in); got != tc.want {
+			t.Errorf("Note(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestInsertLine(t *testing.T) {
+	odd := func(s string) bool { return OddBackslashes(s) }
+	for _, tc := range []struct {
+		in, text string
+		i        int
+		cont     func(string) bool
+		want     string
+	}{
+		{"a\nb\n", "x", 1, nil, "a\nx\nb\n"},
+		{"a\r\nb", "x", 2, nil, "a\r\nb\r\nx"},
+		{"a \\", "x", 1, odd, "a \\\n\nx"},
+		{"a \\\\", "x", 1, odd, "a \\\\\nx"},
+		{"", "x", 0, nil, "x\n"},
+	} {
+		lines, err := SplitLogical("f", tc.in, PhysicalEnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(JoinLines(InsertLine(lines, tc.i, tc.text, EOL(lines), tc.cont))); got != tc.want {
+			t.Errorf("InsertLine(%q, %d, %q) = %q, want %q", tc.in, tc.i, tc.text, got, tc.want)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func (f *File) Bytes() []byte {
 		}
 		if e.commented {
 			for _, n := range strings.Split(e.note, "\n") {
-				lines = append(lines, confutil.Line{Text: strings.TrimRight("# xenify: "+n, " "), EOL: eol})
+				lines = append(lines, confutil.Line{Text: confutil.Note(n), EOL: eol})
 			}
 			text = "#" + text
 		}

@@ -38,13 +38,8 @@ type ParseError = confutil.ParseError
 // File is a parsed inittab.
 type File struct {
 	name  string
-	lines []line
+	lines []confutil.Line
 	nl    string
-}
-
-type line struct {
-	text string // without line ending
-	eol  string // "\n", "\r\n", or "" for a last line without newline
 }
 
 // Entry is one inittab entry.
@@ -74,26 +69,12 @@ const (
 
 // Parse parses data read from the file name (used in errors only).
 func Parse(name string, data []byte) (*File, error) {
-	f := &File{name: name, nl: "\n"}
-	seenEOL := false
-	for s := string(data); len(s) > 0; {
-		var l line
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			l.text, l.eol, s = s[:i], "\n", s[i+1:]
-			if strings.HasSuffix(l.text, "\r") {
-				l.text, l.eol = l.text[:len(l.text)-1], "\r\n"
-			}
-			if !seenEOL {
-				f.nl, seenEOL = l.eol, true
-			}
-		} else {
-			l.text, s = s, ""
-		}
-		if strings.IndexByte(l.text, 0) >= 0 {
-			return nil, &ParseError{File: name, Line: len(f.lines) + 1, Msg: "NUL byte: not a text file"}
-		}
-		f.lines = append(f.lines, l)
+	var err error
+	f := &File{name: name}
+	if f.lines, err = confutil.SplitLogical(name, string(data), confutil.PhysicalEnd); err != nil {
+		return nil, err
 	}
+	f.nl = confutil.EOL(f.lines)
 	return f, nil
 }
 
@@ -133,21 +114,14 @@ func parseLine(text string) (e Entry, ok bool, msg string) {
 }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, l := range f.lines {
-		b.WriteString(l.text)
-		b.WriteString(l.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.lines) }
 
 // valid calls fn for every entry sysvinit accepts, with its line index.
 // Like sysvinit, it skips entries whose id was already used.
 func (f *File) valid(fn func(i int, e Entry)) {
 	seen := map[string]bool{}
 	for i, l := range f.lines {
-		e, ok, msg := parseLine(l.text)
+		e, ok, msg := parseLine(l.Text)
 		if !ok || msg != "" || seen[e.ID] && e.ID != "~~" {
 			continue
 		}
@@ -181,7 +155,7 @@ func (f *File) Warnings() []*ParseError {
 	var out []*ParseError
 	seen := map[string]bool{}
 	for i, l := range f.lines {
-		e, ok, msg := parseLine(l.text)
+		e, ok, msg := parseLine(l.Text)
 		if !ok {
 			continue
 		}
@@ -225,22 +199,7 @@ func (f *File) Append(e Entry) error {
 // insert inserts a new line before line index i. A file without a final
 // newline keeps lacking one.
 func (f *File) insert(i int, text string) {
-	eol := f.nl
-	if n := len(f.lines); i == n && n > 0 && f.lines[n-1].eol == "" {
-		f.lines[n-1].eol, eol = f.nl, ""
-	}
-	f.lines = append(f.lines, line{})
-	copy(f.lines[i+1:], f.lines[i:])
-	f.lines[i] = line{text: text, eol: eol}
-}
-
-// noteLine formats a "# xenify: NOTE" comment line.
-func noteLine(note string) string {
-	note = strings.Join(strings.Fields(note), " ")
-	if note == "" {
-		note = "disabled"
-	}
-	return "# xenify: " + note
+	f.lines = confutil.InsertLine(f.lines, i, text, f.nl, nil)
 }
 
 // CommentOut comments out every line whose id is id (including duplicates
@@ -248,16 +207,16 @@ func noteLine(note string) string {
 // It returns ErrNotFound if no line has that id.
 func (f *File) CommentOut(id, note string) error {
 	n := 0
-	out := make([]line, 0, len(f.lines)+1)
+	out := make([]confutil.Line, 0, len(f.lines)+1)
 	for _, l := range f.lines {
-		if e, ok, _ := parseLine(l.text); ok && e.ID == id {
+		if e, ok, _ := parseLine(l.Text); ok && e.ID == id {
 			n++
-			nl := l.eol
+			nl := l.EOL
 			if nl == "" {
 				nl = f.nl
 			}
-			out = append(out, line{text: noteLine(note), eol: nl})
-			l.text = "#" + l.text
+			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
+			l.Text = "#" + l.Text
 		}
 		out = append(out, l)
 	}
@@ -299,9 +258,9 @@ func (f *File) SetInitDefault(level string) error {
 	})
 	if at >= 0 {
 		l := &f.lines[at]
-		indent := l.text[:len(l.text)-len(strings.TrimLeft(l.text, " \t"))]
-		e, _, _ := parseLine(l.text)
-		l.text = indent + e.ID + ":" + level + ":" + e.Action + ":" + e.Process
+		indent := l.Text[:len(l.Text)-len(strings.TrimLeft(l.Text, " \t"))]
+		e, _, _ := parseLine(l.Text)
+		l.Text = indent + e.ID + ":" + level + ":" + e.Action + ":" + e.Process
 		return nil
 	}
 	id := "id"

@@ -40,15 +40,11 @@ type ParseError = confutil.ParseError
 // File is a parsed interfaces file.
 type File struct {
 	name   string
-	blocks []block
+	blocks []confutil.Line
 	nl     string
 }
 
 // block is one logical line.
-type block struct {
-	raw string // physical lines with interior line endings, excluding the last
-	eol string // "\n", "\r\n", or "" at the end of a file without newline
-}
 
 // Iface is an "iface" stanza.
 type Iface struct {
@@ -80,12 +76,9 @@ func Parse(name string, data []byte) (*File, error) {
 	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
 		f.nl = "\r\n"
 	}
-	blocks, err := confutil.SplitBlocks(name, s, confutil.ContinuedEnd(isComment))
-	if err != nil {
+	var err error
+	if f.blocks, err = confutil.SplitLogical(name, s, confutil.ContinuedEnd(isComment)); err != nil {
 		return nil, err
-	}
-	for _, b := range blocks {
-		f.blocks = append(f.blocks, block{raw: b.Raw, eol: b.EOL})
 	}
 	if _, err := f.model(); err != nil {
 		return nil, err
@@ -98,14 +91,7 @@ func isComment(phys string) bool {
 }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, bl := range f.blocks {
-		b.WriteString(bl.raw)
-		b.WriteString(bl.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.blocks) }
 
 type token struct {
 	text       string
@@ -192,12 +178,12 @@ func (f *File) model() ([]item, error) {
 	line, stanza := 1, -1
 	for i, b := range f.blocks {
 		it := item{block: i, line: line, parent: -1}
-		line += strings.Count(b.raw, "\n") + 1
-		if isComment(b.raw) {
+		line += strings.Count(b.Text, "\n") + 1
+		if isComment(b.Text) {
 			continue
 		}
-		raw := b.raw
-		if b.eol == "" && strings.HasSuffix(raw, "\\") {
+		raw := b.Text
+		if b.EOL == "" && strings.HasSuffix(raw, "\\") {
 			raw = raw[:len(raw)-1] // continued into the end of the file
 		}
 		it.w = split(raw)
@@ -246,7 +232,7 @@ func (f *File) items() []item {
 }
 
 // check undoes an edit that made the file invalid.
-func (f *File) check(saved []block, op string) error {
+func (f *File) check(saved []confutil.Line, op string) error {
 	if _, err := f.model(); err != nil {
 		f.blocks = saved
 		return fmt.Errorf("%s in %s: %w", op, f.name, err)
@@ -394,7 +380,7 @@ func (f *File) Rename(old, new string) (int, error) {
 		return 0, fmt.Errorf("renaming %q to %q in %s: %w", old, new, f.name, ErrInvalid)
 	}
 	items := f.items()
-	saved := append([]block(nil), f.blocks...)
+	saved := append([]confutil.Line(nil), f.blocks...)
 	n := 0
 	for _, it := range items {
 		var toks []token
@@ -420,11 +406,11 @@ func (f *File) Rename(old, new string) (int, error) {
 			n++
 			changed = true
 			start, end := it.w.off[t.start], it.w.off[t.end-1]+1
-			if b.raw[start:end] != t.text {
+			if b.Text[start:end] != t.text {
 				split = true
 				continue
 			}
-			b.raw = b.raw[:start] + nw + b.raw[end:]
+			b.Text = b.Text[:start] + nw + b.Text[end:]
 		}
 		if changed && split {
 			// Rebuild the logical line from its words on one line.
@@ -437,7 +423,7 @@ func (f *File) Rename(old, new string) (int, error) {
 				}
 			}
 			indent := it.w.text[:it.w.toks[0].start]
-			b.raw = indent + strings.Join(ws, " ")
+			b.Text = indent + strings.Join(ws, " ")
 		}
 	}
 	if err := f.check(saved, fmt.Sprintf("renaming %s to %s", old, new)); err != nil {
@@ -480,15 +466,6 @@ func (f *File) Mentions(name string) []Option {
 	return out
 }
 
-// noteLine formats a "# xenify: NOTE" comment line.
-func noteLine(note string) string {
-	note = strings.Join(strings.Fields(note), " ")
-	if note == "" {
-		note = "disabled"
-	}
-	return "# xenify: " + note
-}
-
 // CommentOutOption comments out the options named option of every iface
 // stanza for iface, each preceded by a "# xenify: NOTE" line, and returns
 // how many it commented out. The comment lines keep the option's
@@ -508,21 +485,21 @@ func (f *File) CommentOutOption(iface, option, note string) (int, error) {
 		return 0, nil
 	}
 	saved := f.blocks
-	out := make([]block, 0, len(f.blocks)+len(hit))
+	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
 	for i, b := range f.blocks {
 		if hit[i] {
-			indent := b.raw[:len(b.raw)-len(strings.TrimLeft(b.raw, " \t"))]
-			nl := b.eol
+			indent := b.Text[:len(b.Text)-len(strings.TrimLeft(b.Text, " \t"))]
+			nl := b.EOL
 			if nl == "" {
 				nl = f.nl
 			}
-			out = append(out, block{raw: indent + noteLine(note), eol: nl})
+			out = append(out, confutil.Line{Text: indent + confutil.Note(note), EOL: nl})
 			// Comment every physical line: a comment does not continue.
-			lines := strings.Split(b.raw, "\n")
+			lines := strings.Split(b.Text, "\n")
 			for j, l := range lines {
 				lines[j] = indent + "#" + strings.TrimLeft(l, " \t")
 			}
-			b.raw = strings.Join(lines, "\n")
+			b.Text = strings.Join(lines, "\n")
 		}
 		out = append(out, b)
 	}

@@ -35,13 +35,8 @@ type ParseError = confutil.ParseError
 // File is a parsed one-item-per-line file.
 type File struct {
 	name  string
-	lines []line
+	lines []confutil.Line
 	nl    string // line ending used for new lines
-}
-
-type line struct {
-	text string // without the line ending
-	eol  string // "\n", "\r\n", or "" for a last line without newline
 }
 
 // Item is one non-comment line.
@@ -53,40 +48,17 @@ type Item struct {
 
 // Parse parses data read from the file name (used in errors only).
 func Parse(name string, data []byte) (*File, error) {
-	f := &File{name: name, nl: "\n"}
-	seenEOL := false
-	lineNo := 0
-	for s := string(data); len(s) > 0; {
-		lineNo++
-		var l line
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			l.text, l.eol, s = s[:i], "\n", s[i+1:]
-			if strings.HasSuffix(l.text, "\r") {
-				l.text, l.eol = l.text[:len(l.text)-1], "\r\n"
-			}
-			if !seenEOL {
-				f.nl, seenEOL = l.eol, true
-			}
-		} else {
-			l.text, s = s, ""
-		}
-		if strings.IndexByte(l.text, 0) >= 0 {
-			return nil, &ParseError{File: name, Line: lineNo, Msg: "NUL byte: not a text file"}
-		}
-		f.lines = append(f.lines, l)
+	var err error
+	f := &File{name: name}
+	if f.lines, err = confutil.SplitLogical(name, string(data), confutil.PhysicalEnd); err != nil {
+		return nil, err
 	}
+	f.nl = confutil.EOL(f.lines)
 	return f, nil
 }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, l := range f.lines {
-		b.WriteString(l.text)
-		b.WriteString(l.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.lines) }
 
 // key returns the item key of a line, or "" for blank and comment lines.
 func key(text string) string {
@@ -101,8 +73,8 @@ func key(text string) string {
 func (f *File) Items() []Item {
 	var items []Item
 	for i, l := range f.lines {
-		if k := key(l.text); k != "" {
-			items = append(items, Item{Key: k, Text: strings.TrimSpace(l.text), Line: i + 1})
+		if k := key(l.Text); k != "" {
+			items = append(items, Item{Key: k, Text: strings.TrimSpace(l.Text), Line: i + 1})
 		}
 	}
 	return items
@@ -114,7 +86,7 @@ func (f *File) Has(item string) bool {
 		return false
 	}
 	for _, l := range f.lines {
-		if key(l.text) == item {
+		if key(l.Text) == item {
 			return true
 		}
 	}
@@ -137,12 +109,7 @@ func (f *File) Add(item string) (bool, error) {
 	if f.Has(k) {
 		return false, nil
 	}
-	eol := f.nl
-	if n := len(f.lines); n > 0 && f.lines[n-1].eol == "" {
-		// Keep the convention of a file without a final newline.
-		f.lines[n-1].eol, eol = f.nl, ""
-	}
-	f.lines = append(f.lines, line{text: item, eol: eol})
+	f.lines = confutil.InsertLine(f.lines, len(f.lines), item, f.nl, nil)
 	return true, nil
 }
 
@@ -157,10 +124,10 @@ func (f *File) Remove(item string) int {
 	kept := f.lines[:0]
 	lastEOL := ""
 	if len(f.lines) > 0 {
-		lastEOL = f.lines[len(f.lines)-1].eol
+		lastEOL = f.lines[len(f.lines)-1].EOL
 	}
 	for _, l := range f.lines {
-		if key(l.text) == item {
+		if key(l.Text) == item {
 			n++
 			continue
 		}
@@ -168,7 +135,7 @@ func (f *File) Remove(item string) int {
 	}
 	f.lines = kept
 	if n > 0 && len(kept) > 0 {
-		kept[len(kept)-1].eol = lastEOL
+		kept[len(kept)-1].EOL = lastEOL
 	}
 	return n
 }

@@ -41,15 +41,11 @@ type ParseError = confutil.ParseError
 // File is a parsed module configuration file.
 type File struct {
 	name   string
-	blocks []block
+	blocks []confutil.Line
 	nl     string // line ending for new lines
 }
 
 // block is one logical line.
-type block struct {
-	raw string // physical lines with interior line endings, excluding the last
-	eol string // "\n", "\r\n", or "" at the end of a file without newline
-}
 
 // Entry is one non-comment logical line.
 type Entry struct {
@@ -86,28 +82,25 @@ func Parse(name string, data []byte) (*File, error) {
 	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
 		f.nl = "\r\n"
 	}
-	blocks, err := confutil.SplitBlocks(name, s, logicalEnd)
-	if err != nil {
+	var err error
+	if f.blocks, err = confutil.SplitLogical(name, s, logicalEnd); err != nil {
 		return nil, err
-	}
-	for _, b := range blocks {
-		f.blocks = append(f.blocks, block{raw: b.Raw, eol: b.EOL})
 	}
 	return f, nil
 }
 
 // logicalEnd returns the index of the newline ending the logical line that
 // starts at pos, or len(s).
-func logicalEnd(s string, pos int) int {
+func logicalEnd(s string, pos int) (int, error) {
 	for i := pos; i < len(s); i++ {
 		switch s[i] {
 		case '\n':
-			return i
+			return i, nil
 		case '\\':
 			i++ // skip the escaped character, which may be a newline
 		}
 	}
-	return len(s)
+	return len(s), nil
 }
 
 // unwrap returns the text modprobe sees for raw, and for each of its bytes
@@ -180,22 +173,15 @@ func (p parsed) entry(line int) Entry {
 func (f *File) each(fn func(i int, p parsed, e Entry)) {
 	line := 1
 	for i, b := range f.blocks {
-		if p := parseBlock(b.raw); p.isEntry() {
+		if p := parseBlock(b.Text); p.isEntry() {
 			fn(i, p, p.entry(line))
 		}
-		line += strings.Count(b.raw, "\n") + 1
+		line += strings.Count(b.Text, "\n") + 1
 	}
 }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, bl := range f.blocks {
-		b.WriteString(bl.raw)
-		b.WriteString(bl.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.blocks) }
 
 // Entries lists all entries in file order.
 func (f *File) Entries() []Entry {
@@ -300,12 +286,12 @@ func (f *File) SetAlias(name, module string) (int, error) {
 		t := p.toks[2]
 		b := &f.blocks[i]
 		start, end := p.off[t.start], p.off[t.end-1]+1
-		if seg := b.raw[start:end]; seg == t.text {
-			b.raw = b.raw[:start] + module + b.raw[end:]
+		if seg := b.Text[start:end]; seg == t.text {
+			b.Text = b.Text[:start] + module + b.Text[end:]
 			return
 		}
 		// The word is split over lines or escaped: rewrite the line.
-		b.raw = "alias " + e.Args[0] + " " + module
+		b.Text = "alias " + e.Args[0] + " " + module
 	})
 	if n > 0 {
 		return n, nil
@@ -330,33 +316,9 @@ func (f *File) AddAlias(name, module string) error {
 	return nil
 }
 
-// insert inserts a new line before block i. A file without a final
-// newline keeps lacking one.
+// insert inserts a new logical line before block index i.
 func (f *File) insert(i int, raw string) {
-	eol := f.nl
-	if n := len(f.blocks); i == n && n > 0 && f.blocks[n-1].eol == "" {
-		f.blocks[n-1].eol, eol = f.nl, ""
-		if oddBackslashes(f.blocks[n-1].raw) {
-			// The last line ends in a backslash that a newline would turn
-			// into a line continuation: let it join an empty line instead.
-			f.blocks = append(f.blocks, block{eol: f.nl})
-			i++
-		}
-	}
-	f.blocks = append(f.blocks, block{})
-	copy(f.blocks[i+1:], f.blocks[i:])
-	f.blocks[i] = block{raw: raw, eol: eol}
-}
-
-// noteLine formats a "# xenify: NOTE" comment line. It must not end in a
-// backslash, which would join the next line to the comment.
-func noteLine(note string) string {
-	note = strings.Join(strings.Fields(note), " ")
-	note = strings.TrimRight(note, "\\ ")
-	if note == "" {
-		note = "disabled"
-	}
-	return "# xenify: " + note
+	f.blocks = confutil.InsertLine(f.blocks, i, raw, f.nl, confutil.OddBackslashes)
 }
 
 // CommentOut comments out every entry for which match returns true: each of
@@ -372,15 +334,15 @@ func (f *File) CommentOut(match func(Entry) bool, note string) int {
 	if len(hit) == 0 {
 		return 0
 	}
-	out := make([]block, 0, len(f.blocks)+len(hit))
+	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
 	for i, b := range f.blocks {
 		if hit[i] {
-			nl := b.eol
+			nl := b.EOL
 			if nl == "" {
 				nl = f.nl
 			}
-			out = append(out, block{raw: noteLine(note), eol: nl})
-			b.raw = "#" + strings.ReplaceAll(b.raw, "\n", "\n#")
+			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
+			b.Text = "#" + strings.ReplaceAll(b.Text, "\n", "\n#")
 		}
 		out = append(out, b)
 	}
@@ -394,11 +356,4 @@ func (f *File) CommentOutAlias(name, note string) int {
 	return f.CommentOut(func(e Entry) bool {
 		return e.Command == "alias" && len(e.Args) > 0 && normalize(e.Args[0]) == normalize(name)
 	}, note)
-}
-
-// oddBackslashes reports whether s ends in an odd number of backslashes,
-// that is, in a backslash that escapes what follows.
-func oddBackslashes(s string) bool {
-	n := len(s) - len(strings.TrimRight(s, "\\"))
-	return n%2 == 1
 }

@@ -50,15 +50,11 @@ type ParseError = confutil.ParseError
 // File is a parsed shell-variable file.
 type File struct {
 	name   string
-	blocks []block
+	blocks []confutil.Line
 	nl     string // line ending for new lines
 }
 
 // block is one logical line: one or more physical lines.
-type block struct {
-	raw string // text including interior line endings, excluding the last
-	eol string // "\n", "\r\n", or "" at the end of a file without newline
-}
 
 // Var is one assignment.
 type Var struct {
@@ -83,34 +79,21 @@ func Parse(name string, data []byte) (*File, error) {
 	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
 		f.nl = "\r\n"
 	}
-	line := 1
-	for pos := 0; pos < len(s); {
-		var end int
-		if isCommentOrBlank(s[pos:]) {
-			end = indexFrom(s, pos, '\n')
-		} else {
-			var err error
-			end, err = scanLogical(s, pos)
-			if err != nil {
-				return nil, &ParseError{File: name, Line: line, Msg: err.Error()}
-			}
-		}
-		b := block{raw: s[pos:end]}
-		if end < len(s) {
-			b.eol = "\n"
-			if strings.HasSuffix(b.raw, "\r") {
-				b.raw, b.eol = b.raw[:len(b.raw)-1], "\r\n"
-			}
-			end++
-		}
-		if i := strings.IndexByte(b.raw, 0); i >= 0 {
-			return nil, &ParseError{File: name, Line: line + strings.Count(b.raw[:i], "\n"), Msg: "NUL byte: not a text file"}
-		}
-		f.blocks = append(f.blocks, b)
-		line += strings.Count(b.raw, "\n") + 1
-		pos = end
+	var err error
+	if f.blocks, err = confutil.SplitLogical(name, s, logicalEnd); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// logicalEnd is the end of the logical line at pos: a comment or blank
+// line ends at its newline, anything else where the shell's quoting and
+// continuations end it.
+func logicalEnd(s string, pos int) (int, error) {
+	if isCommentOrBlank(s[pos:]) {
+		return indexFrom(s, pos, '\n'), nil
+	}
+	return scanLogical(s, pos)
 }
 
 func indexFrom(s string, pos int, c byte) int {
@@ -428,14 +411,7 @@ func skipSubst(raw string, k int) (int, bool) {
 }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, bl := range f.blocks {
-		b.WriteString(bl.raw)
-		b.WriteString(bl.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.blocks) }
 
 // kind classifies a block.
 type kind int
@@ -453,16 +429,16 @@ const (
 func (f *File) each(fn func(i, line int, k kind, a assign)) {
 	line, depth := 1, 0
 	for i, b := range f.blocks {
-		switch a, ok := parseAssign(b.raw); {
-		case isCommentOrBlank(b.raw):
+		switch a, ok := parseAssign(b.Text); {
+		case isCommentOrBlank(b.Text):
 			fn(i, line, kindComment, assign{})
 		case ok && depth == 0:
 			fn(i, line, kindAssign, a)
 		default:
-			depth = max(0, depth+nesting(b.raw))
+			depth = max(0, depth+nesting(b.Text))
 			fn(i, line, kindOpaque, assign{})
 		}
-		line += strings.Count(b.raw, "\n") + 1
+		line += strings.Count(b.Text, "\n") + 1
 	}
 }
 
@@ -491,7 +467,7 @@ func (f *File) Vars() []Var {
 		if k == kindAssign {
 			b := f.blocks[i]
 			vars = append(vars, Var{
-				Name: a.name, Value: a.value, Raw: b.raw[a.vs:a.ve],
+				Name: a.name, Value: a.value, Raw: b.Text[a.vs:a.ve],
 				Literal: a.literal, Exported: a.export, Line: line,
 			})
 		}
@@ -505,7 +481,7 @@ func (f *File) Opaque() []Opaque {
 	var out []Opaque
 	f.each(func(i, line int, k kind, _ assign) {
 		if k == kindOpaque {
-			out = append(out, Opaque{Line: line, Text: f.blocks[i].raw})
+			out = append(out, Opaque{Line: line, Text: f.blocks[i].Text})
 		}
 	})
 	return out
@@ -604,12 +580,12 @@ func (f *File) Set(name, value string) error {
 			last, la = i, a
 		}
 		if k == kindOpaque {
-			depth = max(0, depth+nesting(f.blocks[i].raw))
+			depth = max(0, depth+nesting(f.blocks[i].Text))
 		}
 	})
 	if last >= 0 {
 		b := &f.blocks[last]
-		b.raw = b.raw[:la.vs] + render(value, la.style) + b.raw[la.ve:]
+		b.Text = b.Text[:la.vs] + render(value, la.style) + b.Text[la.ve:]
 		return nil
 	}
 	if depth > 0 {
@@ -619,7 +595,7 @@ func (f *File) Set(name, value string) error {
 	// Put a new assignment after a commented-out example of it, as in
 	// Debian's "#GRUB_TERMINAL=console".
 	for i := len(f.blocks) - 1; i >= 0; i-- {
-		if c := strings.TrimLeft(f.blocks[i].raw, " \t#"); strings.HasPrefix(c, name+"=") && isCommentOrBlank(f.blocks[i].raw) {
+		if c := strings.TrimLeft(f.blocks[i].Text, " \t#"); strings.HasPrefix(c, name+"=") && isCommentOrBlank(f.blocks[i].Text) {
 			f.insertBlock(i+1, raw)
 			return nil
 		}
@@ -628,22 +604,11 @@ func (f *File) Set(name, value string) error {
 	return nil
 }
 
-// insertBlock inserts a new line at index i. A file without a final
-// newline keeps lacking one.
+// insertBlock inserts a new logical line before block index i.
 func (f *File) insertBlock(i int, raw string) {
-	eol := f.nl
-	if n := len(f.blocks); i == n && n > 0 && f.blocks[n-1].eol == "" {
-		f.blocks[n-1].eol, eol = f.nl, ""
-		if !isCommentOrBlank(f.blocks[n-1].raw) && oddBackslashes(f.blocks[n-1].raw) {
-			// The last line ends in a backslash that a newline would turn
-			// into a line continuation: let it join an empty line instead.
-			f.blocks = append(f.blocks, block{eol: f.nl})
-			i++
-		}
-	}
-	f.blocks = append(f.blocks, block{})
-	copy(f.blocks[i+1:], f.blocks[i:])
-	f.blocks[i] = block{raw: raw, eol: eol}
+	f.blocks = confutil.InsertLine(f.blocks, i, raw, f.nl, func(last string) bool {
+		return !isCommentOrBlank(last) && confutil.OddBackslashes(last)
+	})
 }
 
 // assignments returns the indexes of the blocks assigning name.
@@ -662,7 +627,7 @@ func (f *File) Delete(name string) int {
 	n := 0
 	lastEOL := ""
 	if len(f.blocks) > 0 {
-		lastEOL = f.blocks[len(f.blocks)-1].eol
+		lastEOL = f.blocks[len(f.blocks)-1].EOL
 	}
 	match := f.assignments(name)
 	kept := f.blocks[:0]
@@ -675,45 +640,29 @@ func (f *File) Delete(name string) int {
 	}
 	f.blocks = kept
 	if n > 0 && len(kept) > 0 {
-		kept[len(kept)-1].eol = lastEOL
+		kept[len(kept)-1].EOL = lastEOL
 	}
 	return n
-}
-
-// noteLine formats a "# xenify: NOTE" comment line.
-func noteLine(note string) string {
-	note = strings.Join(strings.Fields(note), " ")
-	if note == "" {
-		note = "disabled"
-	}
-	return "# xenify: " + note
 }
 
 // CommentOut turns every assignment of name into a comment preceded by the
 // line "# xenify: NOTE" and returns how many assignments it commented out.
 func (f *File) CommentOut(name, note string) int {
 	n := 0
-	var out []block
+	var out []confutil.Line
 	match := f.assignments(name)
 	for i, b := range f.blocks {
 		if match[i] {
 			n++
 			nl := f.nl
-			if b.eol != "" {
-				nl = b.eol
+			if b.EOL != "" {
+				nl = b.EOL
 			}
-			out = append(out, block{raw: noteLine(note), eol: nl})
-			b.raw = "#" + strings.ReplaceAll(b.raw, "\n", "\n#")
+			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
+			b.Text = "#" + strings.ReplaceAll(b.Text, "\n", "\n#")
 		}
 		out = append(out, b)
 	}
 	f.blocks = out
 	return n
-}
-
-// oddBackslashes reports whether s ends in an odd number of backslashes,
-// that is, in a backslash that escapes what follows.
-func oddBackslashes(s string) bool {
-	n := len(s) - len(strings.TrimRight(s, "\\"))
-	return n%2 == 1
 }

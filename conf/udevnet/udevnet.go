@@ -30,15 +30,11 @@ type ParseError = confutil.ParseError
 // File is a parsed udev rules file.
 type File struct {
 	name   string
-	blocks []block
+	blocks []confutil.Line
 	nl     string
 }
 
 // block is one logical line.
-type block struct {
-	raw string // physical lines with interior line endings, excluding the last
-	eol string // "\n", "\r\n", or "" at the end of a file without newline
-}
 
 // Pair is one KEY OP "VALUE" of a rule.
 type Pair struct {
@@ -64,12 +60,9 @@ func Parse(name string, data []byte) (*File, error) {
 	if i := strings.IndexByte(s, '\n'); i > 0 && s[i-1] == '\r' {
 		f.nl = "\r\n"
 	}
-	blocks, err := confutil.SplitBlocks(name, s, confutil.ContinuedEnd(isComment))
-	if err != nil {
+	var err error
+	if f.blocks, err = confutil.SplitLogical(name, s, confutil.ContinuedEnd(isComment)); err != nil {
 		return nil, err
-	}
-	for _, b := range blocks {
-		f.blocks = append(f.blocks, block{raw: b.Raw, eol: b.EOL})
 	}
 	return f, nil
 }
@@ -79,14 +72,7 @@ func isComment(s string) bool { return strings.HasPrefix(strings.TrimLeft(s, " \
 func isBlankLine(s string) bool { return strings.TrimSpace(s) == "" }
 
 // Bytes renders the file.
-func (f *File) Bytes() []byte {
-	var b strings.Builder
-	for _, bl := range f.blocks {
-		b.WriteString(bl.raw)
-		b.WriteString(bl.eol)
-	}
-	return []byte(b.String())
-}
+func (f *File) Bytes() []byte { return confutil.JoinLines(f.blocks) }
 
 // joined removes line continuations (backslash, line ending) from raw.
 func joined(raw string) string {
@@ -174,16 +160,16 @@ func (f *File) each(fn func(i int, r Rule, msg string)) {
 	comment := ""
 	for i, b := range f.blocks {
 		l := line
-		line += strings.Count(b.raw, "\n") + 1
+		line += strings.Count(b.Text, "\n") + 1
 		switch {
-		case isBlankLine(b.raw):
+		case isBlankLine(b.Text):
 			comment = ""
 			continue
-		case isComment(b.raw):
-			comment = strings.TrimSpace(strings.TrimPrefix(strings.TrimLeft(b.raw, " \t"), "#"))
+		case isComment(b.Text):
+			comment = strings.TrimSpace(strings.TrimPrefix(strings.TrimLeft(b.Text, " \t"), "#"))
 			continue
 		}
-		pairs, msg := parsePairs(joined(b.raw))
+		pairs, msg := parsePairs(joined(b.Text))
 		r := Rule{Pairs: pairs, Comment: comment, Line: l, Driver: driverFromComment(comment)}
 		comment = ""
 		for _, p := range pairs {
@@ -222,16 +208,6 @@ func (f *File) Warnings() []*ParseError {
 	return out
 }
 
-// noteLine formats a "# xenify: NOTE" comment line.
-func noteLine(note string) string {
-	note = strings.Join(strings.Fields(note), " ")
-	note = strings.TrimRight(note, "\\ ")
-	if note == "" {
-		note = "disabled"
-	}
-	return "# xenify: " + note
-}
-
 // CommentOut comments out every valid rule for which match returns true:
 // each of its physical lines gets a leading '#', and a "# xenify: NOTE"
 // line is put right above it (below the rule's own comment). It returns
@@ -246,24 +222,24 @@ func (f *File) CommentOut(match func(Rule) bool, note string) int {
 	if len(hit) == 0 {
 		return 0
 	}
-	out := make([]block, 0, len(f.blocks)+len(hit))
+	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
 	for i, b := range f.blocks {
 		if hit[i] {
-			nl := b.eol
+			nl := b.EOL
 			if nl == "" {
 				nl = f.nl
 			}
-			out = append(out, block{raw: noteLine(note), eol: nl})
+			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
 			// A commented line must not continue into the next one.
-			lines := strings.Split(b.raw, "\n")
+			lines := strings.Split(b.Text, "\n")
 			for j, l := range lines {
 				lines[j] = "#" + l
 			}
 			last := &lines[len(lines)-1]
-			if b.eol == "" && strings.HasSuffix(*last, "\\") {
+			if b.EOL == "" && strings.HasSuffix(*last, "\\") {
 				*last = strings.TrimSuffix(*last, "\\")
 			}
-			b.raw = strings.Join(lines, "\n")
+			b.Text = strings.Join(lines, "\n")
 		}
 		out = append(out, b)
 	}

@@ -34,7 +34,7 @@ Example:
 
 func runCleanup(e *env, args []string) error {
 	fs := flagBuilders["cleanup"]()
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	rel, err := source.Cleanup()

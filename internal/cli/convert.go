@@ -14,6 +14,7 @@ func init() {
 		fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 		(&convertFlags{}).register(fs)
 		fs.Bool("dry-run", false, "print the plan and change nothing (same as xenify plan)")
+		fs.Bool("force", false, "replace an existing domain config that xenify did not write for this guest's disks")
 		return fs
 	}
 	register(&command{
@@ -25,7 +26,9 @@ the Xen domain configuration. When a kernel must be installed first,
 convert inspects again afterwards and plans the boot entry and initrd for
 it. A separate /boot is copied into the root filesystem first (when the
 disks are given, not a directory; --keep-boot keeps it). Running convert
-again changes nothing; 'xenify rollback' undoes it.
+again changes nothing; 'xenify rollback' undoes it. An existing domain
+config that xenify did not write for this guest's disks is not replaced
+without --force (rollback does not restore host files).
 
 With --json, convert prints one JSON object per line on stdout: the
 events as they happen ({"progress":…} and {"summary":…} of a --copy-to
@@ -50,7 +53,8 @@ func runConvert(e *env, args []string) error {
 	var f convertFlags
 	f.register(fs)
 	dry := fs.Bool("dry-run", false, "")
-	if err := parse(fs, args); err != nil {
+	force := fs.Bool("force", false, "")
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.finish(); err != nil {
@@ -63,7 +67,9 @@ func runConvert(e *env, args []string) error {
 		return planAndPrint(e, &f, sourcePaths(fs))
 	}
 	pr := e.progress(f.json)
-	res, err := convert.Run(e.ctx, f.options(e, sourcePaths(fs), pr))
+	o := f.options(e, sourcePaths(fs), pr)
+	o.Force = *force
+	res, err := convert.Run(e.ctx, o)
 	pr.endLine()
 	if res == nil {
 		return err

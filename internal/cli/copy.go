@@ -58,7 +58,7 @@ func runCopy(e *env, args []string) error {
 	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
 	var f copyFlags
 	registerCopyFlags(fs, &f)
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -78,7 +78,7 @@ func runCopy(e *env, args []string) error {
 // copyDisk runs one copy with progress on e's streams.
 func copyDisk(e *env, src, dst string, f copyFlags) (*p2v.Summary, error) {
 	pr := e.progress(f.json)
-	sum, err := convert.Copy(e.ctx, p2v.Options{Source: src, Dest: dst, Verify: f.verify, Overwrite: f.overwrite, Progress: pr.copyProgress})
+	sum, err := convert.Copy(e.ctx, p2v.Options{Source: src, Dest: dst, Verify: f.verify, Overwrite: f.overwrite, Progress: pr.copyProgress, Logger: e.log})
 	pr.endLine()
 	return sum, err
 }

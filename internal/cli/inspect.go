@@ -32,11 +32,11 @@ Examples:
 
 func runInspect(e *env, args []string) error {
 	fs := flagBuilders["inspect"]()
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	asJSON := fs.Lookup("json").Value.String() == "true"
-	in, err := convert.Inspect(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event})
+	in, err := convert.Inspect(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event, Log: e.log})
 	if err != nil {
 		return err
 	}

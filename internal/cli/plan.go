@@ -35,7 +35,7 @@ func runPlan(e *env, args []string) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	var f convertFlags
 	f.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.finish(); err != nil {

@@ -29,10 +29,10 @@ Example:
 
 func runRollback(e *env, args []string) error {
 	fs := flagBuilders["rollback"]()
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	n, err := convert.Rollback(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event})
+	n, err := convert.Rollback(e.ctx, convert.Options{Sources: sourcePaths(fs), Progress: e.progress(false).event, Log: e.log})
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func runVerify(e *env, args []string) error {
 	var f convertFlags
 	f.register(fs)
 	cfgPath := fs.String("config", "", "")
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.finish(); err != nil {
