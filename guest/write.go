@@ -303,8 +303,22 @@ func (r *Root) Remove(p string) error {
 }
 
 // SetMeta sets owner, mode and SELinux label of p itself.
+// Like the reads, it opens only a regular file or a directory (a FIFO's
+// open would block).
 func (r *Root) SetMeta(p string, meta Meta) error {
-	fd, err := r.openFD(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	pfd, err := r.openFD(p, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFDIR {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileType(st.Mode))}
+	}
+	fd, err := reopen(pfd, unix.O_RDONLY)
 	if err != nil {
 		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
 	}
