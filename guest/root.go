@@ -226,27 +226,12 @@ func (r *Root) Stat(p string) (fs.FileInfo, error) {
 
 // Lstat returns information about p itself, not following a final symlink.
 func (r *Root) Lstat(p string) (fs.FileInfo, error) {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	dir, base := path.Split(real)
-	if base == "" {
+	if real, err := r.walk(p, false); err == nil && real == "/" {
 		return r.Stat("/")
 	}
-	dfd, err := r.openDirNoFollowChain(components(dir)[1:])
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	fd, err := unix.Openat(dfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), base)
-	defer f.Close()
-	// Fstat of an O_PATH|O_NOFOLLOW descriptor describes the link itself.
-	return f.Stat()
+	var fi fs.FileInfo
+	err := r.with(p, false, func(a *At) (err error) { fi, err = a.Lstat(); return err })
+	return fi, err
 }
 
 // Exists reports whether p names something (following symlinks).
@@ -263,21 +248,9 @@ func (r *Root) IsFile(p string) bool {
 
 // Readlink returns the target of the symlink p.
 func (r *Root) Readlink(p string) (string, error) {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	dir, base := path.Split(real)
-	dfd, err := r.openDirNoFollowChain(components(dir)[1:])
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	t, err := readlinkat(dfd, base)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	return t, nil
+	var t string
+	err := r.with(p, false, func(a *At) (err error) { t, err = a.Readlink(); return err })
+	return t, err
 }
 
 // ReadDir lists the directory p, sorted by name.
