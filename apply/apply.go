@@ -130,13 +130,7 @@ func applyOne(ctx context.Context, root *guest.Root, j *journal.Journal, op plan
 	case plan.WriteFile:
 		return writeFile(root, j, op)
 	case plan.RemoveFile:
-		if _, err := root.Lstat(op.Path); errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err := j.RecordRemoval(op.Step, op.Reason, op.Path); err != nil {
-			return err
-		}
-		return root.Remove(op.Path)
+		return removeFile(root, j, op)
 	case plan.RunInGuest:
 		if op.Manual {
 			res.Manual = append(res.Manual, op)
@@ -157,6 +151,14 @@ func applyOne(ctx context.Context, root *guest.Root, j *journal.Journal, op plan
 	return fmt.Errorf("unknown op kind %q", op.Kind)
 }
 
+// testHookAfterRecord, if set, runs between the journal record of a
+// file and its write or removal: tests change the tree there.
+var testHookAfterRecord func(path string)
+
+// writeFile journals and writes one file. The file is resolved once, to
+// a directory descriptor and a name, and both the record and the write
+// act on that pair: a tree that changes in between cannot make the
+// journal hold a different file from the one replaced.
 func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 	real, err := root.RealpathMissing(op.Path)
 	if err != nil {
@@ -170,21 +172,12 @@ func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 		}
 	}
 	for _, d := range missing {
-		if _, err := j.RecordFile(op.Step, "directory for "+real, d); err != nil {
+		if err := mkdirJournaled(root, j, op.Step, "directory for "+real, d); err != nil {
 			return err
 		}
-		if err := root.Mkdir(d, guest.Meta{Mode: fs.ModeDir | 0o755}); err != nil {
-			return err
-		}
-	}
-	meta := guest.Meta{Mode: 0o644}
-	if m, err := root.Meta(real); err == nil {
-		meta = m
-	}
-	if op.Mode != nil {
-		meta.Mode = *op.Mode
 	}
 	content := []byte(op.Content)
+	var fromMeta *guest.Meta
 	switch {
 	case op.FromHost != "":
 		b, err := os.ReadFile(op.FromHost)
@@ -198,16 +191,68 @@ func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 			return err
 		}
 		content = b
-		if m, err := root.Meta(op.FromGuest); err == nil && op.Mode == nil {
-			if _, err := root.Lstat(real); err != nil {
-				meta = m
-			}
+		if m, err := root.Meta(op.FromGuest); err == nil {
+			fromMeta = &m
 		}
 	}
-	if _, err := j.RecordFile(op.Step, op.Reason, real); err != nil {
+	at, err := root.ResolveAt(real, true)
+	if err != nil {
 		return err
 	}
-	return root.WriteFile(real, content, meta)
+	defer at.Close()
+	meta := guest.Meta{Mode: 0o644}
+	existing, err := at.Meta()
+	switch {
+	case err == nil:
+		meta = existing
+	case fromMeta != nil && op.Mode == nil:
+		meta = *fromMeta
+	}
+	if op.Mode != nil {
+		meta.Mode = *op.Mode
+	}
+	if err := j.RecordAt(op.Step, op.Reason, at); err != nil {
+		return err
+	}
+	if testHookAfterRecord != nil {
+		testHookAfterRecord(at.Path())
+	}
+	return at.WriteFile(content, meta)
+}
+
+// mkdirJournaled journals and creates one directory, through one At.
+func mkdirJournaled(root *guest.Root, j *journal.Journal, step, reason, d string) error {
+	at, err := root.ResolveAt(d, false)
+	if err != nil {
+		return err
+	}
+	defer at.Close()
+	if err := j.RecordAt(step, reason, at); err != nil {
+		return err
+	}
+	return at.Mkdir(guest.Meta{Mode: fs.ModeDir | 0o755})
+}
+
+// removeFile journals and removes p itself, through one At.
+func removeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
+	at, err := root.ResolveAt(op.Path, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer at.Close()
+	if _, err := at.Lstat(); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := j.RecordAt(op.Step, op.Reason, at); err != nil {
+		return err
+	}
+	if testHookAfterRecord != nil {
+		testHookAfterRecord(at.Path())
+	}
+	return at.Remove()
 }
 
 func runInGuest(ctx context.Context, root *guest.Root, j *journal.Journal, op plan.Op, opts Options) error {

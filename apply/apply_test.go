@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -218,5 +219,70 @@ func TestWriteBelowJournalDir(t *testing.T) {
 				t.Errorf("after rollback (-before +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The journal record and the write act on one resolved file. Here the
+// directory holding it is swapped for a decoy between the two: the write
+// still lands in the directory the record read, the decoy is untouched,
+// and rollback restores the file that was written. Resolving the path
+// again for the write replaced the decoy's file instead, and rollback
+// then left the real one changed.
+func TestRecordAndWriteActOnOneFile(t *testing.T) {
+	for _, kind := range []plan.Kind{plan.WriteFile, plan.RemoveFile} {
+		t.Run(string(kind), func(t *testing.T) {
+			dir := tree(t)
+			root, err := guest.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			old, _ := os.ReadFile(filepath.Join(dir, "boot/grub/grub.conf"))
+			testHookAfterRecord = func(string) {
+				must(t, os.Rename(filepath.Join(dir, "boot/grub"), filepath.Join(dir, "boot/grub.moved")))
+				must(t, os.Mkdir(filepath.Join(dir, "boot/grub"), 0o755))
+				must(t, os.WriteFile(filepath.Join(dir, "boot/grub/grub.conf"), []byte("decoy\n"), 0o600))
+			}
+			defer func() { testHookAfterRecord = nil }()
+			op := plan.Op{Step: "boot", Kind: kind, Path: "/boot/grub/grub.conf"}
+			if kind == plan.WriteFile {
+				op.Content, op.OldSHA256 = "default=1\n", plan.Hash(old)
+			}
+			if _, err := Apply(context.Background(), root, &plan.Plan{Ops: []plan.Op{op}}, Options{}); err != nil {
+				t.Fatalf("Apply() = %v", err)
+			}
+			testHookAfterRecord = nil
+			if b, _ := os.ReadFile(filepath.Join(dir, "boot/grub/grub.conf")); string(b) != "decoy\n" {
+				t.Errorf("the decoy swapped in after the record became %q, want it untouched", b)
+			}
+			moved := filepath.Join(dir, "boot/grub.moved/grub.conf")
+			b, err := os.ReadFile(moved)
+			switch kind {
+			case plan.WriteFile:
+				if string(b) != "default=1\n" {
+					t.Errorf("the recorded file = %q, %v; want it written", b, err)
+				}
+			case plan.RemoveFile:
+				if !os.IsNotExist(err) {
+					t.Errorf("the recorded file = %q, %v; want it removed", b, err)
+				}
+			}
+			// Put the recorded directory back where the journal knows it.
+			must(t, os.RemoveAll(filepath.Join(dir, "boot/grub")))
+			must(t, os.Rename(filepath.Join(dir, "boot/grub.moved"), filepath.Join(dir, "boot/grub")))
+			if _, err := Rollback(root, nil, nil); err != nil {
+				t.Fatalf("Rollback() = %v", err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "boot/grub/grub.conf")); !bytes.Equal(b, old) {
+				t.Errorf("after rollback grub.conf = %q, want %q", b, old)
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

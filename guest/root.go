@@ -66,11 +66,21 @@ var useOpenat2 = func() bool {
 	return haveOpenat2
 }
 
+// maxOpenat2Retries bounds openat2's EAGAIN retries. The kernel returns
+// EAGAIN when a rename or mount raced with a RESOLVE_IN_ROOT lookup; a
+// tree that keeps changing (a hostile process renaming in a loop) must
+// not keep xenify spinning. After that many, the userspace walk resolves
+// the path instead: it takes one component at a time and never retries.
+const maxOpenat2Retries = 64
+
+// openat2 is unix.Openat2; tests replace it to simulate a racing tree.
+var openat2 = unix.Openat2
+
 // openFD opens guest path p with flags, following symlinks inside the root.
 func (r *Root) openFD(p string, flags int, mode uint32) (int, error) {
 	if useOpenat2() {
-		for {
-			fd, err := unix.Openat2(r.fd, "/"+p, &unix.OpenHow{
+		for i := 0; i < maxOpenat2Retries; i++ {
+			fd, err := openat2(r.fd, "/"+p, &unix.OpenHow{
 				Flags:   uint64(flags | unix.O_CLOEXEC),
 				Mode:    uint64(mode),
 				Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
@@ -97,41 +107,107 @@ func (r *Root) openFD(p string, flags int, mode uint32) (int, error) {
 	return unix.Openat(dfd, base, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 }
 
-// OpenFile opens a guest file for reading.
-func (r *Root) OpenFile(p string) (*os.File, error) {
-	fd, err := r.openFD(p, unix.O_RDONLY, 0)
+// MaxReadSize bounds every read of a guest file, so a hostile guest cannot
+// make xenify load a multi-gigabyte "config file" (a sparse grub.cfg)
+// into memory. A larger file is refused before a byte is read.
+const MaxReadSize = 512 << 20
+
+// ErrNotRegular is the error for a guest file that xenify will not read:
+// a FIFO (whose open would block), a device node, a socket.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRead opens guest path p for reading without blocking and without
+// opening anything but a regular file (or, with dirOK, a directory).
+// p is resolved to an O_PATH descriptor, which opens nothing: a FIFO
+// does not block and no device driver is called. The type, the
+// filesystem and the size are checked on that descriptor, and only then
+// is the file opened, through /proc/self/fd: the same inode, whatever
+// the tree does in between.
+func (r *Root) openRead(p string, dirOK bool) (*os.File, error) {
+	pfd, err := r.openFD(p, unix.O_PATH, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(pfd)
+	if err := checkReadable(pfd, dirOK); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	fd, err := reopen(pfd, unix.O_RDONLY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	return os.NewFile(uintptr(fd), p), nil
 }
 
-// MaxReadSize bounds ReadFile, so a hostile guest cannot make xenify load
-// a multi-gigabyte "config file" into memory.
-const MaxReadSize = 512 << 20
+// reopen opens the inode an O_PATH descriptor holds, with flags, through
+// its /proc/self/fd link: no path is resolved again.
+func reopen(pfd, flags int) (int, error) {
+	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", pfd), flags|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+}
 
-// ReadFile reads a whole guest file (at most MaxReadSize bytes).
+// checkReadable refuses, on an O_PATH descriptor, what openRead must not
+// open: anything but a regular file (or a directory, with dirOK), a file
+// larger than MaxReadSize, and files of kernel pseudo-filesystems.
+func checkReadable(fd int, dirOK bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		if st.Size > MaxReadSize {
+			return fmt.Errorf("%d bytes, larger than the %d xenify reads from a guest file", st.Size, MaxReadSize)
+		}
+	case unix.S_IFDIR:
+		if !dirOK {
+			return unix.EISDIR
+		}
+	default:
+		return fmt.Errorf("%w (%s); xenify reads only regular files in the guest", ErrNotRegular, fileType(st.Mode))
+	}
+	return refusePseudoFS(fd)
+}
+
+// fileType names a file type for messages.
+func fileType(m uint32) string {
+	switch m & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFLNK:
+		return "a symlink"
+	case unix.S_IFDIR:
+		return "a directory"
+	}
+	return "a regular file"
+}
+
+// OpenFile opens a guest file, or a directory, for reading. It refuses
+// FIFOs, device nodes, sockets, files larger than MaxReadSize and files
+// of kernel pseudo-filesystems, without opening them (see openRead).
+func (r *Root) OpenFile(p string) (*os.File, error) {
+	return r.openRead(p, true)
+}
+
+// ReadFile reads a whole guest file (at most MaxReadSize bytes). Like
+// OpenFile, it reads only regular files.
 func (r *Root) ReadFile(p string) ([]byte, error) {
-	f, err := r.OpenFile(p)
+	f, err := r.openRead(p, false)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: errors.New("not a regular file")}
-	}
-	if err := refusePseudoFS(int(f.Fd())); err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
-	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxReadSize+1))
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	if len(data) > MaxReadSize {
+		// It grew while being read.
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("larger than %d bytes", MaxReadSize)}
 	}
 	return data, nil
@@ -150,27 +226,12 @@ func (r *Root) Stat(p string) (fs.FileInfo, error) {
 
 // Lstat returns information about p itself, not following a final symlink.
 func (r *Root) Lstat(p string) (fs.FileInfo, error) {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	dir, base := path.Split(real)
-	if base == "" {
+	if real, err := r.walk(p, false); err == nil && real == "/" {
 		return r.Stat("/")
 	}
-	dfd, err := r.openDirNoFollowChain(components(dir)[1:])
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	fd, err := unix.Openat(dfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), base)
-	defer f.Close()
-	// Fstat of an O_PATH|O_NOFOLLOW descriptor describes the link itself.
-	return f.Stat()
+	var fi fs.FileInfo
+	err := r.with(p, false, func(a *At) (err error) { fi, err = a.Lstat(); return err })
+	return fi, err
 }
 
 // Exists reports whether p names something (following symlinks).
@@ -187,30 +248,17 @@ func (r *Root) IsFile(p string) bool {
 
 // Readlink returns the target of the symlink p.
 func (r *Root) Readlink(p string) (string, error) {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	dir, base := path.Split(real)
-	dfd, err := r.openDirNoFollowChain(components(dir)[1:])
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	t, err := readlinkat(dfd, base)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: p, Err: err}
-	}
-	return t, nil
+	var t string
+	err := r.with(p, false, func(a *At) (err error) { t, err = a.Readlink(); return err })
+	return t, err
 }
 
 // ReadDir lists the directory p, sorted by name.
 func (r *Root) ReadDir(p string) ([]fs.DirEntry, error) {
-	fd, err := r.openFD(p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	f, err := r.openRead(p, true)
 	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: p, Err: err}
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
 	ents, err := f.ReadDir(-1)
 	if err != nil {

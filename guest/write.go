@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"time"
 
@@ -25,24 +24,9 @@ const selinuxXattr = "security.selinux"
 
 // Meta returns the metadata of p itself (a symlink is not followed).
 func (r *Root) Meta(p string) (Meta, error) {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return Meta{}, &fs.PathError{Op: "meta", Path: p, Err: err}
-	}
-	dfd, base, err := r.parent(real)
-	if err != nil {
-		return Meta{}, &fs.PathError{Op: "meta", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	var st unix.Stat_t
-	if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return Meta{}, &fs.PathError{Op: "meta", Path: p, Err: err}
-	}
-	m := Meta{Mode: modeFromStat(st.Mode), UID: int(st.Uid), GID: int(st.Gid)}
-	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		m.SELinux = getLabel(dfd, base)
-	}
-	return m, nil
+	var m Meta
+	err := r.with(p, false, func(a *At) (err error) { m, err = a.Meta(); return err })
+	return m, err
 }
 
 func modeFromStat(m uint32) fs.FileMode {
@@ -118,57 +102,7 @@ func (r *Root) parent(real string) (int, string, error) {
 // directory. If p is a symlink, its final target inside the root is
 // written and the link is kept.
 func (r *Root) WriteFile(p string, data []byte, meta Meta) error {
-	real, err := r.walk(p, true)
-	if err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	dfd, base, err := r.parent(real)
-	if err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	// O_PATH descriptors cannot be fsynced; reopen the directory for that.
-	syncfd, err := unix.Openat(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	defer unix.Close(syncfd)
-
-	tmp := ".xenify-" + randomSuffix() + "-" + base
-	if len(tmp) > 255 {
-		tmp = tmp[:255]
-	}
-	fd, err := unix.Openat(syncfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	ok := false
-	defer func() {
-		if !ok {
-			unix.Unlinkat(syncfd, tmp, 0)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	if err := setMetaFD(int(f.Fd()), meta); err != nil {
-		f.Close()
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	if err := f.Close(); err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	if err := unix.Renameat(syncfd, tmp, syncfd, base); err != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: err}
-	}
-	ok = true
-	return unix.Fsync(syncfd)
+	return r.with(p, true, func(a *At) error { return a.WriteFile(data, meta) })
 }
 
 func setMetaFD(fd int, meta Meta) error {
@@ -218,37 +152,7 @@ func (r *Root) Symlink(target, p string, meta Meta) error {
 // included); anything else there, a symlink to a directory too, is an
 // error.
 func (r *Root) Mkdir(p string, meta Meta) error {
-	real, err := r.walk(p, true)
-	if err != nil {
-		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
-	}
-	dfd, base, err := r.parent(real)
-	if err != nil {
-		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	if err := unix.Mkdirat(dfd, base, 0o700); err != nil {
-		if err == unix.EEXIST && isDirAt(dfd, base) {
-			return nil
-		}
-		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
-	}
-	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := setMetaFD(fd, meta); err != nil {
-		return &fs.PathError{Op: "mkdir", Path: p, Err: err}
-	}
-	return nil
-}
-
-// isDirAt reports whether name in dfd is a directory itself (a symlink is
-// not followed).
-func isDirAt(dfd int, name string) bool {
-	var st unix.Stat_t
-	return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+	return r.with(p, true, func(a *At) error { return a.Mkdir(meta) })
 }
 
 // MkdirAll creates p and any missing parents, each with mode 0755 owned by
@@ -283,28 +187,26 @@ func (r *Root) MkdirAll(p string) ([]string, error) {
 
 // Remove removes p itself (a symlink, a file or an empty directory).
 func (r *Root) Remove(p string) error {
-	real, err := r.walk(p, false)
-	if err != nil {
-		return &fs.PathError{Op: "remove", Path: p, Err: err}
-	}
-	dfd, base, err := r.parent(real)
-	if err != nil {
-		return &fs.PathError{Op: "remove", Path: p, Err: err}
-	}
-	defer unix.Close(dfd)
-	err = unix.Unlinkat(dfd, base, 0)
-	if err == unix.EISDIR {
-		err = unix.Unlinkat(dfd, base, unix.AT_REMOVEDIR)
-	}
-	if err != nil {
-		return &fs.PathError{Op: "remove", Path: p, Err: err}
-	}
-	return nil
+	return r.with(p, false, func(a *At) error { return a.Remove() })
 }
 
 // SetMeta sets owner, mode and SELinux label of p itself.
+// Like the reads, it opens only a regular file or a directory (a FIFO's
+// open would block).
 func (r *Root) SetMeta(p string, meta Meta) error {
-	fd, err := r.openFD(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	pfd, err := r.openFD(p, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFDIR {
+		return &fs.PathError{Op: "setmeta", Path: p, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fileType(st.Mode))}
+	}
+	fd, err := reopen(pfd, unix.O_RDONLY)
 	if err != nil {
 		return &fs.PathError{Op: "setmeta", Path: p, Err: err}
 	}

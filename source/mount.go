@@ -134,12 +134,10 @@ func unmount(path string, rw bool) error {
 
 // mountPoint opens a guest directory through the root-confined resolver
 // and returns the /proc/self/fd path to mount on, the host path the mount
-// will have, and a closer for the descriptor.
+// will have, and a closer for the descriptor. The directory is resolved
+// once: the host path is read back from the open descriptor, so it names
+// the directory mounted on even if the guest tree changes meanwhile.
 func mountPoint(root *guest.Root, mp string) (target, real string, closeFn func(), err error) {
-	rp, err := root.Realpath(mp)
-	if err != nil {
-		return "", "", nil, err
-	}
 	f, err := root.OpenFile(mp)
 	if err != nil {
 		return "", "", nil, err
@@ -149,7 +147,13 @@ func mountPoint(root *guest.Root, mp string) (target, real string, closeFn func(
 		f.Close()
 		return "", "", nil, fmt.Errorf("%s is not a directory in the guest", mp)
 	}
-	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), root.Dir() + rp, func() { f.Close() }, nil
+	target = fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	real, err = os.Readlink(target)
+	if err != nil || (real != root.Dir() && !strings.HasPrefix(real, root.Dir()+"/")) {
+		f.Close()
+		return "", "", nil, fmt.Errorf("%s in the guest: its host path %q is not below the guest root %s (%v)", mp, real, root.Dir(), err)
+	}
+	return target, real, func() { f.Close() }, nil
 }
 
 // mountInfo is one line of /proc/self/mountinfo.

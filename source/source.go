@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
@@ -121,12 +123,20 @@ func openDir(dir string, mode Mode) (*Opened, error) {
 	return o, nil
 }
 
+// checkWritable tells whether convert can write to the guest root,
+// without writing to it: a probe file would bypass the journal and
+// change the root's modification time. The filesystem's mount flags
+// (statfs) and access(2) answer the question, EROFS included.
 func checkWritable(dir string) error {
-	f, err := os.CreateTemp(dir, ".xenify-probe-*")
-	if err != nil {
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(dir, &sfs); err != nil {
+		return fmt.Errorf("guest root %s: %w", dir, err)
+	}
+	if sfs.Flags&unix.ST_RDONLY != 0 {
+		return fmt.Errorf("guest root %s is not writable: it is on a read-only mount (mount it read-write to convert)", dir)
+	}
+	if err := unix.Access(dir, unix.W_OK); err != nil {
 		return fmt.Errorf("guest root %s is not writable: %w", dir, err)
 	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
+	return nil
 }

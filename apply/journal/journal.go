@@ -171,24 +171,41 @@ func (j *Journal) storeBlob(data []byte) (string, error) {
 
 // snapshot records the state of p itself (not following a final symlink).
 func (j *Journal) snapshot(r *guest.Root, p string) (Entry, error) {
-	st, err := r.Lstat(p)
+	a, err := r.ResolveAt(p, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{Path: p}, nil
 	}
 	if err != nil {
 		return Entry{}, err
 	}
-	meta, err := r.Meta(p)
+	defer a.Close()
+	e, err := j.snapshotAt(a)
+	e.Path = p
+	return e, err
+}
+
+// snapshotAt records the state of what a names, through a alone: type,
+// metadata and content are those of one file, whatever the tree does.
+func (j *Journal) snapshotAt(a *guest.At) (Entry, error) {
+	p := a.Path()
+	st, err := a.Lstat()
+	if errors.Is(err, fs.ErrNotExist) {
+		return Entry{Path: p}, nil
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	meta, err := a.Meta()
 	if err != nil {
 		return Entry{}, err
 	}
 	e := Entry{Path: p, Existed: true, Meta: meta, MTime: st.ModTime().UnixNano()}
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
-		e.Link, err = r.Readlink(p)
+		e.Link, err = a.Readlink()
 	case st.Mode().IsRegular():
 		var data []byte
-		data, err = r.ReadFile(p)
+		data, err = a.ReadFile()
 		if err == nil {
 			e.Blob, err = j.storeBlob(data)
 		}
@@ -202,34 +219,38 @@ func (j *Journal) snapshot(r *guest.Root, p string) (Entry, error) {
 // RecordFile journals the file a write to p would change: the final
 // target of p if p is a symlink. It returns that canonical path.
 func (j *Journal) RecordFile(step, reason, p string) (string, error) {
-	real, err := j.root.Realpath(p)
+	a, err := j.root.ResolveAt(p, true)
 	if err != nil {
 		return "", err
 	}
+	defer a.Close()
+	return a.Path(), j.RecordAt(step, reason, a)
+}
+
+// RecordAt journals what a names before it is written or removed. The
+// caller then writes or removes through the same a, so the record and
+// the change are of one file.
+func (j *Journal) RecordAt(step, reason string, a *guest.At) error {
 	if err := j.ensureDir(); err != nil {
-		return "", err
+		return err
 	}
-	e, err := j.snapshot(j.root, real)
+	e, err := j.snapshotAt(a)
 	if err != nil {
-		return "", fmt.Errorf("journaling %s: %w", real, err)
+		return fmt.Errorf("journaling %s: %w", a.Path(), err)
 	}
-	e.ParentMTime = modTime(j.root, path.Dir(real))
+	e.ParentMTime = a.DirModTime()
 	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
-	return real, j.save()
+	return j.save()
 }
 
 // RecordRemoval journals p itself before it is removed.
 func (j *Journal) RecordRemoval(step, reason, p string) error {
-	if err := j.ensureDir(); err != nil {
+	a, err := j.root.ResolveAt(p, false)
+	if err != nil {
 		return err
 	}
-	e, err := j.snapshot(j.root, p)
-	if err != nil {
-		return fmt.Errorf("journaling %s: %w", p, err)
-	}
-	e.ParentMTime = modTime(j.root, path.Dir(p))
-	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
-	return j.save()
+	defer a.Close()
+	return j.RecordAt(step, reason, a)
 }
 
 // RecordTrees journals every path below the given roots (glob patterns
