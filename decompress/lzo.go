@@ -8,227 +8,29 @@ import (
 	"hash/adler32"
 	"hash/crc32"
 	"io"
+
+	"github.com/anchore/go-lzo"
 )
 
 // This file implements the lzop container (as written by the lzop tool
-// and read by the kernel's lib/decompress_unlzo.c) and an LZO1X
-// decompressor, since no pure-Go LZO module is available to us.
+// and read by the kernel's lib/decompress_unlzo.c), which no Go module
+// reads; the LZO1X blocks inside are decoded by github.com/anchore/go-lzo.
 
 var errLZOCorrupt = errors.New("lzo: corrupt compressed data")
 
 // lzo1xDecompress decompresses one LZO1X block from in into out, which must
-// be exactly the uncompressed size. It is a bounds-checked transcription of
-// the reference lzo1x_decompress_safe algorithm (LZO1X-1, -1_15 and -999
-// all decompress with it).
+// be exactly the uncompressed size (LZO1X-1, -1_15 and -999 all
+// decompress with it). The LZO1X decoder is github.com/anchore/go-lzo's,
+// a bounds-checked transcription of the kernel's lzo1x_decompress_safe.
 func lzo1xDecompress(in, out []byte) error {
-	ip, op := 0, 0
-	inLen, outLen := len(in), len(out)
-
-	// next returns in[ip] and advances; callers check availability first
-	// through need.
-	need := func(n int) bool { return n >= 0 && ip+n <= inLen }
-	// copyLit copies t literal bytes from the input.
-	copyLit := func(t int) error {
-		if !need(t) || op+t > outLen {
-			return errLZOCorrupt
-		}
-		copy(out[op:op+t], in[ip:ip+t])
-		ip += t
-		op += t
-		return nil
+	n, err := lzo.Decompress(in, out)
+	if err != nil {
+		return err
 	}
-	// copyMatch copies t bytes from back-reference m, byte by byte since
-	// source and destination may overlap.
-	copyMatch := func(m, t int) error {
-		if m < 0 || m >= op || op+t > outLen {
-			return errLZOCorrupt
-		}
-		for i := 0; i < t; i++ {
-			out[op] = out[m]
-			op++
-			m++
-		}
-		return nil
+	if n != len(out) {
+		return fmt.Errorf("%w: %d bytes decompressed, the block header says %d", errLZOCorrupt, n, len(out))
 	}
-	// extLen reads a run-length extension: zero bytes add 255 each, then a
-	// final non-zero byte is added to base.
-	extLen := func(base int) (int, error) {
-		t := 0
-		for {
-			if !need(1) {
-				return 0, errLZOCorrupt
-			}
-			if in[ip] != 0 {
-				break
-			}
-			t += 255
-			ip++
-			if t > outLen+255 {
-				return 0, errLZOCorrupt
-			}
-		}
-		t += base + int(in[ip])
-		ip++
-		return t, nil
-	}
-
-	if !need(1) {
-		return errLZOCorrupt
-	}
-
-	const (
-		stLoop = iota
-		stFirstLiteralRun
-		stMatch
-		stMatchNext
-	)
-	var t int
-	state := stLoop
-	if in[0] > 17 {
-		t = int(in[0]) - 17
-		ip = 1
-		if t < 4 {
-			state = stMatchNext
-		} else {
-			if err := copyLit(t); err != nil {
-				return err
-			}
-			state = stFirstLiteralRun
-		}
-	}
-
-	for {
-		switch state {
-		case stLoop:
-			if !need(1) {
-				return errLZOCorrupt
-			}
-			t = int(in[ip])
-			ip++
-			if t >= 16 {
-				state = stMatch
-				continue
-			}
-			if t == 0 {
-				var err error
-				if t, err = extLen(15); err != nil {
-					return err
-				}
-			}
-			if err := copyLit(t + 3); err != nil {
-				return err
-			}
-			state = stFirstLiteralRun
-
-		case stFirstLiteralRun:
-			if !need(1) {
-				return errLZOCorrupt
-			}
-			t = int(in[ip])
-			ip++
-			if t >= 16 {
-				state = stMatch
-				continue
-			}
-			if !need(1) {
-				return errLZOCorrupt
-			}
-			m := op - (1 + 0x0800) - (t >> 2) - (int(in[ip]) << 2)
-			ip++
-			if err := copyMatch(m, 3); err != nil {
-				return err
-			}
-			if t = int(in[ip-2]) & 3; t == 0 {
-				state = stLoop
-			} else {
-				state = stMatchNext
-			}
-
-		case stMatch:
-			var m int
-			switch {
-			case t >= 64: // M2: 3..8 bytes, offset up to 2 KiB
-				if !need(1) {
-					return errLZOCorrupt
-				}
-				m = op - 1 - ((t >> 2) & 7) - (int(in[ip]) << 3)
-				ip++
-				t = (t >> 5) - 1
-			case t >= 32: // M3: offset up to 16 KiB
-				t &= 31
-				if t == 0 {
-					var err error
-					if t, err = extLen(31); err != nil {
-						return err
-					}
-				}
-				if !need(2) {
-					return errLZOCorrupt
-				}
-				m = op - 1 - (int(binary.LittleEndian.Uint16(in[ip:])) >> 2)
-				ip += 2
-			case t >= 16: // M4: offset 16..48 KiB, or end of stream
-				m = op - ((t & 8) << 11)
-				t &= 7
-				if t == 0 {
-					var err error
-					if t, err = extLen(7); err != nil {
-						return err
-					}
-				}
-				if !need(2) {
-					return errLZOCorrupt
-				}
-				m -= int(binary.LittleEndian.Uint16(in[ip:])) >> 2
-				ip += 2
-				if m == op {
-					// End-of-stream marker.
-					if op != outLen {
-						return fmt.Errorf("lzo: block decompressed to %d bytes, want %d", op, outLen)
-					}
-					if ip != inLen {
-						return fmt.Errorf("lzo: %d unused bytes after end of block", inLen-ip)
-					}
-					return nil
-				}
-				m -= 0x4000
-			default: // M1: 2 bytes, offset up to 1 KiB
-				if !need(1) {
-					return errLZOCorrupt
-				}
-				m = op - 1 - (t >> 2) - (int(in[ip]) << 2)
-				ip++
-				if err := copyMatch(m, 2); err != nil {
-					return err
-				}
-				if t = int(in[ip-2]) & 3; t == 0 {
-					state = stLoop
-				} else {
-					state = stMatchNext
-				}
-				continue
-			}
-			if err := copyMatch(m, t+2); err != nil {
-				return err
-			}
-			if t = int(in[ip-2]) & 3; t == 0 {
-				state = stLoop
-			} else {
-				state = stMatchNext
-			}
-
-		case stMatchNext:
-			if err := copyLit(t); err != nil {
-				return err
-			}
-			if !need(1) {
-				return errLZOCorrupt
-			}
-			t = int(in[ip])
-			ip++
-			state = stMatch
-		}
-	}
+	return nil
 }
 
 // lzop header flags (lzop's conf.h).
