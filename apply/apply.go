@@ -103,6 +103,9 @@ func Apply(ctx context.Context, root *guest.Root, p *plan.Plan, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := j.CheckDir(); err != nil {
+		return nil, err
+	}
 	if opts.RootFS != nil {
 		j.SetView(journal.ViewRootFS, opts.RootFS)
 	}

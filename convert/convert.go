@@ -79,6 +79,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				res.Manual = append(res.Manual, m.Argv)
 			}
 		}
+		if err != nil && ar == nil {
+			return nil, err // refused before the first op: nothing was changed
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w\nthe journal in the guest records every change made so far: run 'xenify convert' again to finish or 'xenify rollback' to undo", err)
 		}

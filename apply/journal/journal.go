@@ -128,17 +128,25 @@ func Exists(root *guest.Root) bool { return root.Exists(file) }
 // Empty reports whether nothing has been recorded.
 func (j *Journal) Empty() bool { return len(j.Records) == 0 }
 
+// CheckDir refuses a journal directory xenify cannot keep its journal
+// in: a symlink. Apply asks before the first op, so such a guest is
+// refused before anything is written.
+func (j *Journal) CheckDir() error {
+	// The journal must be a real directory of the guest: through a link
+	// it could land anywhere in the guest, and rollback could not remove
+	// it cleanly.
+	if st, err := j.root.Lstat(Dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return &xerr.Refused{Path: Dir, Msg: "is a symlink; xenify keeps its journal only in a real directory of the guest", Fix: "remove the link in the guest and run convert again"}
+	}
+	return nil
+}
+
 func (j *Journal) ensureDir() error {
 	if j.root.IsFile(file) {
 		return nil
 	}
-	// The journal must be a real directory of the guest: through a link
-	// it could land anywhere in the guest, and rollback could not remove
-	// it cleanly.
-	for _, d := range []string{"/var", "/var/lib", Dir} {
-		if st, err := j.root.Lstat(d); err == nil && st.Mode()&fs.ModeSymlink != 0 && d == Dir {
-			return &xerr.Refused{Path: Dir, Msg: "is a symlink; xenify keeps its journal only in a real directory of the guest", Fix: "remove the link in the guest and run convert again"}
-		}
+	if err := j.CheckDir(); err != nil {
+		return err
 	}
 	created, err := j.root.MkdirAll(blobDir)
 	if err != nil {
