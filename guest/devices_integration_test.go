@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -32,4 +33,27 @@ func TestIntegrationReadRefusesDeviceNodes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// While guest commands run, the host's /proc is mounted in the guest. A
+// guest link to /proc/self/environ must not read xenify's environment on
+// any read path: OpenFile and FS().Open skipped the procfs check.
+func TestIntegrationReadRefusesProcfs(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir, _ := hostileTree(t)
+	must(t, os.Mkdir(filepath.Join(dir, "proc"), 0o755))
+	must(t, unix.Mount("proc", filepath.Join(dir, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""))
+	defer unix.Unmount(filepath.Join(dir, "proc"), unix.MNT_DETACH)
+	must(t, os.Symlink("/proc/self/environ", filepath.Join(dir, "etc/modprobe.conf")))
+	r, err := Open(dir)
+	must(t, err)
+	defer r.Close()
+	for name, read := range readPaths {
+		if name == "SetMeta" {
+			continue
+		}
+		if err := read(r, "/etc/modprobe.conf"); err == nil || !strings.Contains(err.Error(), "pseudo-file") {
+			t.Errorf("%s(/etc/modprobe.conf -> /proc/self/environ) = %v, want a pseudo-file refusal", name, err)
+		}
+	}
 }
