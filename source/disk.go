@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/xenify/xenify/conf/fstab"
 	"github.com/xenify/xenify/devmap"
@@ -217,10 +220,17 @@ func openHostDisks(paths []string) ([]*hostDisk, error) {
 		if err != nil {
 			return out, xerr.Usagef("SOURCE %s: %v", p, err)
 		}
-		f, err := os.Open(real)
+		// O_NONBLOCK: a FIFO given as SOURCE must be refused below, not
+		// block the open until a writer comes.
+		fd, err := unix.Open(real, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return out, xerr.Usagef("SOURCE %s: %v", p, err)
+			return out, xerr.Usagef("SOURCE %s: %v", p, &fs.PathError{Op: "open", Path: real, Err: err})
 		}
+		if err := unix.SetNonblock(fd, false); err != nil {
+			unix.Close(fd)
+			return out, fmt.Errorf("SOURCE %s: %w", p, err)
+		}
+		f := os.NewFile(uintptr(fd), real)
 		hd := &hostDisk{Path: abs, Real: real, File: f}
 		out = append(out, hd)
 		fi, err := f.Stat()

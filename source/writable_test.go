@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/xenify/xenify/internal/testenv"
 	"github.com/xenify/xenify/source"
+	"github.com/xenify/xenify/xerr"
 )
 
 // Opening a directory for writing checks that it is writable without
@@ -64,4 +67,20 @@ func TestIntegrationOpenReadOnlyMount(t *testing.T) {
 		t.Fatalf("Open(read-only mount, ReadOnly) = %v", err)
 	}
 	o.Close()
+}
+
+// A FIFO given as SOURCE is refused as a usage error; its open used to
+// wait for a writer forever (this test hung).
+func TestOpenRefusesFIFOSource(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "disk.img")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := source.Open(context.Background(), []string{fifo}, source.ReadOnly)
+	if err == nil {
+		o.Close()
+	}
+	if code := xerr.Code(err); code != xerr.ExitUsage {
+		t.Errorf("Open(FIFO) = %v (exit %d), want a usage error", err, code)
+	}
 }
