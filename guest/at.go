@@ -1,8 +1,6 @@
 package guest
 
 import (
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
 
@@ -96,23 +94,12 @@ func (a *At) ReadFile() ([]byte, error) {
 		return nil, a.err("open", err)
 	}
 	defer f.Close()
-	if err := checkReadable(int(f.Fd()), false); err != nil {
-		return nil, a.err("open", err)
-	}
-	fd, err := reopen(int(f.Fd()), unix.O_RDONLY)
+	rf, err := openChecked(int(f.Fd()), false, a.path)
 	if err != nil {
-		return nil, a.err("open", err)
+		return nil, err
 	}
-	rf := os.NewFile(uintptr(fd), a.path)
 	defer rf.Close()
-	data, err := io.ReadAll(io.LimitReader(rf, MaxReadSize+1))
-	if err != nil {
-		return nil, a.err("read", err)
-	}
-	if len(data) > MaxReadSize {
-		return nil, a.err("read", fmt.Errorf("larger than %d bytes", MaxReadSize))
-	}
-	return data, nil
+	return readCapped(rf, a.path)
 }
 
 // DirModTime is the modification time (Unix ns) of the directory, 0

@@ -129,6 +129,12 @@ func (r *Root) openRead(p string, dirOK bool) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer unix.Close(pfd)
+	return openChecked(pfd, dirOK, p)
+}
+
+// openChecked checks what the O_PATH descriptor pfd holds (checkReadable)
+// and only then opens it for reading; p names it in errors.
+func openChecked(pfd int, dirOK bool, p string) (*os.File, error) {
 	if err := checkReadable(pfd, dirOK); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -137,6 +143,19 @@ func (r *Root) openRead(p string, dirOK bool) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	return os.NewFile(uintptr(fd), p), nil
+}
+
+// readCapped reads all of f, at most MaxReadSize bytes.
+func readCapped(f *os.File, p string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, MaxReadSize+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	if len(data) > MaxReadSize {
+		// It grew while being read.
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("larger than %d bytes", MaxReadSize)}
+	}
+	return data, nil
 }
 
 // reopen opens the inode an O_PATH descriptor holds, with flags, through
@@ -202,15 +221,7 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxReadSize+1))
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
-	}
-	if len(data) > MaxReadSize {
-		// It grew while being read.
-		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("larger than %d bytes", MaxReadSize)}
-	}
-	return data, nil
+	return readCapped(f, p)
 }
 
 // Stat returns information about the file p names, following symlinks.
