@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,5 +115,48 @@ func TestSecondSignalKills(t *testing.T) {
 				t.Errorf("after the second %v: %v, want killed by %v", sig, st, sig)
 			}
 		})
+	}
+}
+
+// The built xenify, copying a 20 GiB sparse image (minutes of work),
+// stops on SIGINT: the copy's context is cancelled, and xenify exits 130.
+func TestBuiltBinaryStopsOnSignal(t *testing.T) {
+	gobin, err := exec.LookPath("go") // go test puts GOROOT/bin first in PATH
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "xenify")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "big.img")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(20 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(bin, "copy", "--json", src, filepath.Join(dir, "copy.img"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	r := bufio.NewReader(stdout)
+	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, `"progress"`) {
+		t.Fatalf("xenify copy said %q, %v; want a progress line", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, r)
+	if st := exitOf(t, cmd); st.ExitCode() != xerr.ExitInterrupted {
+		t.Errorf("xenify copy after SIGINT: %v, want exit %d", st, xerr.ExitInterrupted)
 	}
 }
