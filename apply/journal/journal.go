@@ -224,20 +224,11 @@ func (j *Journal) snapshotAt(a *guest.At) (Entry, error) {
 	return e, err
 }
 
-// RecordFile journals the file a write to p would change: the final
-// target of p if p is a symlink. It returns that canonical path.
-func (j *Journal) RecordFile(step, reason, p string) (string, error) {
-	a, err := j.root.ResolveAt(p, true)
-	if err != nil {
-		return "", err
-	}
-	defer a.Close()
-	return a.Path(), j.RecordAt(step, reason, a)
-}
-
 // RecordAt journals what a names before it is written or removed. The
 // caller then writes or removes through the same a, so the record and
-// the change are of one file.
+// the change are of one file. (There is deliberately no record by path:
+// resolving the path again for the change is what let a changing tree
+// make the two reach different files.)
 func (j *Journal) RecordAt(step, reason string, a *guest.At) error {
 	if err := j.ensureDir(); err != nil {
 		return err
@@ -249,16 +240,6 @@ func (j *Journal) RecordAt(step, reason string, a *guest.At) error {
 	e.ParentMTime = a.DirModTime()
 	j.append(Record{Step: step, Reason: reason, Entries: []Entry{e}})
 	return j.save()
-}
-
-// RecordRemoval journals p itself before it is removed.
-func (j *Journal) RecordRemoval(step, reason, p string) error {
-	a, err := j.root.ResolveAt(p, false)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return j.RecordAt(step, reason, a)
 }
 
 // RecordTrees journals every path below the given roots (glob patterns
