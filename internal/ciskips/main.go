@@ -3,8 +3,8 @@
 //	go run ./internal/ciskips run LOG -- go test -json ARGS...
 //
 // runs go test with -json, prints the output go test would have printed
-// without it, appends the JSON events to LOG and exits with go test's
-// status.
+// without -json (see printer), appends the JSON events to LOG and exits
+// with go test's status.
 //
 //	go run ./internal/ciskips check ALLOWLIST LOG
 //
@@ -83,6 +83,11 @@ func runTee(logPath string, argv []string) int {
 		fmt.Fprintln(os.Stderr, "ciskips:", err)
 		return 1
 	}
+	verbose := false
+	for _, a := range argv {
+		verbose = verbose || a == "-v" || a == "-test.v"
+	}
+	pr := newPrinter(os.Stdout, verbose)
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
@@ -94,9 +99,7 @@ func runTee(logPath string, argv []string) int {
 			os.Stdout.Write(append(line, '\n'))
 			continue
 		}
-		if e.Action == "output" {
-			io.WriteString(os.Stdout, e.Output)
-		}
+		pr.event(e)
 	}
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
@@ -107,6 +110,64 @@ func runTee(logPath string, argv []string) int {
 		return 1
 	}
 	return 0
+}
+
+// printer turns go test -json events back into go test's own output.
+// With -v that is every output line. Without it, go test prints a test's
+// output only when the test fails, and otherwise one line per package:
+// the printer buffers each top-level test's output (its subtests'
+// included, those that passed dropped) and prints it when the test fails.
+type printer struct {
+	w       io.Writer
+	verbose bool
+	buf     map[string][]bufLine // package -> lines of running tests
+}
+
+type bufLine struct{ test, text string }
+
+func newPrinter(w io.Writer, verbose bool) *printer {
+	return &printer{w: w, verbose: verbose, buf: map[string][]bufLine{}}
+}
+
+func topLevel(test string) string {
+	top, _, _ := strings.Cut(test, "/")
+	return top
+}
+
+func (p *printer) event(e event) {
+	if p.verbose {
+		if e.Action == "output" {
+			io.WriteString(p.w, e.Output)
+		}
+		return
+	}
+	if e.Test == "" {
+		if e.Action == "output" && e.Output != "PASS\n" {
+			io.WriteString(p.w, e.Output)
+		}
+		return
+	}
+	lines := p.buf[e.Package]
+	switch e.Action {
+	case "output":
+		if !strings.HasPrefix(strings.TrimSpace(e.Output), "=== ") {
+			p.buf[e.Package] = append(lines, bufLine{e.Test, e.Output})
+		}
+	case "pass", "skip", "fail":
+		top := topLevel(e.Test)
+		keep := lines[:0]
+		for _, l := range lines {
+			mine := l.test == e.Test || strings.HasPrefix(l.test, e.Test+"/")
+			switch {
+			case e.Action == "fail" && e.Test == top && topLevel(l.test) == top:
+				io.WriteString(p.w, l.text)
+			case mine && e.Action != "fail":
+			default:
+				keep = append(keep, l)
+			}
+		}
+		p.buf[e.Package] = keep
+	}
 }
 
 type allowed struct{ pkg, test, reason string }

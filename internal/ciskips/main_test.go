@@ -51,3 +51,41 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check(entry without a reason) = %v, want an error", err)
 	}
 }
+
+// The printer shows what go test without -json shows: failing tests'
+// output (subtests included, in order) and the package lines.
+func TestPrinter(t *testing.T) {
+	events := []event{
+		{"output", "p", "TestA", "=== RUN   TestA\n"},
+		{"output", "p", "TestA", "    a_test.go:1: log of a passing test\n"},
+		{"output", "p", "TestA", "--- PASS: TestA (0.00s)\n"},
+		{"pass", "p", "TestA", ""},
+		{"output", "p", "TestB", "=== RUN   TestB\n"},
+		{"output", "p", "TestB/ok", "=== RUN   TestB/ok\n"},
+		{"output", "p", "TestB/ok", "    --- PASS: TestB/ok (0.00s)\n"},
+		{"pass", "p", "TestB/ok", ""},
+		{"output", "p", "TestB/bad", "=== RUN   TestB/bad\n"},
+		{"output", "p", "TestB/bad", "    b_test.go:2: got 1, want 2\n"},
+		{"output", "p", "TestB", "--- FAIL: TestB (0.00s)\n"},
+		{"output", "p", "TestB/bad", "    --- FAIL: TestB/bad (0.00s)\n"},
+		{"fail", "p", "TestB/bad", ""},
+		{"fail", "p", "TestB", ""},
+		{"output", "p", "", "FAIL\n"},
+		{"output", "p", "", "FAIL\tp\t0.01s\n"},
+		{"output", "q", "", "PASS\n"},
+		{"output", "q", "", "ok  \tq\t0.01s\n"},
+	}
+	var quiet, verbose strings.Builder
+	pq, pv := newPrinter(&quiet, false), newPrinter(&verbose, true)
+	for _, e := range events {
+		pq.event(e)
+		pv.event(e)
+	}
+	want := "    b_test.go:2: got 1, want 2\n--- FAIL: TestB (0.00s)\n    --- FAIL: TestB/bad (0.00s)\nFAIL\nFAIL\tp\t0.01s\nok  \tq\t0.01s\n"
+	if quiet.String() != want {
+		t.Errorf("printer without -v printed:\n%s\nwant:\n%s", quiet.String(), want)
+	}
+	if !strings.Contains(verbose.String(), "=== RUN   TestA") || !strings.Contains(verbose.String(), "PASS\n") {
+		t.Errorf("printer with -v dropped lines:\n%s", verbose.String())
+	}
+}
