@@ -2,8 +2,9 @@
 //
 // Commands are argv slices, never shell strings; the quoted command line is
 // logged; on failure stdout and stderr are folded into the error. Commands
-// for the guest run chrooted into the guest root through
-// SysProcAttr.Chroot: the xenify process itself never changes its root.
+// for the guest (Cmd.Chroot set) run in a sandbox of their own namespaces,
+// chrooted into the guest root through SysProcAttr.Chroot (sandbox.go):
+// the xenify process itself never changes its root.
 package run
 
 import (

@@ -47,17 +47,17 @@ const (
 	sandboxStatusFD = 3
 )
 
-// SandboxFlags are the namespaces a guest command gets.
-const SandboxFlags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+// sandboxFlags are the namespaces a guest command gets.
+const sandboxFlags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
 
-// SandboxDev lists the device nodes of the guest's private /dev, each a
+// sandboxDev lists the device nodes of the guest's private /dev, each a
 // bind of the host's node of that name (Host) with that number. The /dev
 // tmpfs itself is nodev, as is every guest filesystem in the sandbox, so
 // these are the only devices the guest command can open. console is the
 // null device: guest output goes to xenify's capture, never to the host
 // console. Besides these, /dev holds pts (a new devpts instance), shm (a
 // tmpfs) and the links fd, stdin, stdout, stderr and ptmx.
-var SandboxDev = []struct {
+var sandboxDev = []struct {
 	Name, Host   string
 	Major, Minor uint32
 }{
@@ -125,7 +125,7 @@ func sandboxCmd(c Cmd, env []string) (*exec.Cmd, *os.File, *os.File, error) {
 		Env:        []string{sandboxSpecEnv + "=" + string(spec)},
 		ExtraFiles: []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: SandboxFlags,
+			Cloneflags: sandboxFlags,
 			// The namespace dies with its PID 1: if xenify dies, so
 			// does every process the guest command started.
 			Pdeathsig: syscall.SIGKILL,
@@ -392,7 +392,7 @@ func (m *mounts) populateDev(dev *os.File) error {
 	dfd := int(dev.Fd())
 	old := unix.Umask(0)
 	defer unix.Umask(old)
-	for _, d := range SandboxDev {
+	for _, d := range sandboxDev {
 		if err := m.bindDev(dfd, d.Name, d.Host, d.Major, d.Minor); err != nil {
 			return fmt.Errorf("creating /dev/%s: %w", d.Name, err)
 		}
