@@ -130,3 +130,43 @@ func TestIntegrationSandboxExit(t *testing.T) {
 		t.Errorf("Run(missing command) = %v, want an error naming it", err)
 	}
 }
+
+// TestIntegrationSandboxLeakStopsCommand mounts a tmpfs under the guest
+// on the host while a guest command runs (as a sandbox whose mounts
+// propagated would): the command must fail, naming the mount, and the
+// mount must be gone from the host afterwards.
+func TestIntegrationSandboxLeakStopsCommand(t *testing.T) {
+	testenv.RequireRoot(t)
+	root := testenv.BusyboxGuest(t)
+	leak := filepath.Join(root, "tmp")
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	streamR, streamW := io.Pipe()
+	mountErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(streamR)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				mountErr <- unix.Mount("tmpfs", leak, "tmpfs", 0, "size=1m")
+				stdinW.Close()
+			}
+		}
+	}()
+	_, err = run.Exec{}.Run(context.Background(), run.Cmd{
+		Argv: []string{"/bin/sh", "-c", "echo ready; read line || true"}, Chroot: root,
+		Stdin: stdinR, Stream: streamW,
+	})
+	streamW.Close()
+	if merr := <-mountErr; merr != nil {
+		t.Fatalf("mounting the stand-in leak: %v", merr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "leaked onto the host") || !strings.Contains(err.Error(), leak) {
+		t.Errorf("Run with a mount leaked to %s = %v, want an error naming it", leak, err)
+	}
+	if got := mountinfoUnder(t, leak); len(got) != 0 {
+		t.Errorf("host mounts under %s after Run = %v, want none", leak, got)
+	}
+}
