@@ -135,6 +135,11 @@ func topLevel(test string) string {
 }
 
 func (p *printer) event(e event) {
+	if e.Action == "build-output" {
+		// Compiler errors: go test prints them on stderr either way.
+		io.WriteString(p.w, e.Output)
+		return
+	}
 	if p.verbose {
 		if e.Action == "output" {
 			io.WriteString(p.w, e.Output)
@@ -142,8 +147,25 @@ func (p *printer) event(e event) {
 		return
 	}
 	if e.Test == "" {
-		if e.Action == "output" && e.Output != "PASS\n" {
-			io.WriteString(p.w, e.Output)
+		// The test binary's own lines ("PASS", "testing: warning: no
+		// tests to run") show only when the package fails; its "ok" line
+		// always.
+		key := "\x00" + e.Package
+		switch e.Action {
+		case "output":
+			p.buf[key] = append(p.buf[key], bufLine{"", e.Output})
+		case "fail":
+			for _, l := range p.buf[key] {
+				io.WriteString(p.w, l.text)
+			}
+			delete(p.buf, key)
+		case "pass", "skip":
+			for _, l := range p.buf[key] {
+				if strings.HasPrefix(l.text, "ok  ") || strings.HasPrefix(l.text, "?   ") {
+					io.WriteString(p.w, l.text)
+				}
+			}
+			delete(p.buf, key)
 		}
 		return
 	}

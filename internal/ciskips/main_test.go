@@ -72,8 +72,12 @@ func TestPrinter(t *testing.T) {
 		{"fail", "p", "TestB", ""},
 		{"output", "p", "", "FAIL\n"},
 		{"output", "p", "", "FAIL\tp\t0.01s\n"},
+		{"fail", "p", "", ""},
+		{"output", "q", "", "testing: warning: no tests to run\n"},
 		{"output", "q", "", "PASS\n"},
-		{"output", "q", "", "ok  \tq\t0.01s\n"},
+		{"output", "q", "", "ok  \tq\t0.01s [no tests to run]\n"},
+		{"pass", "q", "", ""},
+		{"build-output", "", "", "# r [r.test]\n"},
 	}
 	var quiet, verbose strings.Builder
 	pq, pv := newPrinter(&quiet, false), newPrinter(&verbose, true)
@@ -81,7 +85,7 @@ func TestPrinter(t *testing.T) {
 		pq.event(e)
 		pv.event(e)
 	}
-	want := "    b_test.go:2: got 1, want 2\n--- FAIL: TestB (0.00s)\n    --- FAIL: TestB/bad (0.00s)\nFAIL\nFAIL\tp\t0.01s\nok  \tq\t0.01s\n"
+	want := "    b_test.go:2: got 1, want 2\n--- FAIL: TestB (0.00s)\n    --- FAIL: TestB/bad (0.00s)\nFAIL\nFAIL\tp\t0.01s\nok  \tq\t0.01s [no tests to run]\n# r [r.test]\n"
 	if quiet.String() != want {
 		t.Errorf("printer without -v printed:\n%s\nwant:\n%s", quiet.String(), want)
 	}
