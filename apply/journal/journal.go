@@ -458,15 +458,6 @@ func (j *Journal) restore(r *guest.Root, e Entry) error {
 	return nil
 }
 
-// modTime is p's modification time (Unix ns), 0 when unknown.
-func modTime(r *guest.Root, p string) int64 {
-	st, err := r.Lstat(p)
-	if err != nil {
-		return 0
-	}
-	return st.ModTime().UnixNano()
-}
-
 // restoreContent restores e's content and metadata.
 func (j *Journal) restoreContent(r *guest.Root, e Entry) error {
 	if !e.Existed {
