@@ -28,11 +28,10 @@ type Event struct {
 
 // Options configure Apply.
 type Options struct {
+	// Runner runs the guest commands. run.Exec runs each in its own
+	// sandbox (namespaces, private /proc, /sys and /dev, chroot), and
+	// fails it when the sandbox cannot be released cleanly.
 	Runner run.Runner
-	// BindSystem makes /proc, /sys and /dev available inside the guest for
-	// its commands and returns the function that releases them. Nil means
-	// the guest commands run without them.
-	BindSystem func(ctx context.Context, root *guest.Root) (release func() error, err error)
 	// Progress, if set, is called before and after each op.
 	Progress func(Event)
 	// Output receives the output of guest commands as they run.
@@ -264,13 +263,6 @@ func runInGuest(ctx context.Context, root *guest.Root, j *journal.Journal, op pl
 	}
 	if err := j.RecordTrees(op.Step, op.Reason, op.Touches); err != nil {
 		return err
-	}
-	if opts.BindSystem != nil {
-		release, err := opts.BindSystem(ctx, root)
-		if err != nil {
-			return err
-		}
-		defer release()
 	}
 	_, err := opts.Runner.Run(ctx, run.Cmd{Argv: op.Argv, Chroot: root.Dir(), Stream: opts.Output})
 	return err

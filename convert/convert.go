@@ -68,7 +68,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			o.emit(Event{Step: &Step{Pass: pass, Index: ev.Index + 1, Total: ev.Total, Step: ev.Op.Step, What: ev.Op.String()}})
 		}
-		ar, err := apply.Apply(ctx, s.src.Root, p, apply.Options{Runner: run.Exec{Log: o.logger()}, BindSystem: source.BindSystem,
+		ar, err := apply.Apply(ctx, s.src.Root, p, apply.Options{Runner: run.Exec{Log: o.logger()},
 			Progress: progress, Output: o.output(), RootFS: s.src.RootOnly, ShowRootBoot: s.src.ShowRootBoot})
 		if ar != nil && err == nil {
 			res.Applied += len(p.GuestOps())

@@ -9,6 +9,8 @@ import (
 	"math/rand"
 	"os/exec"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // sample returns n bytes that compress reasonably but not trivially: runs
@@ -62,7 +64,7 @@ var toolArgs = map[Format][]string{
 func compressWith(t testing.TB, args []string, data []byte) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(args[0]); err != nil {
-		t.Skipf("%s not installed: %v", args[0], err)
+		testenv.Skipf(t, "%s not installed: %v", args[0], err)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin = bytes.NewReader(data)

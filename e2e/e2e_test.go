@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 const (
@@ -35,12 +37,12 @@ type result struct {
 // under Xen 4.17 in QEMU; the unconverted deb12-sda1 image must fail.
 func TestIntegrationBoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("e2e boot tier needs root (loop devices, mmdebstrap, mounts)")
+		testenv.Skipf(t, "e2e boot tier needs root (loop devices, mmdebstrap, mounts)")
 	}
 	for _, tool := range []string{"mmdebstrap", "qemu-system-x86_64", "sfdisk", "mke2fs", "mkswap", "lvm",
 		"losetup", "mount", "apt-get", "dpkg-deb", "cp"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("e2e boot tier needs %s: %v", tool, err)
+			testenv.Skipf(t, "e2e boot tier needs %s: %v", tool, err)
 		}
 	}
 	variants, err := SelectVariants(Variants, os.Getenv("XENIFY_E2E_VARIANTS"))
@@ -170,10 +172,10 @@ func TestIntegrationBoot(t *testing.T) {
 			conv := bin
 			if conv == nil {
 				if v.XenifyLayout != "" {
-					t.Skipf("--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
+					testenv.Skipf(t, "--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
 				}
 				if len(v.XenifyArgs) > 0 {
-					t.Skipf("%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
+					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
 				}
 				conv = HandConvert{Layout: layout}
 			}

@@ -65,7 +65,7 @@ func TestIntegrationDebianKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := exec.LookPath("cpio"); err != nil {
-		t.Skipf("cpio not installed: %v", err)
+		testenv.Skipf(t, "cpio not installed: %v", err)
 	}
 	list, err := exec.Command("sh", "-c", "cd \"$1\" && find . | LC_ALL=C sort", "sh", tree).Output()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xenify/xenify/decompress"
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // file describes one member of a test tree.
@@ -131,7 +132,7 @@ func compressWith(t testing.TB, f decompress.Format, data []byte) []byte {
 func run(t testing.TB, args []string, dir string, in []byte) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(args[0]); err != nil {
-		t.Skipf("%s not installed: %v", args[0], err)
+		testenv.Skipf(t, "%s not installed: %v", args[0], err)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir

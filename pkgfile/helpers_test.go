@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // readFile runs Read on the file at p.
@@ -34,7 +36,7 @@ func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed (Debian package %s): %v", name, map[string]string{"rpmbuild": "rpm", "rpm": "rpm", "dpkg-deb": "dpkg"}[name], err)
+		testenv.Skipf(t, "%s not installed (Debian package %s): %v", name, map[string]string{"rpmbuild": "rpm", "rpm": "rpm", "dpkg-deb": "dpkg"}[name], err)
 	}
 	return p
 }
@@ -134,7 +136,7 @@ func buildDeb(t *testing.T, tree, comp string) string {
 	cmd := exec.Command(dpkgDeb, "--root-owner-group", "-Z"+comp, "--build", tree, out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		if comp == "zstd" && strings.Contains(string(b), "unknown compression") {
-			t.Skipf("dpkg-deb does not support -Zzstd: %s", b)
+			testenv.Skipf(t, "dpkg-deb does not support -Zzstd: %s", b)
 		}
 		t.Fatalf("dpkg-deb -Z%s --build: %v\n%s", comp, err, b)
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rebuild the packages in testdata/ with rpmbuild and dpkg-deb")
@@ -220,7 +222,7 @@ func TestReadDebRecompressed(t *testing.T) {
 				args = []string{"-c"}
 			}
 			if _, err := exec.LookPath(tool); err != nil {
-				t.Skipf("%s not installed: %v", tool, err)
+				testenv.Skipf(t, "%s not installed: %v", tool, err)
 			}
 			cmd := exec.Command(tool, args...)
 			cmd.Stdin = bytes.NewReader(get("data.tar"))
@@ -379,33 +381,20 @@ func TestModuleRelease(t *testing.T) {
 	}
 }
 
-// TestReadRealDebianKernel reads a real Debian linux-image package if one
-// is cached, and checks it against its file name and against
+// TestReadRealDebianKernel reads a real Debian linux-image package (cached
+// by testenv.DebianKernelDeb, fetched on first use), and checks it against its file name and against
 // `dpkg-deb --fsys-tarfile | tar -t`.
 func TestReadRealDebianKernel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping in -short mode: decompressing a real kernel package takes seconds")
 	}
-	dir := os.Getenv("XENIFY_TEST_CACHE")
-	if dir == "" {
-		dir = "/var/cache/xenify-test"
-	}
-	debs, _ := filepath.Glob(filepath.Join(dir, "debs", "linux-image-*.deb"))
-	var picked string
-	for _, d := range debs {
-		if !strings.Contains(filepath.Base(d), "-dbg") {
-			picked = d
-			break
-		}
-	}
-	if picked == "" {
-		t.Skipf("no linux-image-*.deb cached in %s/debs (set XENIFY_TEST_CACHE)", dir)
-	}
+	// Fetched with apt-get download on a fresh machine; never a skip.
+	picked := testenv.DebianKernelDeb(t)
 	// linux-image-RELEASE_VERSION_ARCH.deb
 	base := strings.TrimSuffix(filepath.Base(picked), ".deb")
 	parts := strings.Split(base, "_")
 	if len(parts) != 3 {
-		t.Skipf("cannot parse package file name %s", base)
+		t.Fatalf("cannot parse package file name %s", base)
 	}
 	version, err := url.PathUnescape(parts[1]) // epochs are stored as %3a
 	if err != nil {

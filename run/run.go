@@ -2,8 +2,9 @@
 //
 // Commands are argv slices, never shell strings; the quoted command line is
 // logged; on failure stdout and stderr are folded into the error. Commands
-// for the guest run chrooted into the guest root through
-// SysProcAttr.Chroot: the xenify process itself never changes its root.
+// for the guest (Cmd.Chroot set) run in a sandbox of their own namespaces,
+// chrooted into the guest root through SysProcAttr.Chroot (sandbox.go):
+// the xenify process itself never changes its root.
 package run
 
 import (
@@ -13,9 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Cmd describes one command.
@@ -137,30 +142,43 @@ var DefaultEnv = []string{
 	"DEBIAN_FRONTEND=noninteractive",
 }
 
-// Run runs c and returns its stdout.
+// Run runs c and returns its stdout. A command with Chroot set runs in
+// the guest sandbox (see sandbox.go).
 func (e Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if len(c.Argv) == 0 {
 		return nil, errors.New("run: empty command")
 	}
 	e.logger(ctx).Info("running", "cmd", c.String())
-	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	env := c.Env
+	if env == nil {
+		env = DefaultEnv
+	}
+	var (
+		cmd    *exec.Cmd
+		status *os.File
+		before map[string]int
+	)
 	if c.Chroot != "" {
-		// The binary is looked up inside the chroot by the kernel after
-		// the chroot; exec.Command resolved it against the host PATH, so
-		// reset it to the literal argv[0] (absolute guest path expected).
-		cmd.Path = c.Argv[0]
-		cmd.Err = nil
-		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: c.Chroot}
-		if c.Dir == "" {
-			cmd.Dir = "/"
+		var w *os.File
+		var err error
+		if before, err = mountsUnder(c.Chroot); err != nil {
+			return nil, fmt.Errorf("reading the host's mounts: %w", err)
 		}
-	}
-	if c.Dir != "" {
+		cmd, status, w, err = sandboxCmd(c, env)
+		if err != nil {
+			return nil, err
+		}
+		defer status.Close()
+		defer w.Close()
+		// Pdeathsig fires when the thread that started the sandbox
+		// exits: keep this goroutine on it until the sandbox is done.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	} else {
+		cmd = exec.Command(c.Argv[0], c.Argv[1:]...)
 		cmd.Dir = c.Dir
-	}
-	cmd.Env = c.Env
-	if cmd.Env == nil {
-		cmd.Env = DefaultEnv
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.Stdin = c.Stdin
 	var stdout, stderr bytes.Buffer
@@ -170,19 +188,36 @@ func (e Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, c.Stream)
 	}
 	// Kill the whole process group on cancellation (guest package managers
-	// fork helpers).
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
+	// fork helpers; a sandbox takes its namespace down with it).
 	cmd.SysProcAttr.Setpgid = true
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err := cmd.Run()
-	if err != nil {
-		code := -1
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
+	err := cmd.Start()
+	if err == nil {
+		if c.Chroot != "" {
+			cmd.ExtraFiles[0].Close()
 		}
+		stop := context.AfterFunc(ctx, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		err = cmd.Wait()
+		stop()
+	}
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	}
+	if c.Chroot != "" && cmd.Process != nil {
+		report, _ := io.ReadAll(status)
+		code, err = sandboxResult(report, err)
+		after, merr := mountsUnder(c.Chroot)
+		if merr == nil {
+			merr = unmountLeaked(before, after, unix.Unmount)
+		}
+		if merr != nil {
+			// Not a failure of the guest command: the convert must
+			// stop on it.
+			return stdout.Bytes(), errors.Join(err, merr)
+		}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}

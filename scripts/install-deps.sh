@@ -6,32 +6,18 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-	ca-certificates curl unzip make gcc git \
+	ca-certificates make gcc git \
 	e2fsprogs xfsprogs dosfstools fdisk util-linux lvm2 mdadm \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
-	rpm dpkg-dev file kmod \
+	rpm dpkg-dev file kmod busybox-static \
 	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils
 
-# Go: the version go.mod names, from the Go module proxy (which serves
-# toolchains as modules), unless /usr/local/go already has it.
+# Go: the version go.mod names, unless /usr/local/go already has it. On a
+# machine without Go, scripts/install-go.sh fetches it through the go
+# command's own module proxy (bootstrapped from Debian's golang-go); an
+# older /usr/local/go fetches go$want itself (GOTOOLCHAIN=auto).
 want=$(awk '/^go /{print $2}' "$(dirname "$0")/../go.mod")
-have=""
-[ -x /usr/local/go/bin/go ] && have=$(/usr/local/go/bin/go env GOVERSION 2>/dev/null || true)
-if [ "$have" != "go$want" ] && ! /usr/local/go/bin/go version 2>/dev/null | grep -q "go$want"; then
-	case "$(uname -m)" in
-	x86_64) arch=amd64 ;;
-	aarch64) arch=arm64 ;;
-	*) echo "install-deps: no Go toolchain for $(uname -m)" >&2; exit 1 ;;
-	esac
-	if [ -z "$have" ]; then
-		tmp=$(mktemp -d)
-		curl -fsSL -o "$tmp/go.zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$want.linux-$arch.zip"
-		unzip -q "$tmp/go.zip" -d "$tmp"
-		rm -rf /usr/local/go
-		mv "$tmp/golang.org/toolchain@v0.0.1-go$want.linux-$arch" /usr/local/go
-		chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/* 2>/dev/null || true
-		rm -rf "$tmp"
-	fi
-	# An older /usr/local/go fetches go$want itself (GOTOOLCHAIN=auto).
+if [ ! -x /usr/local/go/bin/go ]; then
+	"$(dirname "$0")/install-go.sh" "$want" /usr/local/go
 fi
 /usr/local/go/bin/go version

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xenify/xenify/disk/disktest"
+	"github.com/xenify/xenify/internal/testenv"
 	"github.com/xenify/xenify/source"
 )
 
@@ -27,7 +28,7 @@ const pygrubBin = "/usr/lib/xen-4.17/bin/pygrub"
 func TestIntegrationBootMerge(t *testing.T) {
 	requireDisks(t)
 	if _, err := os.Stat(pygrubBin); err != nil {
-		t.Skipf("skipping: %s not installed (xen-utils-4.17)", pygrubBin)
+		testenv.Skipf(t, "skipping: %s not installed (xen-utils-4.17)", pygrubBin)
 	}
 	c := caseNamed(t, "centos-default-boot-lvm")
 	for _, keep := range []bool{false, true} {

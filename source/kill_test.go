@@ -32,7 +32,7 @@ func buildBinaries(t *testing.T) (xenify, hold string) {
 		cmd := exec.Command(goTool, "build", "-o", b.out, b.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Skipf("skipping: cannot build %s: %v\n%s", b.pkg, err, out)
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
 	return xenify, hold

@@ -10,7 +10,7 @@
 // the kernel's md_p.h, and are cross-checked with `mdadm --examine` by
 // package md's tests.
 //
-// Build skips the test (t.Skip) when a required tool is missing or root is
+// Build skips the test (testenv.Skipf: a failure under CI=true) when a required tool is missing or root is
 // needed but absent, so callers should name such tests TestIntegration...
 //
 // LVM without device-mapper: pvcreate/vgcreate work on a plain loop
@@ -34,6 +34,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // MiB is a mebibyte.
@@ -43,7 +45,7 @@ const MiB = 1 << 20
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root (loop devices)")
+		testenv.Skipf(t, "skipping: needs root (loop devices)")
 	}
 }
 
@@ -53,7 +55,7 @@ func RequireTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := lookPath(tool); err != nil {
-			t.Skipf("skipping: %s not installed", tool)
+			testenv.Skipf(t, "skipping: %s not installed", tool)
 		}
 	}
 }

@@ -15,13 +15,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 func needTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (Debian package e2fsprogs): %v", tool, err)
+			testenv.Skipf(t, "%s not installed (Debian package e2fsprogs): %v", tool, err)
 		}
 	}
 }

@@ -21,8 +21,9 @@ func init() {
 		name: "convert", usage: "[options] SOURCE", summary: "convert the guest in place (journaled, reversible)",
 		help: `Convert applies the plan: it journals every file inside the guest
 (/var/lib/xenify) before changing it, writes atomically, runs the
-guest's own tools chrooted (kernel install, initrd rebuild), and writes
-the Xen domain configuration. When a kernel must be installed first,
+guest's own tools (kernel install, initrd rebuild) chrooted in a sandbox
+that cannot see the host's disks or processes, and writes the Xen domain
+configuration. When a kernel must be installed first,
 convert inspects again afterwards and plans the boot entry and initrd for
 it. A separate /boot is copied into the root filesystem first (when the
 disks are given, not a directory; --keep-boot keeps it). Running convert

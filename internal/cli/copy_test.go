@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // smallDisk makes a 64 MiB MBR image with one ext4 partition, without
@@ -15,7 +17,7 @@ func smallDisk(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"sfdisk", "mke2fs"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s", tool)
+			testenv.Skipf(t, "needs %s", tool)
 		}
 	}
 	img := filepath.Join(t.TempDir(), "src.img")

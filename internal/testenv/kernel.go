@@ -5,79 +5,94 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
+const kernelGlob = "linux-image-6.1*-amd64_*_amd64.deb"
+
+// DebianKernelDeb returns the path of Debian 12's current
+// linux-image-6.1.*-amd64 package, cached in
+// ${XENIFY_TEST_CACHE:-/var/cache/xenify-test}/debs. On a fresh machine it
+// fetches it with apt-get download (apt's own sources and proxy settings),
+// and fails the test when that fails: a test that needs the real kernel
+// must not pass by not running.
+func DebianKernelDeb(tb testing.TB) string {
+	tb.Helper()
+	debs := filepath.Join(CacheDir(), "debs")
+	if m, _ := filepath.Glob(filepath.Join(debs, kernelGlob)); len(m) > 0 {
+		return m[len(m)-1]
+	}
+	RequireTools(tb, "apt-cache", "apt-get")
+	if err := os.MkdirAll(debs, 0o755); err != nil {
+		Skipf(tb, "cannot create the kernel cache %s (run as root, or set XENIFY_TEST_CACHE): %v", debs, err)
+	}
+	// One download per machine: parallel test binaries wait here.
+	lock, err := os.OpenFile(filepath.Join(debs, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		Skipf(tb, "cannot lock the kernel cache %s: %v", debs, err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		tb.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(debs, kernelGlob)); len(m) > 0 {
+		return m[len(m)-1]
+	}
+	out, err := exec.Command("apt-cache", "depends", "linux-image-amd64").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("apt-cache depends linux-image-amd64: %v\n%s", err, out)
+	}
+	var pkg string
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends: "); ok && strings.HasPrefix(name, "linux-image-6.1") {
+			pkg = name
+			break
+		}
+	}
+	if pkg == "" {
+		tb.Fatalf("apt-cache names no linux-image-6.1 package for linux-image-amd64 (run apt-get update):\n%s", out)
+	}
+	// Download into a private directory and move the .deb into place, so
+	// that no reader ever sees a partial file.
+	dl, err := os.MkdirTemp(debs, "download-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer os.RemoveAll(dl)
+	cmd := exec.Command("apt-get", "download", pkg)
+	cmd.Dir = dl
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("fetching the Debian kernel: apt-get download %s: %v\n%s", pkg, err, out)
+	}
+	got, _ := filepath.Glob(filepath.Join(dl, "*.deb"))
+	for _, g := range got {
+		if err := os.Rename(g, filepath.Join(debs, filepath.Base(g))); err != nil {
+			tb.Fatalf("caching %s: %v", g, err)
+		}
+	}
+	m, _ := filepath.Glob(filepath.Join(debs, kernelGlob))
+	if len(m) == 0 {
+		tb.Fatalf("apt-get download %s left no %s in %s", pkg, kernelGlob, debs)
+	}
+	return m[len(m)-1]
+}
+
 // DebianKernel returns the extracted tree (boot/, lib/modules/VER/ with
-// modules.builtin and xen-blkfront.ko) of Debian 12's current
-// linux-image-6.1.*-amd64 package. The .deb is cached in
-// ${XENIFY_TEST_CACHE:-/var/cache/xenify-test}/debs; CI can pre-fetch it
-// with:
-//
-//	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-6/{print $2; exit}')
-//	mkdir -p /var/cache/xenify-test/debs && cd /var/cache/xenify-test/debs && apt-get download "$pkg"
-//
-// It skips the test when the package is not cached and apt cannot fetch it.
+// modules.builtin and xen-blkfront.ko) of the package DebianKernelDeb
+// returns.
 func DebianKernel(tb testing.TB) string {
 	tb.Helper()
 	cache := CacheDir()
-	debs := filepath.Join(cache, "debs")
-	matches, _ := filepath.Glob(filepath.Join(debs, "linux-image-6.1*-amd64_*_amd64.deb"))
-	if len(matches) == 0 {
-		for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				tb.Skipf("Debian kernel not cached in %s and %s is unavailable: %v", debs, tool, err)
-			}
-		}
-		out, err := exec.Command("apt-cache", "depends", "linux-image-amd64").CombinedOutput()
-		if err != nil {
-			tb.Skipf("Debian kernel not cached in %s; apt-cache depends linux-image-amd64: %v\n%s", debs, err, out)
-		}
-		var pkg string
-		for _, line := range strings.Split(string(out), "\n") {
-			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends: "); ok && strings.HasPrefix(name, "linux-image-6.1") {
-				pkg = name
-				break
-			}
-		}
-		if pkg == "" {
-			tb.Skipf("Debian kernel not cached in %s and apt-cache names no linux-image-6.1 package (run apt-get update):\n%s", debs, out)
-		}
-		if err := os.MkdirAll(debs, 0o755); err != nil {
-			tb.Skipf("cannot create kernel cache %s: %v", debs, err)
-		}
-		// Download into a private directory and move the .deb into
-		// place, so that test binaries running in parallel never see a
-		// partial file.
-		dl, err := os.MkdirTemp(debs, "download-")
-		if err != nil {
-			tb.Skipf("cannot create kernel cache %s: %v", debs, err)
-		}
-		defer os.RemoveAll(dl)
-		cmd := exec.Command("apt-get", "download", pkg)
-		cmd.Dir = dl
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Skipf("Debian kernel not cached in %s; apt-get download %s: %v\n%s", debs, pkg, err, out)
-		}
-		got, _ := filepath.Glob(filepath.Join(dl, "*.deb"))
-		for _, g := range got {
-			if err := os.Rename(g, filepath.Join(debs, filepath.Base(g))); err != nil {
-				tb.Fatalf("caching %s: %v", g, err)
-			}
-		}
-		matches, _ = filepath.Glob(filepath.Join(debs, "linux-image-6.1*-amd64_*_amd64.deb"))
-		if len(matches) == 0 {
-			tb.Skipf("apt-get download %s left no .deb in %s", pkg, debs)
-		}
-	}
-	deb := matches[len(matches)-1]
+	deb := DebianKernelDeb(tb)
 	root := filepath.Join(cache, "extract", strings.TrimSuffix(filepath.Base(deb), ".deb"))
 	if _, err := os.Stat(filepath.Join(root, ".done")); err == nil {
 		return root
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(cache), "extract-")
+	RequireTools(tb, "dpkg-deb", "tar")
+	tmp, err := os.MkdirTemp(cache, "extract-")
 	if err != nil {
-		tb.Skipf("cannot extract into %s: %v", cache, err)
+		Skipf(tb, "cannot extract into %s: %v", cache, err)
 	}
 	defer os.RemoveAll(tmp)
 	// Only the files the tests read: the kernel, its config, the list of

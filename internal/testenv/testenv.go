@@ -29,7 +29,7 @@ type Recipe struct {
 	Suite    string   // bookworm, bullseye
 	Variant  string   // mmdebstrap variant
 	Packages []string // --include
-	Mirror   string
+	Mirror   string   // "": the machine's apt source for Suite (AptMirror)
 }
 
 // Debian12 is a minimal bookworm with a kernel, initramfs-tools and
@@ -38,30 +38,52 @@ var Debian12 = Recipe{
 	Suite:    "bookworm",
 	Variant:  "apt",
 	Packages: []string{"linux-image-amd64", "initramfs-tools", "systemd-sysv", "udev", "kmod", "zstd", "ifupdown"},
-	Mirror:   "http://deb.debian.org/debian",
 }
 
+// key names the cached tarball; r.Mirror is the resolved mirror.
 func (r Recipe) key() string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("v1|%s|%s|%s|%s", r.Suite, r.Variant, strings.Join(r.Packages, ","), r.Mirror)))
 	return r.Suite + "-" + hex.EncodeToString(h[:6])
 }
 
-// RequireRoot skips the test unless it runs as root.
+// InCI reports whether the tests run in CI (CI=true), where a missing
+// tool, root, cache or build is a failure, never a skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Skipf skips the test for a missing requirement on a developer's machine,
+// and fails it in CI: a skip there would hide exactly the regression the
+// test was written to catch.
+func Skipf(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf(format+" (CI=true: a missing requirement fails the test; see scripts/install-deps.sh)", args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// RequireRoot skips the test unless it runs as root (fails in CI).
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (chroot, mounts): run the integration tier as root")
+		Skipf(t, "needs root (chroot, mounts): run the integration tier as root")
 	}
 }
 
-// RequireTools skips the test unless every tool is on PATH.
-func RequireTools(t testing.TB, tools ...string) {
+// RequireTools skips the test unless every tool is on PATH (fails in CI),
+// and returns the path of the first.
+func RequireTools(t testing.TB, tools ...string) string {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (see scripts/install-deps.sh)", tool)
+	first := ""
+	for i, tool := range tools {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			Skipf(t, "needs %s (see scripts/install-deps.sh): %v", tool, err)
+		}
+		if i == 0 {
+			first = p
 		}
 	}
+	return first
 }
 
 // Tarball returns the cached tarball of the recipe, building it with
@@ -70,6 +92,13 @@ func Tarball(t testing.TB, r Recipe) string {
 	t.Helper()
 	RequireRoot(t)
 	RequireTools(t, "mmdebstrap", "tar")
+	if r.Mirror == "" {
+		m, err := AptMirror(r.Suite)
+		if err != nil {
+			t.Fatalf("building the %s guest: %v", r.Suite, err)
+		}
+		r.Mirror = m
+	}
 	dir := CacheDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 func TestReadShim(t *testing.T) {
@@ -42,7 +44,7 @@ func TestReadInstalledShim(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s == nil {
-		t.Skip("no Xen PV shim installed (xen-utils)")
+		testenv.Skipf(t, "no Xen PV shim installed (xen-utils)")
 	}
 	if !s.Runs("xen-3.0-x86_32p") || !s.Default {
 		t.Errorf("FindShim() = %+v, want the default shim running xen-3.0-x86_32p", s)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xenify/xenify/decompress"
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // Builders for synthetic kernels: a minimal ELF vmlinux with Xen notes or a
@@ -268,7 +269,7 @@ var kernelBuildCmd = map[decompress.Format][]string{
 func run(t testing.TB, args []string, in []byte) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(args[0]); err != nil {
-		t.Skipf("%s not installed: %v", args[0], err)
+		testenv.Skipf(t, "%s not installed: %v", args[0], err)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin = bytes.NewReader(in)

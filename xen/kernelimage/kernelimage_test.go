@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xenify/xenify/decompress"
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // debianCaps is "xl info"'s xen_caps on Debian 12's Xen 4.17 (no 32-bit PV).
@@ -298,7 +299,7 @@ func readnotes(t *testing.T, path string) map[string]string {
 		tool = p
 	}
 	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("Xen's readnotes not installed (xen-utils): %v", err)
+		testenv.Skipf(t, "Xen's readnotes not installed (xen-utils): %v", err)
 	}
 	out, err := exec.Command(tool, path).CombinedOutput()
 	if err != nil {

@@ -11,13 +11,15 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (Debian packages: fdisk e2fsprogs xfsprogs xen-utils-4.17)", tool)
+			testenv.Skipf(t, "%s not installed (Debian packages: fdisk e2fsprogs xfsprogs xen-utils-4.17)", tool)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // pygrubBin and pygrubLib locate the installed pygrub (Debian package
@@ -71,10 +73,10 @@ type oracle struct {
 func needPygrub(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(pygrubLib, "grub", "GrubConf.py")); err != nil {
-		t.Skipf("pygrub not installed (Debian package xen-utils-4.17): %v", err)
+		testenv.Skipf(t, "pygrub not installed (Debian package xen-utils-4.17): %v", err)
 	}
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("python3 not installed")
+		testenv.Skipf(t, "python3 not installed")
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 // Lib is the directory holding pygrub's "grub" Python package.
@@ -50,14 +52,14 @@ type Result struct {
 func Parse(t testing.TB, kind string, data []byte) Result {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(Lib, "grub", "GrubConf.py")); err != nil {
-		t.Skipf("pygrub's GrubConf.py not installed (Debian package xen-utils-4.17): %v", err)
+		testenv.Skipf(t, "pygrub's GrubConf.py not installed (Debian package xen-utils-4.17): %v", err)
 	}
 	py, err := exec.LookPath("python3")
 	if _, serr := os.Stat("/usr/bin/python3"); serr == nil {
 		py, err = "/usr/bin/python3", nil
 	}
 	if err != nil {
-		t.Skip("python3 not installed")
+		testenv.Skipf(t, "python3 not installed")
 	}
 	p := filepath.Join(t.TempDir(), "boot.cfg")
 	if err := os.WriteFile(p, data, 0o644); err != nil {
