@@ -342,6 +342,7 @@ func (op *opener) findRoot() error {
 	var tried []string
 	var fallback = -1
 	var fallbackWhy string
+	var fallbackConf []MDConfArray
 	for _, i := range op.rootCandidates() {
 		if err := op.ctx.Err(); err != nil {
 			return err
@@ -355,6 +356,7 @@ func (op *opener) findRoot() error {
 			continue
 		}
 		entries, ferr := readGuestFstab(rootDir)
+		op.m.MDConf = readGuestMDConf(rootDir)
 		if ferr == nil && !op.rw && op.namesRoot(entries, i) {
 			// Read-only: the probe mount is the final one.
 			op.rootVol, op.fstab = i, entries
@@ -386,13 +388,14 @@ func (op *opener) findRoot() error {
 			return op.mountRoot(rootDir, "")
 		}
 		if idx < 0 && fallback < 0 {
+			fallbackConf = op.m.MDConf
 			fallback, fallbackWhy = i, fmt.Sprintf("the guest's fstab names %s as /, which matches no filesystem on the given disks; using %s, which holds /etc/fstab", rootSpec, v.Describe(op.m.Disks))
 			op.fstab = entries
 		}
 		tried = append(tried, v.Describe(op.m.Disks))
 	}
 	if fallback >= 0 {
-		op.rootVol = fallback
+		op.rootVol, op.m.MDConf = fallback, fallbackConf
 		op.o.Warnings = append(op.o.Warnings, fallbackWhy)
 		return op.mountRoot(rootDir, "")
 	}
@@ -454,6 +457,17 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// readGuestMDConf reads the ARRAY lines of dir's mdadm.conf through
+// the guest resolver; none when it cannot be read.
+func readGuestMDConf(dir string) []MDConfArray {
+	root, err := guest.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	return readMDConf(root)
 }
 
 // recordedState is the device map an earlier convert recorded in the
