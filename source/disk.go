@@ -411,6 +411,10 @@ func (op *opener) findRoot() error {
 	if len(tried) > 0 {
 		what = "none of " + strings.Join(tried, ", ") + " holds /etc/fstab"
 	}
+	if enc := op.m.encrypted(); len(enc) > 0 {
+		return &xerr.Refused{Msg: fmt.Sprintf("no root filesystem found on %s: %s; the root filesystem is encrypted: %s", strings.Join(diskNames(op.m), ", "), what, strings.Join(enc, ", ")),
+			Fix: luksFix}
+	}
 	return &xerr.Refused{Msg: fmt.Sprintf("no root filesystem found on %s: %s", strings.Join(diskNames(op.m), ", "), what),
 		Fix: "give every disk of the installation (--disk PATH), or mount the root filesystem yourself and pass its directory"}
 }
@@ -564,9 +568,13 @@ func (op *opener) mountRest() error {
 	}
 	var mounts []todo
 	used := map[int]string{op.rootVol: "/"}
+	crypt := readCrypttab(op.o.Root)
 	for _, e := range op.fstab {
 		if e.Mount == "/" {
 			continue
+		}
+		if why, ok := op.encryptedEntry(e.Spec, crypt); ok && e.Type != "swap" {
+			return &xerr.Refused{Path: "/etc/fstab", Line: e.Line, Msg: fmt.Sprintf("%s (%s): %s", e.Mount, e.Spec, why), Fix: luksFix}
 		}
 		idx, u, err := op.m.Resolve(e.Spec, op.canon)
 		if err != nil {
@@ -582,7 +590,11 @@ func (op *opener) mountRest() error {
 		}
 		if idx < 0 {
 			if !hasOption(e.Options, "noauto") {
-				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) matches no filesystem on the given disks: it is not mounted, and the planner uses the spec as it is", e.Line, e.Spec, e.Mount))
+				inside := ""
+				if enc := op.m.encrypted(); len(enc) > 0 {
+					inside = " (it may be inside the encrypted " + strings.Join(enc, ", ") + ", which xenify cannot open)"
+				}
+				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) matches no filesystem on the given disks%s: it is not mounted, and the planner uses the spec as it is", e.Line, e.Spec, e.Mount, inside))
 				op.o.Unmatched = append(op.o.Unmatched, e)
 			}
 			continue
