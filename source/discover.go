@@ -47,6 +47,10 @@ type Volume struct {
 	MDMinor int
 	MDName  string
 	Probe   fsprobe.Result
+	// Subvol is the btrfs subvolume mount option ("subvol=root",
+	// "subvolid=257") of the fstab entry the volume is mounted for;
+	// empty for the top level and other filesystems.
+	Subvol string
 }
 
 // Type is the blkid type of the volume ("ext3", "swap", ...).
@@ -61,6 +65,9 @@ func (v Volume) Describe(disks []Disk) string {
 	}
 	if v.Part > 0 {
 		where += " partition " + strconv.Itoa(v.Part)
+	}
+	if v.Subvol != "" {
+		where += " (btrfs " + v.Subvol + ")"
 	}
 	switch {
 	case v.LV != "":

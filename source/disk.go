@@ -294,7 +294,7 @@ func (op *opener) attach(st *stack, v Volume, target, record string, rw bool) (s
 		return "", err
 	}
 	st.push(rel)
-	rel, err = mountAt(op.s, loop, target, record, v.Probe, rw)
+	rel, err = mountAt(op.s, loop, target, record, v.Probe, rw, v.Subvol)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", v.Describe(op.m.Disks), err)
 	}
@@ -356,6 +356,22 @@ func (op *opener) findRoot() error {
 			continue
 		}
 		entries, ferr := readGuestFstab(rootDir)
+		if ferr != nil && v.Probe.Type == fsprobe.Btrfs && v.Subvol == "" {
+			// Fedora 33+, openSUSE: root is a subvolume of the
+			// btrfs filesystem, not its top level.
+			if sub := btrfsRootSubvol(rootDir); sub != "" {
+				if err := st.unwind(); err != nil {
+					return err
+				}
+				v.Subvol = "subvol=" + sub
+				op.m.Volumes[i] = v
+				if loop, err = op.attach(&st, v, rootDir, rootDir, false); err != nil {
+					st.unwind()
+					return err
+				}
+				entries, ferr = readGuestFstab(rootDir)
+			}
+		}
 		op.m.MDConf = readGuestMDConf(rootDir)
 		if ferr == nil && !op.rw && op.namesRoot(entries, i) {
 			// Read-only: the probe mount is the final one.
@@ -567,7 +583,7 @@ func (op *opener) mountRest() error {
 		v Volume
 	}
 	var mounts []todo
-	used := map[int]string{op.rootVol: "/"}
+	used := map[string]string{fmt.Sprint(op.rootVol, op.m.Volumes[op.rootVol].Subvol): "/"}
 	crypt := readCrypttab(op.o.Root)
 	for _, e := range op.fstab {
 		if e.Mount == "/" {
@@ -599,12 +615,17 @@ func (op *opener) mountRest() error {
 			}
 			continue
 		}
-		if prev, dup := used[idx]; dup {
+		v := op.m.Volumes[idx]
+		if v.Probe.Type == fsprobe.Btrfs {
+			// Each subvolume fstab names is mounted on its own.
+			v.Subvol = subvolOption(e.Options)
+		}
+		key := fmt.Sprint(idx, v.Subvol)
+		if prev, dup := used[key]; dup {
 			op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) is the same filesystem as %s; not mounted twice", e.Line, e.Spec, e.Mount, prev))
 			continue
 		}
-		used[idx] = e.Mount
-		v := op.m.Volumes[idx]
+		used[key] = e.Mount
 		if e.Type == "swap" || !v.Mountable() || hasOption(e.Options, "noauto") {
 			if e.Type != "swap" && !v.Mountable() {
 				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) holds %q, which xenify does not mount", e.Line, e.Spec, e.Mount, v.Probe.Type))
