@@ -64,6 +64,9 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		return nil, err
 	}
 	opts.mergeBoot, c.Opts.mergeBoot = merge, merge
+	if err := checkBootPath(in, opts, merge); err != nil {
+		return nil, err
+	}
 	if c.DevMap, err = BuildDevMap(in, opts, prefix, prevMap); err != nil {
 		return nil, err
 	}
@@ -133,9 +136,9 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 }
 
 // vdevComment says what a virtual disk holds: every filesystem and swap
-// area on it (a whole disk holds / as well as /boot), each with the
-// native spec it was.
-func vdevComment(all []Mapped, vdev string) string {
+// area on it (a whole disk holds / as well as /boot; one btrfs holds /
+// and /home as subvolumes), each with the native spec it was.
+func vdevComment(all []Mapped, vdev string, wholeDisk bool) string {
 	var on []Mapped
 	for _, m := range all {
 		if m.Vdev == vdev {
@@ -153,7 +156,10 @@ func vdevComment(all []Mapped, vdev string) string {
 			parts = append(parts, fmt.Sprintf("%s (%s, was %s)", m.Mount, m.Type, m.Native))
 		}
 	}
-	return "whole disk: " + strings.Join(parts, ", ")
+	if wholeDisk {
+		return "whole disk: " + strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, ", ")
 }
 
 func orText(s, d string) string {
@@ -288,7 +294,7 @@ func stepDomain(c *Context) error {
 		} else if t, ok := o.Targets[m.Mount]; ok {
 			target, file = t, !strings.HasPrefix(t, "/dev/")
 		}
-		d.Disks = append(d.Disks, domain.Disk{Target: target, File: file, Vdev: m.Vdev, Comment: vdevComment(all, m.Vdev)})
+		d.Disks = append(d.Disks, domain.Disk{Target: target, File: file, Vdev: m.Vdev, Comment: vdevComment(all, m.Vdev, o.Layout == "disk")})
 	}
 	vif := domain.Vif{Bridge: o.Bridge}
 	switch o.MAC {

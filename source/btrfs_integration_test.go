@@ -99,4 +99,17 @@ func TestIntegrationBtrfsSubvolumes(t *testing.T) {
 		t.Errorf("Close() = %v", err)
 	}
 	checkNoLeaks(t, runDir, []string{l.Path})
+
+	// --layout lv would merge /boot into the root filesystem; pygrub
+	// cannot read btrfs, so /boot stays on ext4 of its own.
+	dev = attachWhole(t, l.Path)
+	code, out, errOut := runCLI(t, "plan", "--hypervisor-caps", caps, "--layout", "lv", dev)
+	if code != 0 || !strings.Contains(out, "/boot stays a filesystem of its own") || !strings.Contains(out, "the root filesystem is btrfs") || strings.Contains(out, "boot-merge") {
+		t.Errorf("xenify plan --layout lv (btrfs root, ext4 /boot) = %d, want 0 keeping /boot separate with a warning\n%s\n%s", code, out, errOut)
+	}
+	// / and /home are one btrfs filesystem: one virtual device.
+	if n := strings.Count(out, "target="+dev+"p2'"); n != 1 {
+		t.Errorf("xenify plan --layout lv hands the btrfs partition to the guest %d times, want once:\n%s", n, out)
+	}
+	checkNoLeaks(t, runDir, nil)
 }
