@@ -20,12 +20,15 @@ func init() {
 	register(&command{
 		name: "inspect", usage: "[--json] SOURCE [--disk PATH]...", summary: "show what is installed (reads only)",
 		help: `Inspect reads the guest and reports its distribution, architecture,
-kernels (and which can boot as a Xen PV guest), boot loader, fstab,
-network interfaces, consoles and SELinux mode. It never writes.
+host name, package format and manager, kernels (and which can boot as a
+Xen PV guest), boot loader, fstab (for disk sources, the device each line
+resolved to), network interfaces, consoles and SELinux mode. It never
+writes. In --json every list is [] when empty.
 
 Examples:
   xenify inspect /mnt/centos4
-  xenify inspect --json /mnt/centos4 | jq .kernels`,
+  xenify inspect --json /mnt/centos4 | jq '.kernels[] | select(.pv)'
+  xenify inspect --json disk.img | jq '.fstab.entries[] | {mount, device}'`,
 		run: runInspect,
 	})
 }
