@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xen/pygrub"
 	"github.com/xenify/xenify/xerr"
 )
 
 // This file is the one place that decides whether pygrub can boot the
 // guest from the filesystem holding its kernels, and which boot path to
-// name when it cannot. pygrub 4.17's libfsimage has no btrfs reader (see
-// xen/pygrub.CanRead); Fedora 33+ and openSUSE put root, and unless
+// name when it cannot. pygrub 4.17's libfsimage has no btrfs reader
+// (xen/pygrub.ReadsType, which verify asks too); Fedora 33+ and openSUSE put root, and unless
 // /boot is separate the kernels, on btrfs. Until pvgrub2 (--boot auto)
 // exists, the boot path that works is --boot direct.
 
@@ -21,8 +22,8 @@ const bootPathAlternative = "--boot direct --direct-dir DIR (dom0 keeps the kern
 // pygrubUnreadable says why pygrub cannot read a filesystem of fstab
 // type t ("" when it can).
 func pygrubUnreadable(t string) string {
-	if t == "btrfs" {
-		return "pygrub (Xen 4.17) has no btrfs reader"
+	if ok, why := pygrub.ReadsType(t); !ok {
+		return why
 	}
 	return ""
 }
