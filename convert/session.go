@@ -82,7 +82,13 @@ func Inspect(ctx context.Context, o Options) (*inspect.Inspection, error) {
 		return nil, err
 	}
 	defer s.Close()
-	return inspect.Inspect(s.src.Root)
+	in, err := inspect.Inspect(s.src.Root)
+	if err != nil {
+		return nil, err
+	}
+	// Which device each fstab line resolved to, for disk sources.
+	s.src.ResolvedDevices(&in.Fstab)
+	return in, nil
 }
 
 // openToRead checks the options and opens the guest read-only, for

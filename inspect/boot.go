@@ -13,13 +13,13 @@ import (
 type Boot struct {
 	Loader     string      `json:"loader"` // grub-legacy, grub2, none
 	ConfigPath string      `json:"config_path,omitempty"`
-	Entries    []BootEntry `json:"entries,omitempty"`
+	Entries    []BootEntry `json:"entries"`
 	Default    int         `json:"default"`
 	DefaultRaw string      `json:"default_raw,omitempty"`
 	// BLS is true when GRUB 2 takes its entries from /boot/loader/entries
 	// (blscfg), which pygrub does not read.
 	BLS        bool     `json:"bls,omitempty"`
-	BLSEntries []string `json:"bls_entries,omitempty"`
+	BLSEntries []string `json:"bls_entries"`
 	// DefaultsFile is /etc/default/grub when present.
 	DefaultsFile string `json:"defaults_file,omitempty"`
 }

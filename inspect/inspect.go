@@ -27,8 +27,16 @@ type Inspection struct {
 	Modprobe Modprobe          `json:"modprobe"`
 	Tools    map[string]string `json:"tools"` // tool name -> guest path
 	Glibc    Glibc             `json:"glibc"`
+	// Hostname is the guest's configured host name ("" when it sets
+	// none), and HostnameSource the file it came from.
+	Hostname       string `json:"hostname"`
+	HostnameSource string `json:"hostname_source,omitempty"`
+	// PackageFormat ("rpm", "deb") and PackageManager ("yum", "dnf",
+	// "apt", "up2date") are named as virt-inspector names them.
+	PackageFormat  string `json:"package_format"`
+	PackageManager string `json:"package_manager"`
 	// Notes are observations worth showing (not errors).
-	Notes []string `json:"notes,omitempty"`
+	Notes []string `json:"notes"`
 }
 
 // Inspect reads the guest. It fails with *xerr.Refused when the guest is
@@ -66,7 +74,36 @@ func Inspect(root *guest.Root) (*Inspection, error) {
 		return nil, err
 	}
 	in.Glibc = readGlibc(root, in.Arch)
+	in.Hostname, in.HostnameSource = readHostname(root)
+	in.PackageFormat, in.PackageManager = packaging(in.OS, in.Tools)
+	in.emptyNotNull()
 	return in, nil
+}
+
+// emptyNotNull makes every list an empty one rather than nil, so JSON
+// shows [] (`jq '.kernels[]'` works on a guest without kernels).
+func (in *Inspection) emptyNotNull() {
+	if in.Kernels == nil {
+		in.Kernels = []Kernel{}
+	}
+	if in.NICs == nil {
+		in.NICs = []NIC{}
+	}
+	if in.Gettys == nil {
+		in.Gettys = []Getty{}
+	}
+	if in.Fstab.Entries == nil {
+		in.Fstab.Entries = []FstabEntry{}
+	}
+	if in.Boot.Entries == nil {
+		in.Boot.Entries = []BootEntry{}
+	}
+	if in.Boot.BLSEntries == nil {
+		in.Boot.BLSEntries = []string{}
+	}
+	if in.Notes == nil {
+		in.Notes = []string{}
+	}
 }
 
 // readOptional reads a guest file that may be missing: (nil, nil) if so.
@@ -102,6 +139,10 @@ type FstabEntry struct {
 	Mount   string `json:"mount"`
 	Type    string `json:"type"`
 	Options string `json:"options"`
+	// Device is what the spec resolved to on the SOURCE disks ("disk.img
+	// partition 2", "vg0/root on disk.img partition 2"); set by the
+	// caller that opened the disks, empty for a directory SOURCE.
+	Device string `json:"device,omitempty"`
 }
 
 // Local reports whether the entry is a local block-device filesystem or

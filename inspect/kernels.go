@@ -1,11 +1,13 @@
 package inspect
 
 import (
+	"fmt"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/xenify/xenify/guest"
+	"github.com/xenify/xenify/xen/kernelimage"
 )
 
 // Kernel is one installed kernel.
@@ -68,8 +70,15 @@ func findKernels(root *guest.Root, arch Arch) ([]Kernel, error) {
 // (XenLinux flavours) and its build configuration (pvops). verify later
 // confirms this from the image's Xen ELF notes.
 func classify(root *guest.Root, k *Kernel, arch Arch) {
+	// /boot/config-VERSION; Fedora and EL9 also ship it (and since
+	// kernel-install, sometimes only) as /lib/modules/VERSION/config.
 	cfgPath := "/boot/config-" + k.Version
 	cfg, _ := root.ReadFile(cfgPath)
+	if cfg == nil {
+		if c, err := root.ReadFile("/lib/modules/" + k.Version + "/config"); err == nil {
+			cfgPath, cfg = "/lib/modules/"+k.Version+"/config", c
+		}
+	}
 	if cfg != nil {
 		k.Config = cfgPath
 	}
@@ -97,7 +106,20 @@ func classify(root *guest.Root, k *Kernel, arch Arch) {
 		// later kernels need CONFIG_XEN_PV.
 		k.Flavor, k.PV, k.Evidence = "pvops", true, cfgPath+": CONFIG_XEN=y (pre-4.14 pvops)"
 	case cfg == nil:
-		k.Flavor, k.Evidence = "native", "no /boot/config-"+k.Version+" and not a XenLinux kernel name"
+		// No build configuration: the image's Xen ELF notes decide, as
+		// Xen's domain builder would.
+		k.Flavor = "native"
+		info, err := imageInfo(root, k.Image)
+		switch {
+		case err != nil:
+			k.Evidence = "no /boot/config-" + k.Version + ", not a XenLinux kernel name, and the image cannot be read: " + err.Error()
+		case info.PV:
+			k.Flavor, k.PV, k.Evidence = "pvops", true, k.Image+": Xen ELF notes with a PV entry point (no /boot/config-"+k.Version+")"
+			k.PVH = info.PVH
+			return
+		default:
+			k.Evidence = k.Image + ": no Xen PV support in its ELF notes (" + info.NotPV + "); no /boot/config-" + k.Version
+		}
 	default:
 		k.Flavor, k.Evidence = "native", cfgPath+": built without Xen PV support"
 	}
@@ -106,6 +128,25 @@ func classify(root *guest.Root, k *Kernel, arch Arch) {
 	case "y":
 		k.BlkfrontBuiltin = true
 	}
+}
+
+// maxKernelImage bounds the kernel image read for its notes.
+const maxKernelImage = 64 << 20
+
+// imageInfo reads a kernel image's Xen notes.
+func imageInfo(root *guest.Root, p string) (*kernelimage.Info, error) {
+	st, err := root.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxKernelImage {
+		return nil, fmt.Errorf("%d bytes, more than a kernel image", st.Size())
+	}
+	data, err := root.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return kernelimage.Inspect(data)
 }
 
 // parseKconfig reads CONFIG_X=y lines.

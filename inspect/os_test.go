@@ -44,6 +44,22 @@ func TestDetectOS(t *testing.T) {
 			OS{Family: "redhat", Distro: "scientific", Version: "5.3", Major: 5, Minor: 3, Name: "Scientific Linux SL release 5.3 (Boron)", Source: "/etc/redhat-release"}},
 		{"debian os-release", map[string]string{"etc/os-release": "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n", "etc/debian_version": "12.15\n"},
 			OS{Family: "debian", Distro: "debian", Version: "12", Major: 12, Name: "Debian GNU/Linux 12 (bookworm)", Source: "/etc/os-release"}},
+		// Ubuntu before 12.04 has no os-release; its debian_version
+		// names the Debian it branched from.
+		{"ubuntu 10.04 lsb-release", map[string]string{"etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=10.04\nDISTRIB_CODENAME=lucid\nDISTRIB_DESCRIPTION=\"Ubuntu 10.04.4 LTS\"\n", "etc/debian_version": "squeeze/sid\n"},
+			OS{Family: "debian", Distro: "ubuntu", Version: "10.04", Major: 10, Minor: 4, Name: "Ubuntu 10.04.4 LTS", Source: "/etc/lsb-release"}},
+		{"ubuntu 10.10 lsb-release", map[string]string{"etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=10.10\nDISTRIB_CODENAME=maverick\nDISTRIB_DESCRIPTION=\"Ubuntu 10.10\"\n", "etc/debian_version": "squeeze/sid\n"},
+			OS{Family: "debian", Distro: "ubuntu", Version: "10.10", Major: 10, Minor: 10, Name: "Ubuntu 10.10", Source: "/etc/lsb-release"}},
+		{"ubuntu 9.04 over debian_version 5.0", map[string]string{"etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=9.04\nDISTRIB_CODENAME=jaunty\nDISTRIB_DESCRIPTION=\"Ubuntu 9.04\"\n", "etc/debian_version": "5.0\n"},
+			OS{Family: "debian", Distro: "ubuntu", Version: "9.04", Major: 9, Minor: 4, Name: "Ubuntu 9.04", Source: "/etc/lsb-release"}},
+		// os-release comes first; the release file refines the version.
+		{"centos 7 os-release and centos-release", map[string]string{"etc/os-release": "NAME=\"CentOS Linux\"\nVERSION=\"7 (Core)\"\nID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n", "etc/centos-release": "CentOS Linux release 7.9.2009 (Core)\n", "etc/redhat-release": "CentOS Linux release 7.9.2009 (Core)\n"},
+			OS{Family: "redhat", Distro: "centos", Version: "7.9", Major: 7, Minor: 9, Name: "CentOS Linux release 7.9.2009 (Core)", Source: "/etc/centos-release"}},
+		{"fedora os-release", map[string]string{"etc/os-release": "NAME=\"Fedora Linux\"\nVERSION=\"39 (Server Edition)\"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME=\"Fedora Linux 39 (Server Edition)\"\n", "etc/fedora-release": "Fedora release 39 (Thirty Nine)\n"},
+			OS{Family: "redhat", Distro: "fedora", Version: "39", Major: 39, Name: "Fedora release 39 (Thirty Nine)", Source: "/etc/fedora-release"}},
+		// A Debian lsb-release is not Ubuntu.
+		{"linuxmint lsb-release falls through", map[string]string{"etc/lsb-release": "DISTRIB_ID=LinuxMint\nDISTRIB_RELEASE=9\n", "etc/debian_version": "squeeze/sid\n"},
+			OS{Family: "debian", Distro: "debian", Version: "squeeze/sid", Name: "Debian squeeze/sid", Source: "/etc/debian_version"}},
 		{"old debian without os-release", map[string]string{"etc/debian_version": "5.0.10\n"},
 			OS{Family: "debian", Distro: "debian", Version: "5.0.10", Major: 5, Minor: 0, Name: "Debian 5.0.10", Source: "/etc/debian_version"}},
 	} {

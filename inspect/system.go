@@ -111,3 +111,75 @@ func readGlibc(root *guest.Root, arch Arch) Glibc {
 	}
 	return Glibc{Relevant: true, NoSegNeg: root.Exists("/lib/i686/nosegneg")}
 }
+
+// hostnameFiles are where guests keep their host name, newest scheme
+// first: /etc/hostname (Debian, Ubuntu, systemd), HOSTNAME= in
+// /etc/sysconfig/network (RHEL family before systemd), /etc/HOSTNAME
+// (SUSE).
+var hostnameFiles = []struct{ path, key string }{
+	{"/etc/hostname", ""},
+	{"/etc/sysconfig/network", "HOSTNAME"},
+	{"/etc/HOSTNAME", ""},
+}
+
+// readHostname returns the guest's host name and the file it came from.
+// A value that is no valid host name (longer than 253 bytes, blanks or
+// control characters) is ignored.
+func readHostname(root *guest.Root) (string, string) {
+	for _, hf := range hostnameFiles {
+		data, err := root.ReadFile(hf.path)
+		if err != nil {
+			continue
+		}
+		name := ""
+		if hf.key == "" {
+			for _, line := range strings.Split(string(data), "\n") {
+				if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+					name = line
+					break
+				}
+			}
+		} else if f, err := shellvars.Parse(hf.path, data); err == nil {
+			name, _ = f.Get(hf.key)
+		}
+		if validHostname(name) {
+			return name, hf.path
+		}
+	}
+	return "", ""
+}
+
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// packaging names the guest's package format and manager as
+// virt-inspector does (package_format, package_management).
+func packaging(o OS, tools map[string]string) (format, manager string) {
+	switch o.Family {
+	case "redhat":
+		format = "rpm"
+		switch {
+		case tools["dnf"] != "":
+			manager = "dnf"
+		case tools["yum"] != "":
+			manager = "yum"
+		case o.Distro == "rhel" && o.Major <= 4:
+			manager = "up2date" // RHEL 4; CentOS 4 ships yum
+		}
+	case "debian":
+		format = "deb"
+		if tools["apt-get"] != "" || tools["dpkg"] != "" {
+			manager = "apt"
+		}
+	}
+	return format, manager
+}

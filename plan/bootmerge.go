@@ -28,6 +28,10 @@ func bootMerge(root *guest.Root, in *inspect.Inspection, opts Options, warn func
 		// used, which pygrub finds by walking the partitions in order.
 		return e, 0, false, nil
 	}
+	if why := mergeUnreadable(in); why != "" {
+		warn(why)
+		return e, 0, false, nil
+	}
 	if r, ok := in.Fstab.Root(); ok {
 		if d := hostFor(opts, r); d != nil && d.Layered {
 			warn(fmt.Sprintf("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: with --layout %s the root filesystem is inside LVM or md that the guest assembles itself, where pygrub cannot read it (--layout lv hands the root filesystem over bare, and /boot is merged into it; --keep-boot keeps /boot separate without this warning)", opts.Layout))

@@ -64,6 +64,9 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		return nil, err
 	}
 	opts.mergeBoot, c.Opts.mergeBoot = merge, merge
+	if err := checkBootPath(in, opts, merge); err != nil {
+		return nil, err
+	}
 	if c.DevMap, err = BuildDevMap(in, opts, prefix, prevMap); err != nil {
 		return nil, err
 	}
@@ -130,6 +133,33 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		}
 	}
 	return p, nil
+}
+
+// vdevComment says what a virtual disk holds: every filesystem and swap
+// area on it (a whole disk holds / as well as /boot; one btrfs holds /
+// and /home as subvolumes), each with the native spec it was.
+func vdevComment(all []Mapped, vdev string, wholeDisk bool) string {
+	var on []Mapped
+	for _, m := range all {
+		if m.Vdev == vdev {
+			on = append(on, m)
+		}
+	}
+	if len(on) == 1 {
+		return fmt.Sprintf("%s (%s), was %s", on[0].Mount, on[0].Type, on[0].Native)
+	}
+	var parts []string
+	for _, m := range on {
+		if m.Type == "swap" {
+			parts = append(parts, "swap (was "+m.Native+")")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s (%s, was %s)", m.Mount, m.Type, m.Native))
+		}
+	}
+	if wholeDisk {
+		return "whole disk: " + strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, ", ")
 }
 
 func orText(s, d string) string {
@@ -252,7 +282,8 @@ func stepDomain(c *Context) error {
 		d.Header = append(d.Header, why+" kernel runs as PV inside a PVH container, under Xen's PV shim ("+o.Shim.Path+").")
 	}
 	seen := map[string]bool{}
-	for _, m := range append(append([]Mapped(nil), c.DevMap.Entries...), c.DevMap.Extra...) {
+	all := append(append([]Mapped(nil), c.DevMap.Entries...), c.DevMap.Extra...)
+	for _, m := range all {
 		if m.Vdev == "" || seen[m.Vdev] {
 			continue
 		}
@@ -263,7 +294,7 @@ func stepDomain(c *Context) error {
 		} else if t, ok := o.Targets[m.Mount]; ok {
 			target, file = t, !strings.HasPrefix(t, "/dev/")
 		}
-		d.Disks = append(d.Disks, domain.Disk{Target: target, File: file, Vdev: m.Vdev, Comment: fmt.Sprintf("%s (%s), was %s", m.Mount, m.Type, m.Native)})
+		d.Disks = append(d.Disks, domain.Disk{Target: target, File: file, Vdev: m.Vdev, Comment: vdevComment(all, m.Vdev, o.Layout == "disk")})
 	}
 	vif := domain.Vif{Bridge: o.Bridge}
 	switch o.MAC {

@@ -126,6 +126,8 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 	// Layered targets (a PV partition, an md array or member) by the
 	// virtual device they became: the filesystems on one share it.
 	shared := map[string]string{}
+	// Bare targets by the virtual device they became.
+	sameFS := map[string]string{}
 	for _, e := range keep {
 		native := e.Spec
 		m := Mapped{Line: e.Line, Mount: e.Mount, Type: e.Type, Native: native}
@@ -177,8 +179,15 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 			m.Virtual = v.Virtual
 		} else if v, ok := user[native]; ok {
 			m.Virtual = v.Virtual
+		} else if t, _ := hostTarget(opts, e); t != "" && sameFS[t] != "" {
+			// One filesystem named twice (btrfs subvolumes: / and
+			// /home on subvol=root and subvol=home) is one device.
+			m.Virtual = sameFS[t]
 		} else if m.Virtual, err = alloc(native); err != nil {
 			return nil, err
+		}
+		if t, _ := hostTarget(opts, e); t != "" && sameFS[t] == "" {
+			sameFS[t] = m.Virtual
 		}
 		m.Spec = "/dev/" + m.Virtual
 		if byID(native) && m.Native == native {

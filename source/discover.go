@@ -47,6 +47,10 @@ type Volume struct {
 	MDMinor int
 	MDName  string
 	Probe   fsprobe.Result
+	// Subvol is the btrfs subvolume mount option ("subvol=root",
+	// "subvolid=257") of the fstab entry the volume is mounted for;
+	// empty for the top level and other filesystems.
+	Subvol string
 }
 
 // Type is the blkid type of the volume ("ext3", "swap", ...).
@@ -61,6 +65,9 @@ func (v Volume) Describe(disks []Disk) string {
 	}
 	if v.Part > 0 {
 		where += " partition " + strconv.Itoa(v.Part)
+	}
+	if v.Subvol != "" {
+		where += " (btrfs " + v.Subvol + ")"
 	}
 	switch {
 	case v.LV != "":
@@ -100,6 +107,10 @@ type Map struct {
 	// MDMembers are the member regions of each md array found (by array
 	// UUID), in the order found.
 	MDMembers map[string][]Volume
+	// MDConf are the ARRAY lines of the guest's mdadm.conf, set once a
+	// root filesystem candidate is mounted: they name the arrays the
+	// guest calls /dev/mdN (1.2 metadata carries no preferred minor).
+	MDConf []MDConfArray
 }
 
 // maxNest bounds md-inside-partition-inside-... recursion.
@@ -147,7 +158,28 @@ func Discover(disks []Disk) (*Map, error) {
 	if err := d.logicalVolumes(); err != nil {
 		return nil, err
 	}
+	m.Warnings = append(m.Warnings, d.incompleteMirrors()...)
 	return m, nil
+}
+
+// incompleteMirrors warns about RAID1 arrays of which fewer members than
+// the array has were given: converting changes the members given only,
+// and the array, assembled again, is no longer a mirror of itself.
+func (d *discovery) incompleteMirrors() []string {
+	var out []string
+	for _, uuid := range d.mdOrder {
+		have, want := len(d.m.MDMembers[uuid]), d.mdRaidDisks[uuid]
+		if have == 0 || have >= want {
+			continue
+		}
+		var where []string
+		for _, v := range d.m.MDMembers[uuid] {
+			where = append(where, v.Describe(d.m.Disks))
+		}
+		out = append(out, fmt.Sprintf("md RAID1 array %s is incomplete: %d of its %d members given (%s); converting changes only these, so the other mirror keeps the native system and a later resync picks one of the two: give every member (--disk PATH), or first shrink the array to the members given inside the native system (mdadm --grow --raid-devices=%d --force)",
+			uuid, have, want, strings.Join(where, ", "), have))
+	}
+	return out
 }
 
 type foundPV struct {
@@ -159,6 +191,10 @@ type discovery struct {
 	m      *Map
 	pvs    []foundPV
 	mdSeen map[string]bool
+	// mdOrder are the RAID1 arrays in the order found, mdRaidDisks
+	// their member counts.
+	mdOrder     []string
+	mdRaidDisks map[string]int
 }
 
 // region probes one byte range (a partition, a whole disk, or an md
@@ -207,7 +243,14 @@ func (d *discovery) mdMember(v Volume, r *io.SectionReader, depth int) error {
 		return nil
 	}
 	if d.m.MDMembers != nil {
+		if _, seen := d.m.MDMembers[sb.UUID]; !seen {
+			d.mdOrder = append(d.mdOrder, sb.UUID)
+		}
 		d.m.MDMembers[sb.UUID] = append(d.m.MDMembers[sb.UUID], v)
+		if d.mdRaidDisks == nil {
+			d.mdRaidDisks = map[string]int{}
+		}
+		d.mdRaidDisks[sb.UUID] = sb.RaidDisks
 	}
 	if d.mdSeen[sb.UUID] {
 		return nil // another mirror of an array already mapped

@@ -304,7 +304,7 @@ func (op *opener) attach(st *stack, v Volume, target, record string, rw bool) (s
 		return "", err
 	}
 	st.push(rel)
-	rel, err = mountAt(op.s, loop, target, record, v.Probe, rw)
+	rel, err = mountAt(op.s, loop, target, record, v.Probe, rw, v.Subvol)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", v.Describe(op.m.Disks), err)
 	}
@@ -352,6 +352,7 @@ func (op *opener) findRoot() error {
 	var tried []string
 	var fallback = -1
 	var fallbackWhy string
+	var fallbackConf []MDConfArray
 	for _, i := range op.rootCandidates() {
 		if err := op.ctx.Err(); err != nil {
 			return err
@@ -365,6 +366,23 @@ func (op *opener) findRoot() error {
 			continue
 		}
 		entries, ferr := readGuestFstab(rootDir)
+		if ferr != nil && v.Probe.Type == fsprobe.Btrfs && v.Subvol == "" {
+			// Fedora 33+, openSUSE: root is a subvolume of the
+			// btrfs filesystem, not its top level.
+			if sub := btrfsRootSubvol(rootDir); sub != "" {
+				if err := st.unwind(); err != nil {
+					return err
+				}
+				v.Subvol = "subvol=" + sub
+				op.m.Volumes[i] = v
+				if loop, err = op.attach(&st, v, rootDir, rootDir, false); err != nil {
+					st.unwind()
+					return err
+				}
+				entries, ferr = readGuestFstab(rootDir)
+			}
+		}
+		op.m.MDConf = readGuestMDConf(rootDir)
 		if ferr == nil && !op.rw && op.namesRoot(entries, i) {
 			// Read-only: the probe mount is the final one.
 			op.rootVol, op.fstab = i, entries
@@ -396,13 +414,14 @@ func (op *opener) findRoot() error {
 			return op.mountRoot(rootDir, "")
 		}
 		if idx < 0 && fallback < 0 {
+			fallbackConf = op.m.MDConf
 			fallback, fallbackWhy = i, fmt.Sprintf("the guest's fstab names %s as /, which matches no filesystem on the given disks; using %s, which holds /etc/fstab", rootSpec, v.Describe(op.m.Disks))
 			op.fstab = entries
 		}
 		tried = append(tried, v.Describe(op.m.Disks))
 	}
 	if fallback >= 0 {
-		op.rootVol = fallback
+		op.rootVol, op.m.MDConf = fallback, fallbackConf
 		op.o.Warnings = append(op.o.Warnings, fallbackWhy)
 		return op.mountRoot(rootDir, "")
 	}
@@ -417,6 +436,10 @@ func (op *opener) findRoot() error {
 	what := "no filesystem xenify can mount"
 	if len(tried) > 0 {
 		what = "none of " + strings.Join(tried, ", ") + " holds /etc/fstab"
+	}
+	if enc := op.m.encrypted(); len(enc) > 0 {
+		return &xerr.Refused{Msg: fmt.Sprintf("no root filesystem found on %s: %s; the root filesystem is encrypted: %s", strings.Join(diskNames(op.m), ", "), what, strings.Join(enc, ", ")),
+			Fix: luksFix}
 	}
 	return &xerr.Refused{Msg: fmt.Sprintf("no root filesystem found on %s: %s", strings.Join(diskNames(op.m), ", "), what),
 		Fix: "give every disk of the installation (--disk PATH), or mount the root filesystem yourself and pass its directory"}
@@ -464,6 +487,17 @@ func readGuestFstab(dir string) ([]inspect.FstabEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// readGuestMDConf reads the ARRAY lines of dir's mdadm.conf through
+// the guest resolver; none when it cannot be read.
+func readGuestMDConf(dir string) []MDConfArray {
+	root, err := guest.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	return readMDConf(root)
 }
 
 // recordedState is the device map an earlier convert recorded in the
@@ -559,10 +593,14 @@ func (op *opener) mountRest() error {
 		v Volume
 	}
 	var mounts []todo
-	used := map[int]string{op.rootVol: "/"}
+	used := map[string]string{fmt.Sprint(op.rootVol, op.m.Volumes[op.rootVol].Subvol): "/"}
+	crypt := readCrypttab(op.o.Root)
 	for _, e := range op.fstab {
 		if e.Mount == "/" {
 			continue
+		}
+		if why, ok := op.encryptedEntry(e.Spec, crypt); ok && e.Type != "swap" {
+			return &xerr.Refused{Path: "/etc/fstab", Line: e.Line, Msg: fmt.Sprintf("%s (%s): %s", e.Mount, e.Spec, why), Fix: luksFix}
 		}
 		idx, u, err := op.m.Resolve(e.Spec, op.canon)
 		if err != nil {
@@ -578,17 +616,26 @@ func (op *opener) mountRest() error {
 		}
 		if idx < 0 {
 			if !hasOption(e.Options, "noauto") {
-				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) matches no filesystem on the given disks: it is not mounted, and the planner uses the spec as it is", e.Line, e.Spec, e.Mount))
+				inside := ""
+				if enc := op.m.encrypted(); len(enc) > 0 {
+					inside = " (it may be inside the encrypted " + strings.Join(enc, ", ") + ", which xenify cannot open)"
+				}
+				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) matches no filesystem on the given disks%s: it is not mounted, and the planner uses the spec as it is", e.Line, e.Spec, e.Mount, inside))
 				op.o.Unmatched = append(op.o.Unmatched, e)
 			}
 			continue
 		}
-		if prev, dup := used[idx]; dup {
+		v := op.m.Volumes[idx]
+		if v.Probe.Type == fsprobe.Btrfs {
+			// Each subvolume fstab names is mounted on its own.
+			v.Subvol = subvolOption(e.Options)
+		}
+		key := fmt.Sprint(idx, v.Subvol)
+		if prev, dup := used[key]; dup {
 			op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) is the same filesystem as %s; not mounted twice", e.Line, e.Spec, e.Mount, prev))
 			continue
 		}
-		used[idx] = e.Mount
-		v := op.m.Volumes[idx]
+		used[key] = e.Mount
 		if e.Type == "swap" || !v.Mountable() || hasOption(e.Options, "noauto") {
 			if e.Type != "swap" && !v.Mountable() {
 				op.o.Warnings = append(op.o.Warnings, fmt.Sprintf("/etc/fstab:%d: %s (%s) holds %q, which xenify does not mount", e.Line, e.Spec, e.Mount, v.Probe.Type))

@@ -137,6 +137,14 @@ func (m *Map) Resolve(spec string, canon func(string) string) (idx int, u *Unrea
 		return done(spec)
 	}
 	if g := mdDev.FindStringSubmatch(spec); g != nil || strings.HasPrefix(spec, "/dev/md/") {
+		// The guest's mdadm.conf names its arrays; it is what the
+		// guest's initrd assembles them by.
+		if a, ok := m.confArray(spec); ok {
+			add(a.matches)
+			if len(hits) > 0 {
+				return done(spec + " (" + a.Path + " line " + strconv.Itoa(a.Line) + ")")
+			}
+		}
 		minor := -1
 		if g != nil {
 			minor, _ = strconv.Atoi(g[1])

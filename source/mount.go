@@ -48,12 +48,19 @@ func mountOptions(p fsprobe.Result, rw bool) (types []string, data string) {
 // mountAt mounts dev on target (a host path, or /proc/self/fd/N of a
 // directory opened through the guest resolver). record is the host path
 // the mount will be known by, written to the session before mounting.
-func mountAt(s *session, dev, target, record string, p fsprobe.Result, rw bool) (func() error, error) {
+// extra are further mount options (a btrfs "subvol=root").
+func mountAt(s *session, dev, target, record string, p fsprobe.Result, rw bool, extra string) (func() error, error) {
 	id, err := s.begin(Item{Kind: "mount", Path: record})
 	if err != nil {
 		return nil, err
 	}
 	types, data := mountOptions(p, rw)
+	if extra != "" {
+		if data != "" {
+			data += ","
+		}
+		data += extra
+	}
 	flags := uintptr(unix.MS_NODEV | unix.MS_NOSUID)
 	if !rw {
 		flags |= unix.MS_RDONLY

@@ -140,3 +140,22 @@ func checkWritable(dir string) error {
 	}
 	return nil
 }
+
+// ResolvedDevices sets each fstab entry's Device to where its spec was
+// found on the SOURCE disks, or says that it matched nothing there. A
+// directory SOURCE resolves nothing: the host has mounted it already.
+func (o *Opened) ResolvedDevices(f *inspect.Fstab) {
+	for i := range f.Entries {
+		e := &f.Entries[i]
+		for _, fs := range o.Filesystems {
+			if (fs.Line > 0 && fs.Line == e.Line) || (fs.Mount == "/" && e.Mount == "/") {
+				e.Device = fs.Where
+			}
+		}
+		for _, u := range o.Unmatched {
+			if u.Line == e.Line {
+				e.Device = "no filesystem on the given disks"
+			}
+		}
+	}
+}

@@ -131,7 +131,7 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 			r.add("boot loader", Fail, err.Error(), "")
 			return nil, nil
 		}
-		if ok, why := pygrubCanRead(in.BootType); !ok {
+		if ok, why := pygrub.ReadsType(in.BootType); !ok {
 			r.add("boot loader", Fail, "pygrub cannot read the first disk's "+in.BootType+" filesystem: "+why, "keep /boot on ext2/3/4, or use --boot direct")
 			return nil, nil
 		}
@@ -172,18 +172,6 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 	}
 	r.add("boot loader", st, detail, fix)
 	return kernel, initrd
-}
-
-func pygrubCanRead(fsType string) (bool, string) {
-	switch fsType {
-	case "ext2", "ext3", "ext4", "":
-		return true, ""
-	case "xfs":
-		return true, "" // v5 superblocks are checked on images by pygrub.CanRead
-	case "btrfs":
-		return false, "pygrub 4.17's libfsimage has no btrfs support"
-	}
-	return true, ""
 }
 
 func subFS(root *guest.Root, mount string) (fs.FS, error) {

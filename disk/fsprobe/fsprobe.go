@@ -38,6 +38,7 @@ const (
 	ISO9660   = "iso9660"
 	JBD       = "jbd" // external ext3/4 journal device
 	SwSuspend = "swsuspend"
+	LUKS      = "crypto_LUKS"
 )
 
 // Result describes what was found. Type is empty when nothing was
@@ -60,6 +61,7 @@ type Result struct {
 	MD    *md.Superblock
 	LVM   *lvm.Label
 	Btrfs *BtrfsInfo
+	LUKS  *LUKSInfo
 }
 
 // ExtInfo holds ext2/3/4 superblock details.
@@ -143,7 +145,7 @@ func Probe(r io.ReaderAt, size int64) (Result, error) {
 		return Result{Type: LVM2PV, UUID: l.PVID, Version: l.Type, LVM: l, Size: l.DeviceSize}, nil
 	}
 	probers := []func(io.ReaderAt, int64) (Result, bool, error){
-		probeExt, probeXFS, probeBtrfs, probeSwap, probeISO, probeVFAT,
+		probeLUKS, probeExt, probeXFS, probeBtrfs, probeSwap, probeISO, probeVFAT,
 	}
 	for _, p := range probers {
 		res, ok, err := p(r, size)

@@ -191,3 +191,31 @@ func probeVFAT(r io.ReaderAt, size int64) (Result, bool, error) {
 	}
 	return res, true, nil
 }
+
+// LUKSInfo holds LUKS header details.
+type LUKSInfo struct {
+	// Version is 1 or 2.
+	Version int
+}
+
+// probeLUKS reads a LUKS1 or LUKS2 header ("LUKS\xba\xbe", version
+// big-endian at 6, UUID as text at 168; LUKS2 also a label at 24), as
+// cryptsetup writes it at the start of the encrypted device.
+func probeLUKS(r io.ReaderAt, size int64) (Result, bool, error) {
+	b, ok, err := read(r, size, 0, 256)
+	if err != nil || !ok {
+		return Result{}, false, err
+	}
+	if string(b[0:6]) != "LUKS\xba\xbe" {
+		return Result{}, false, nil
+	}
+	v := int(be.Uint16(b[6:8]))
+	if v != 1 && v != 2 {
+		return Result{}, false, nil
+	}
+	res := Result{Type: LUKS, UUID: cstring(b[168:208]), Version: fmt.Sprint(v), LUKS: &LUKSInfo{Version: v}}
+	if v == 2 {
+		res.Label = cstring(b[24:72])
+	}
+	return res, true, nil
+}

@@ -107,3 +107,14 @@ func Candidates(r io.ReaderAt, size int64) ([]Filesystem, error) {
 	}
 	return out, nil
 }
+
+// ReadsType reports whether pygrub 4.17 can read a filesystem known only
+// by its fstab or blkid type name (no superblock at hand), and if not,
+// why. It is the one answer plan and verify share; CanRead, given the
+// superblock, also rules out XFS v5 and odd ext features.
+func ReadsType(fsType string) (bool, string) {
+	if fsType == fsprobe.Btrfs {
+		return false, "pygrub (Xen 4.17) has no btrfs reader"
+	}
+	return true, ""
+}
