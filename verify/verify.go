@@ -86,11 +86,40 @@ type Input struct {
 func Verify(in Input) *Report {
 	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim}
 	kernelData, initrdData := bootLoader(r, in)
-	kern := kernelCheck(r, in, kernelData)
-	initrdCheck(r, in, initrdData, kern)
-	consistency(r, in, kern)
+	// Decoding the kernel and the initrd is most of verify's time: do
+	// both at once.
+	type inspected struct {
+		info *kernelimage.Info
+		err  error
+	}
+	kc := make(chan inspected, 1)
+	go func() {
+		var k inspected
+		if kernelData != nil {
+			k.info, k.err = kernelimage.Inspect(kernelData)
+		}
+		kc <- k
+	}()
+	var rd initrd
+	if initrdData != nil {
+		rd.ents, rd.files, rd.err = initramfs.ListFiles(initrdData, resumeConfs...)
+	}
+	k := <-kc
+	kernelCheck(r, in, kernelData != nil, k.info, k.err)
+	initrdCheck(r, in, initrdData != nil, rd)
+	consistency(r, in)
 	return r
 }
+
+// initrd is the initrd's listing and the files verify reads from it.
+type initrd struct {
+	ents  []initramfs.Entry
+	files map[string][]byte
+	err   error
+}
+
+// resumeConfs are where initramfs-tools records the resume device.
+var resumeConfs = []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"}
 
 // bootLoader decides which kernel and initrd will boot, as pygrub would
 // (or from the config for direct boot), and loads them.
@@ -197,19 +226,18 @@ func readIn(fsys fs.FS, p string) ([]byte, error) {
 	return fs.ReadFile(fsys, strings.TrimPrefix(path.Clean("/"+p), "/"))
 }
 
-func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
-	if data == nil {
+func kernelCheck(r *Report, in Input, have bool, info *kernelimage.Info, err error) {
+	if !have {
 		r.add("kernel", Skip, "no kernel to check (see boot loader)", "")
-		return nil
+		return
 	}
-	info, err := kernelimage.Inspect(data)
 	if err != nil {
 		r.add("kernel", Fail, r.Kernel+": cannot read the kernel image: "+err.Error(), "install a domU kernel (xenify convert)")
-		return nil
+		return
 	}
 	if !info.PV {
 		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PV guest: "+info.NotPV, "install a PV-capable kernel: kernel-xenU (EL4), kernel-xen (EL5), or a pvops kernel with CONFIG_XEN_PV=y")
-		return info
+		return
 	}
 	host := in.Caps.List
 	if r.PVShim {
@@ -217,12 +245,12 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		// the shim's ABIs are what count.
 		if in.Shim == nil {
 			r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s) to run under the PV shim, which xenify could not read, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --pvh-shim PATH")
-			return info
+			return
 		}
 		host = in.Shim.ABIs
 	} else if !in.Caps.Known() {
 		r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s); the host's capabilities are unknown, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --hypervisor-caps")
-		return info
+		return
 	}
 	ok, why := info.CompatibleWith(host)
 	switch {
@@ -233,13 +261,12 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 	}
 	if !ok {
 		r.add("kernel", Fail, r.Kernel+": "+why, "use a kernel of the host's ABI, or boot the guest as PVH/HVM")
-		return info
+		return
 	}
 	r.add("kernel", Pass, fmt.Sprintf("%s: %d-bit Xen PV kernel (%s); %s", r.Kernel, info.Class, info.XenVersion, why), "")
-	return info
 }
 
-func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
+func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	ver := kernelVersion(r.Kernel)
 	builtin := func(mod string) bool {
 		if ver == "" {
@@ -257,7 +284,7 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 	if strings.HasSuffix(ver, "xenU") || strings.HasSuffix(ver, "xen") {
 		blk = "xenblk"
 	}
-	if data == nil {
+	if !have {
 		if builtin(blk) {
 			r.add("initramfs", Pass, "no initrd; "+blk+" is built into the kernel", "")
 		} else {
@@ -265,9 +292,9 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 		}
 		return
 	}
-	ents, err := initramfs.List(data)
-	if err != nil {
-		r.add("initramfs", Fail, r.Initrd+": cannot read: "+err.Error(), "rebuild the initrd with xenify convert")
+	ents := rd.ents
+	if rd.err != nil {
+		r.add("initramfs", Fail, r.Initrd+": cannot read: "+rd.err.Error(), "rebuild the initrd with xenify convert")
 		return
 	}
 	if _, ok := initramfs.HasXenBlockFrontend(ents); !ok && !builtin(blk) {
@@ -294,21 +321,21 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 		return
 	}
 	r.add("initramfs", Pass, r.Initrd+" has the Xen block frontend and the root filesystem's driver", "")
-	resumeCheck(r, in, data)
+	resumeCheck(r, in, rd.files)
 }
 
 // resumeCheck warns when the initramfs resumes from a device that is no
 // swap area of the guest: it waits about 30 s for it at every boot
 // ("Gave up waiting for suspend/resume device"). resume= on the kernel
 // command line wins over the RESUME= initramfs-tools built in.
-func resumeCheck(r *Report, in Input, initrd []byte) {
+func resumeCheck(r *Report, in Input, files map[string][]byte) {
 	dev, from := "", ""
 	if v, ok := cmdline.Parse(r.Args).Get("resume"); ok {
 		dev, from = v, "the kernel command line (resume=)"
 	} else {
-		for _, p := range []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"} {
-			b, err := initramfs.ReadFile(initrd, p)
-			if err != nil {
+		for _, p := range resumeConfs {
+			b, ok := files[p]
+			if !ok {
 				continue
 			}
 			for _, l := range strings.Split(string(b), "\n") {
@@ -387,7 +414,7 @@ func kernelVersion(p string) string {
 
 // consistency: fstab, root=, console, NIC alias and SELinux agree with the
 // domain config and the kernel.
-func consistency(r *Report, in Input, k *kernelimage.Info) {
+func consistency(r *Report, in Input) {
 	vdevs := map[string]bool{}
 	for _, d := range in.Domain.Disks {
 		vdevs[strings.TrimPrefix(d.Vdev, "/dev/")] = true
