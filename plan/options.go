@@ -7,11 +7,14 @@ import (
 
 // Options are the user's choices (the CLI flags of plan and convert).
 type Options struct {
-	Name          string
-	Maps          []Mapping // --map NATIVE=VIRTUAL, in order
-	Layout        string    // lv, partition, raid, disk ("" = lv)
-	Boot          string    // pygrub or direct ("" = pygrub)
-	KernelPackage string    // host path of an .rpm/.deb to install as domU kernel
+	Name   string
+	Maps   []Mapping // --map NATIVE=VIRTUAL, in order
+	Layout string    // lv, partition, raid, disk ("" = lv)
+	Boot   string    // auto, pygrub, pvgrub or direct ("" = auto)
+	// NoPygrub: dom0 is known to have no pygrub (--boot auto then
+	// picks pvgrub).
+	NoPygrub      bool
+	KernelPackage string // host path of an .rpm/.deb to install as domU kernel
 	KernelPkgInfo *PackageInfo
 	GlibcPackages string // host dir with Xen-friendly glibc rpms
 	Memory        int    // MiB
@@ -23,10 +26,10 @@ type Options struct {
 	DirectDir     string // host dir for kernel/initrd with --boot direct ("" = DirectDirBase/NAME)
 	Caps          caps.Host
 	CapsSource    string // where Caps came from, for the plan's notes
-	// Shim is the PV shim dom0 has, nil if none known. GuestType says
-	// when the kernel runs under it, as PV inside a PVH container: "auto"
-	// ("" too) when the host lacks the kernel's PV ABI and the shim runs
-	// it, "pvh-shim" always, "pv" never.
+	// Shim is the PV shim dom0 has, nil if none known. GuestType is
+	// "auto" ("" too: see chooseGuestType), "pv", "pvh", or "pvh-shim"
+	// (PV inside a PVH container, under the shim; auto uses the shim
+	// when the host lacks the kernel's PV ABI and the shim runs it).
 	Shim           *caps.Shim
 	GuestType      string
 	SELinuxRelabel string // boot, offline, none
@@ -76,7 +79,7 @@ func (o *Options) defaults() {
 		o.Layout = "lv"
 	}
 	if o.Boot == "" {
-		o.Boot = "pygrub"
+		o.Boot = "auto"
 	}
 	if o.Memory == 0 {
 		o.Memory = 512

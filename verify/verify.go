@@ -19,6 +19,7 @@ import (
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/domain"
 	"github.com/xenify/xenify/xen/kernelimage"
+	"github.com/xenify/xenify/xen/pvgrub"
 	"github.com/xenify/xenify/xen/pygrub"
 )
 
@@ -48,7 +49,10 @@ type Report struct {
 	Args     string `json:"args,omitempty"`
 	// PVShim: the kernel runs as PV inside a PVH container, under the
 	// PV shim (the domain config's pvshim).
-	PVShim bool    `json:"pvshim,omitempty"`
+	PVShim bool `json:"pvshim,omitempty"`
+	// Type is the domain's guest type: pv, pvh (PVShim: PV under the
+	// shim, in a PVH container).
+	Type   string  `json:"type,omitempty"`
 	Checks []Check `json:"checks"`
 }
 
@@ -80,11 +84,18 @@ type Input struct {
 	// the disk itself: partition order, unreadable filesystems (XFS v5,
 	// LVM, md) and all. Nil: BootMount/BootType are used.
 	FirstDisk []pygrub.Filesystem
+	// Filesystems are the filesystems on the domain's disks, in the order
+	// GRUB built for Xen searches them (pvgrub); FS is nil for those GRUB
+	// cannot read.
+	Filesystems []pvgrub.Filesystem
 }
 
 // Verify runs every check.
 func Verify(in Input) *Report {
-	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim}
+	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim, Type: "pv"}
+	if in.Domain != nil && in.Domain.Type != "" {
+		r.Type = in.Domain.Type
+	}
 	kernelData, initrdData := bootLoader(r, in)
 	// Decoding the kernel and the initrd is most of verify's time: do
 	// both at once.
@@ -125,6 +136,9 @@ var resumeConfs = []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"}
 // (or from the config for direct boot), and loads them.
 func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 	d := in.Domain
+	if pvgrub.IsImage(d.Kernel) {
+		return pvgrubLoader(r, in)
+	}
 	if d.Kernel != "" {
 		r.Kernel, r.Initrd, r.Args = d.Kernel, d.Ramdisk, strings.TrimSpace("root="+d.Root+" "+d.Extra)
 		k, err := in.ReadHost(d.Kernel)
@@ -233,6 +247,10 @@ func kernelCheck(r *Report, in Input, have bool, info *kernelimage.Info, err err
 	}
 	if err != nil {
 		r.add("kernel", Fail, r.Kernel+": cannot read the kernel image: "+err.Error(), "install a domU kernel (xenify convert)")
+		return
+	}
+	if r.Type == "pvh" && !r.PVShim {
+		pvhKernelCheck(r, in, info)
 		return
 	}
 	if !info.PV {
@@ -495,4 +513,90 @@ func consistency(r *Report, in Input) {
 			r.add("selinux", Warn, "SELinux is enforcing and no relabel is pending: files written outside the guest's policy may be unreadable", "touch /.autorelabel in the guest (xenify convert does)")
 		}
 	}
+}
+
+// pvhKernelCheck: a PVH guest's kernel needs the PVH entry
+// (XEN_ELFNOTE_PHYS32_ENTRY), and the host must run HVM containers.
+func pvhKernelCheck(r *Report, in Input, info *kernelimage.Info) {
+	if !info.PVH {
+		fix := "install a kernel built with CONFIG_XEN_PVH=y"
+		if info.PV {
+			fix += ", or convert with --guest-type pv (the kernel runs as PV)"
+		}
+		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PVH guest: it has no XEN_ELFNOTE_PHYS32_ENTRY note", fix)
+		return
+	}
+	const need = "hvm-3.0-x86_64"
+	switch {
+	case !in.Caps.Known():
+		r.add("kernel", Warn, fmt.Sprintf("%s has the PVH entry (%#x); the host's capabilities are unknown, so %s was not checked", r.Kernel, info.PhysEntry, need), "run verify on the dom0, or give --hypervisor-caps")
+	case !in.Caps.Has(need):
+		fix := "run the guest on a 64-bit Xen with HVM support"
+		if ok, _ := info.CompatibleWith(in.Caps.List); ok {
+			fix += ", or convert with --guest-type pv"
+		}
+		r.add("kernel", Fail, fmt.Sprintf("%s: the host offers %s but not %s, which PVH needs", r.Kernel, strings.Join(in.Caps.List, " "), need), fix)
+	default:
+		r.add("kernel", Pass, fmt.Sprintf("%s: %d-bit kernel with the PVH entry (XEN_ELFNOTE_PHYS32_ENTRY %#x); host offers %s", r.Kernel, info.Class, info.PhysEntry, need), "")
+	}
+}
+
+// pvgrubLoader emulates GRUB built for Xen: its embedded configuration
+// searches the domain's disks, and the grub.cfg it finds picks the
+// kernel. The entry is read as pygrub reads GRUB 2 (numeric default,
+// literal menuentry blocks), which is what xenify writes.
+func pvgrubLoader(r *Report, in Input) (kernel, initrd []byte) {
+	d := in.Domain
+	steps, ok := pvgrub.Embedded(d.Kernel)
+	if !ok {
+		r.add("boot loader", Warn, "pvgrub: "+d.Kernel+" is no grub-xen-host image xenify knows, so its search order is unknown", "use /usr/lib/grub-xen/grub-x86_64-xen.bin (PV) or grub-i386-xen_pvh.bin (PVH)")
+		return nil, nil
+	}
+	res := pvgrub.Search(steps, in.Filesystems)
+	detail := "pvgrub (" + d.Kernel + ") searches for " + pvgrub.Describe(steps)
+	if len(res.Unreached) > 0 {
+		detail += "; GRUB cannot read " + strings.Join(res.Unreached, ", ")
+	}
+	if !res.Found {
+		r.add("boot loader", Fail, detail+": none is on the guest's disks", "put GRUB 2's configuration at /boot/grub/grub.cfg (on the root filesystem) or /grub/grub.cfg (on a separate /boot); update-grub writes it")
+		return nil, nil
+	}
+	fsys := in.Filesystems[res.Index].FS
+	if res.Step.Chainload {
+		r.add("boot loader", Pass, detail+": it chainloads "+res.Step.Path+" from "+res.Name+", which xenify does not follow", "")
+		return nil, nil
+	}
+	data, err := readIn(fsys, res.Step.Path)
+	if err != nil {
+		r.add("boot loader", Fail, detail+": "+res.Step.Path+" on "+res.Name+" cannot be read: "+err.Error(), "")
+		return nil, nil
+	}
+	cfg, err := pygrub.Parse(pygrub.Grub2, data)
+	if err != nil || len(cfg.Entries) == 0 {
+		why := "it has no menu entries"
+		if err != nil {
+			why = err.Error()
+		}
+		r.add("boot loader", Fail, detail+": GRUB reads "+res.Step.Path+" on "+res.Name+", but "+why, "run update-grub in the guest")
+		return nil, nil
+	}
+	idx := cfg.Default
+	if idx < 0 || idx >= len(cfg.Entries) {
+		idx = 0
+	}
+	e := cfg.Entries[idx]
+	r.Kernel, r.Initrd, r.Args = e.Kernel, e.Initrd, e.Args
+	detail += fmt.Sprintf(": GRUB reads %s on %s and boots entry %d %q: kernel %s", res.Step.Path, res.Name, idx, e.Title, e.Kernel)
+	if kernel, err = readIn(fsys, e.Kernel); err != nil {
+		r.add("boot loader", Fail, detail+"; but the kernel is not on that filesystem: "+err.Error(), "")
+		return nil, nil
+	}
+	if e.Initrd != "" {
+		if initrd, err = readIn(fsys, e.Initrd); err != nil {
+			r.add("boot loader", Fail, detail+"; but the initrd is missing: "+err.Error(), "rebuild the initrd (xenify convert) or fix the entry")
+			return kernel, nil
+		}
+	}
+	r.add("boot loader", Pass, detail, "")
+	return kernel, initrd
 }

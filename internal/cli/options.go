@@ -62,7 +62,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Name, "name", "", "domain name (default: the guest's hostname)")
 	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
 	fs.StringVar(&o.Layout, "layout", "", "the level of the block device stack handed to the guest: disk (whole disks; partitions, md and LVM inside the guest), partition (md and LVM inside the guest), raid (md arrays assembled on dom0, LVM inside the guest) or lv (every filesystem its own device, all layering on dom0); default: lv, disk for partitioned images")
-	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
+	fs.StringVar(&o.Boot, "boot", "auto", "auto (pygrub, or pvgrub where pygrub cannot read the boot filesystem, e.g. XFS or btrfs, or dom0 has no pygrub), pygrub (dom0 reads the guest's GRUB config), pvgrub (GRUB built for Xen runs in the guest and reads its grub.cfg; dom0 needs grub-xen-host) or direct (dom0 boots a copy of the kernel)")
 	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default "+plan.DirectDirBase+"/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")
 	fs.StringVar(&o.GlibcPackages, "glibc-packages", "", "directory with Xen-friendly glibc rpms for 32-bit XenLinux guests")
@@ -72,7 +72,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
 	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
 	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
-	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PV; PVH under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17), pv, or pvh-shim (always under the shim)")
+	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PVH when the kernel has the PVH entry and the host offers hvm-3.0-x86_64; else PV; PV under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17; PVH for a kernel without PV), pv, pvh, or pvh-shim (always under the shim)")
 	fs.StringVar(&f.shim, "pvh-shim", "", "the PV shim's absolute path on dom0 (read here, written to the config as pvshim_path); default on a dom0: the shim installed with Xen")
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
@@ -113,6 +113,11 @@ func (f *convertFlags) finish() error {
 			f.opts.Caps = h
 			f.opts.CapsSource = caps.SysfsPath
 		}
+	}
+	if f.opts.CapsSource == caps.SysfsPath && !caps.HasPygrub() {
+		// On the dom0 itself: --boot auto must not pick a pygrub that
+		// is not there.
+		f.opts.NoPygrub = true
 	}
 	switch f.shim {
 	case "":
