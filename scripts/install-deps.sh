@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
 	ca-certificates curl unzip make gcc git \
-	e2fsprogs xfsprogs dosfstools fdisk util-linux lvm2 mdadm \
+	e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux lvm2 mdadm grub-common \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
 	rpm dpkg-dev file kmod \
 	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils
