@@ -9,7 +9,7 @@ apt-get install -y --no-install-recommends \
 	ca-certificates curl unzip make gcc git \
 	e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux lvm2 mdadm grub-common \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
-	rpm dpkg-dev file kmod \
+	rpm dpkg-dev file kmod grub-xen-host \
 	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils
 
 # Go: the version go.mod names, from the Go module proxy (which serves

@@ -63,3 +63,47 @@ func TestIntegrationGrubReads(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationEmbeddedMatchesPackage: the embedded configurations in
+// testdata are the ones in the installed grub-xen-host images: each image
+// carries its config as the grub.cfg member of a tar memdisk.
+func TestIntegrationEmbeddedMatchesPackage(t *testing.T) {
+	for name, want := range map[string]string{"grub-x86_64-xen": cfgPV64, "grub-i386-xen": cfgPV32, "grub-i386-xen_pvh": cfgPVH} {
+		img := "/usr/lib/grub-xen/" + name + ".bin"
+		data, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatalf("%v (install grub-xen-host; scripts/install-deps.sh does)", err)
+		}
+		got, ok := memdiskConfig(data)
+		if !ok {
+			t.Fatalf("%s: no grub.cfg member in a tar memdisk", img)
+		}
+		if got != want {
+			t.Errorf("%s embeds\n%s\nwant testdata/%s.cfg:\n%s", img, got, name, want)
+		}
+	}
+}
+
+// memdiskConfig finds the tar header of a member named grub.cfg and
+// returns its content.
+func memdiskConfig(data []byte) (string, bool) {
+	for off := 0; ; {
+		i := strings.Index(string(data[off:]), "grub.cfg\x00")
+		if i < 0 {
+			return "", false
+		}
+		h := off + i
+		off = h + 1
+		if h+512 > len(data) || string(data[h+257:h+262]) != "ustar" {
+			continue
+		}
+		var size int
+		for _, c := range strings.TrimRight(strings.TrimSpace(string(data[h+124:h+136])), "\x00") {
+			size = size*8 + int(c-'0')
+		}
+		if h+512+size > len(data) {
+			return "", false
+		}
+		return string(data[h+512 : h+512+size]), true
+	}
+}
