@@ -44,8 +44,10 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		}
 	}
 
-	known, err := stepKernel(c)
-	if err != nil {
+	var known bool
+	if opts.DirectKernel != "" {
+		c.Kernel = applianceKernel(opts)
+	} else if known, err = stepKernel(c); err != nil {
 		return nil, err
 	}
 	// Until the kernel is installed, plan for the flavour it will be.
@@ -92,6 +94,9 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		}
 	}
 	c.Kernel = saved
+	if opts.DirectKernel != "" {
+		p.Guest.Kernel = opts.DirectKernel
+	}
 	if known {
 		p.Guest.Kernel = c.Kernel.Version
 		ops, err := fam.Initrd(in, *c.Kernel, c)
@@ -194,6 +199,9 @@ func validate(o Options) error {
 	default:
 		return xerr.Usagef("--guest-type %q: want auto, pv, pvh or pvh-shim", o.GuestType)
 	}
+	if o.DirectKernel != "" && o.Boot != BootDirect {
+		return xerr.Usagef("--kernel %s needs --boot direct: dom0 boots that kernel itself", o.DirectKernel)
+	}
 	if o.Boot == BootPvgrub && o.Toolstack == "xm" {
 		return xerr.Usagef("--boot pvgrub needs --toolstack xl: GRUB 2 built for Xen boots on Xen 4 (use pygrub or direct with xm)")
 	}
@@ -293,7 +301,12 @@ func stepDomain(c *Context) error {
 		vif.MAC = strings.ToLower(o.MAC)
 	}
 	d.Vifs = []domain.Vif{vif}
-	if o.Boot == "direct" && c.Kernel != nil {
+	if o.DirectKernel != "" {
+		d.Kernel = o.DirectKernel
+		d.Root = rootSpec(c) + " ro"
+		d.Extra = "console=hvc0"
+		d.Header = append(d.Header, "Appliance: dom0 boots "+o.DirectKernel+" with no initrd; its block and network frontends must be built in (xenify verify checks).")
+	} else if o.Boot == "direct" && c.Kernel != nil {
 		d.Kernel, d.Ramdisk = stepBootDirect(c, d.Name)
 		d.Root = rootSpec(c) + " ro"
 		if !c.Kernel.XenLinux() {

@@ -193,3 +193,18 @@ func pvgrubImage(guestType string, bits int) string {
 	}
 	return PvgrubPV64
 }
+
+// applianceKernel describes the host kernel of --kernel as the plan's
+// kernel: a pvops kernel with what the caller read from its notes (PV
+// when nothing was read; verify reads the image itself).
+func applianceKernel(o Options) *inspect.Kernel {
+	k := &inspect.Kernel{Version: "", Image: o.DirectKernel, Flavor: "pvops", PV: true, Bits: 64,
+		Evidence: o.DirectKernel + ": Xen ELF notes"}
+	if i := o.DirectKernelInfo; i != nil {
+		k.Version, k.Bits, k.PV, k.PVH = i.Version, i.Bits, i.PV, i.PVH
+		if !i.PV {
+			k.Evidence = o.DirectKernel + ": " + i.Why
+		}
+	}
+	return k
+}

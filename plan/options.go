@@ -24,8 +24,14 @@ type Options struct {
 	Toolstack     string // xl or xm
 	ConfigOut     string // host path of the domain config
 	DirectDir     string // host dir for kernel/initrd with --boot direct ("" = DirectDirBase/NAME)
-	Caps          caps.Host
-	CapsSource    string // where Caps came from, for the plan's notes
+	// DirectKernel (--kernel FILE, with --boot direct) is the classic
+	// procedure's appliance case: dom0 boots this host kernel, with no
+	// initrd, for any number of guests; the guest's own kernel is not
+	// used. DirectKernelInfo is what the caller read from the image.
+	DirectKernel     string
+	DirectKernelInfo *ApplianceKernel
+	Caps             caps.Host
+	CapsSource       string // where Caps came from, for the plan's notes
 	// Shim is the PV shim dom0 has, nil if none known. GuestType is
 	// "auto" ("" too: see chooseGuestType), "pv", "pvh", or "pvh-shim"
 	// (PV inside a PVH container, under the shim; auto uses the shim
@@ -53,6 +59,17 @@ type Options struct {
 
 	// mergeBoot is Build's decision to merge /boot (see bootMerge).
 	mergeBoot bool
+}
+
+// ApplianceKernel is what a host kernel image says about itself
+// (kernelimage.Info), for --kernel.
+type ApplianceKernel struct {
+	Version string `json:"version,omitempty"`
+	Bits    int    `json:"bits"`
+	PV      bool   `json:"pv"`
+	PVH     bool   `json:"pvh"`
+	// Why says why the kernel cannot run as PV, when it cannot.
+	Why string `json:"why,omitempty"`
 }
 
 // Mapping is one --map NATIVE=VIRTUAL pair. Native is a device path, a

@@ -117,6 +117,11 @@ func Verify(in Input) *Report {
 	}
 	k := <-kc
 	kernelCheck(r, in, kernelData != nil, k.info, k.err)
+	var appliance []byte
+	if d := in.Domain; d != nil && d.Kernel != "" && d.Ramdisk == "" && kernelData != nil && !pvgrub.IsImage(d.Kernel) {
+		appliance = applianceCheck(r, in, kernelData, k.info)
+	}
+	rd.kconfig = appliance
 	initrdCheck(r, in, initrdData != nil, rd)
 	consistency(r, in)
 	return r
@@ -127,6 +132,9 @@ type initrd struct {
 	ents  []initramfs.Entry
 	files map[string][]byte
 	err   error
+	// kconfig is the build configuration of a host kernel booted
+	// without an initrd (the appliance case), nil otherwise.
+	kconfig []byte
 }
 
 // resumeConfs are where initramfs-tools records the resume device.
@@ -287,6 +295,9 @@ func kernelCheck(r *Report, in Input, have bool, info *kernelimage.Info, err err
 func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	ver := kernelVersion(r.Kernel)
 	builtin := func(mod string) bool {
+		if rd.kconfig != nil {
+			return initramfs.ConfigHas(rd.kconfig, configSym[mod]) == "y"
+		}
 		if ver == "" {
 			return false
 		}
@@ -599,4 +610,52 @@ func pvgrubLoader(r *Report, in Input) (kernel, initrd []byte) {
 	}
 	r.add("boot loader", Pass, detail, "")
 	return kernel, initrd
+}
+
+// applianceCheck: a host kernel booted without an initrd (--boot direct
+// --kernel FILE) must have the Xen block and network frontends built
+// in. Its configuration comes from the image (CONFIG_IKCONFIG), or from
+// a file beside it: config-VERSION or FILE.config. It returns that
+// configuration (nil when none was found).
+func applianceCheck(r *Report, in Input, kernel []byte, info *kernelimage.Info) []byte {
+	cfg, err := kernelimage.IKConfig(kernel)
+	from := r.Kernel + " (embedded, CONFIG_IKCONFIG)"
+	if err != nil {
+		var tried []string
+		var names []string
+		if info != nil && info.KernelVersion != "" {
+			names = append(names, path.Join(path.Dir(r.Kernel), "config-"+strings.Fields(info.KernelVersion)[0]))
+		}
+		names = append(names, r.Kernel+".config", path.Join(path.Dir(r.Kernel), "config"))
+		for _, n := range names {
+			tried = append(tried, n)
+			if b, rerr := in.ReadHost(n); rerr == nil {
+				cfg, from, err = b, n, nil
+				break
+			}
+		}
+		if err != nil {
+			r.add("frontends", Fail, fmt.Sprintf("%s boots without an initrd, and its configuration is neither embedded (%v) nor beside it (%s): the Xen frontends cannot be shown to be built in", r.Kernel, err, strings.Join(tried, ", ")), "put the kernel's .config beside it as "+tried[0]+", or build it with CONFIG_IKCONFIG=y")
+			return nil
+		}
+	}
+	var missing []string
+	for _, sym := range []string{"CONFIG_XEN_BLKDEV_FRONTEND", "CONFIG_XEN_NETDEV_FRONTEND"} {
+		if v := initramfs.ConfigHas(cfg, sym); v != "y" {
+			missing = append(missing, sym+"="+orNone(nonEmpty(v)))
+		}
+	}
+	if len(missing) > 0 {
+		r.add("frontends", Fail, fmt.Sprintf("%s boots without an initrd, but its configuration (%s) has %s: the guest finds no disk or network", r.Kernel, from, strings.Join(missing, ", ")), "build the frontends in (=y), or boot with the guest's own kernel and initrd (--boot direct without --kernel)")
+		return cfg
+	}
+	r.add("frontends", Pass, fmt.Sprintf("%s has the Xen block and network frontends built in (%s)", r.Kernel, from), "")
+	return cfg
+}
+
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }

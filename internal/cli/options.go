@@ -3,12 +3,14 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xen/caps"
+	"github.com/xenify/xenify/xen/kernelimage"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -65,6 +67,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Boot, "boot", "auto", "auto (pygrub, or pvgrub where pygrub cannot read the boot filesystem, e.g. XFS or btrfs, or dom0 has no pygrub), pygrub (dom0 reads the guest's GRUB config), pvgrub (GRUB built for Xen runs in the guest and reads its grub.cfg; dom0 needs grub-xen-host) or direct (dom0 boots a copy of the kernel)")
 	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default "+plan.DirectDirBase+"/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")
+	fs.StringVar(&o.DirectKernel, "kernel", "", "appliance: dom0 boots this kernel (absolute path on dom0, read here) directly, with no initrd, instead of the guest's; implies --boot direct; its block and network frontends must be built in")
 	fs.StringVar(&o.GlibcPackages, "glibc-packages", "", "directory with Xen-friendly glibc rpms for 32-bit XenLinux guests")
 	fs.IntVar(&o.Memory, "memory", 512, "guest memory in MiB")
 	fs.IntVar(&o.VCPUs, "vcpus", 1, "virtual CPUs")
@@ -113,6 +116,27 @@ func (f *convertFlags) finish() error {
 			f.opts.Caps = h
 			f.opts.CapsSource = caps.SysfsPath
 		}
+	}
+	if k := f.opts.DirectKernel; k != "" {
+		if !filepath.IsAbs(k) {
+			return xerr.Usagef("--kernel %s: give the kernel's absolute path on dom0", k)
+		}
+		if f.opts.Boot == "auto" {
+			f.opts.Boot = "direct"
+		}
+		data, err := os.ReadFile(k)
+		if err != nil {
+			return xerr.Usagef("--kernel: %v", err)
+		}
+		info, err := kernelimage.Inspect(data)
+		if err != nil {
+			return xerr.Usagef("--kernel %s: %v", k, err)
+		}
+		ak := &plan.ApplianceKernel{Bits: info.Class, PV: info.PV, PVH: info.PVH, Why: info.NotPV}
+		if fs := strings.Fields(info.KernelVersion); len(fs) > 0 {
+			ak.Version = fs[0]
+		}
+		f.opts.DirectKernelInfo = ak
 	}
 	if f.opts.CapsSource == caps.SysfsPath && !caps.HasPygrub() {
 		// On the dom0 itself: --boot auto must not pick a pygrub that

@@ -277,3 +277,48 @@ func TestVerifyPvgrub(t *testing.T) {
 		})
 	}
 }
+
+// TestApplianceKernel: --kernel FILE boots one host kernel, with no
+// initrd, for the guest (the classic procedure's appliance case). verify
+// proves its Xen block and network frontends are built in, from a
+// configuration beside it; a frontend built as a module fails, and so
+// does a kernel whose configuration cannot be found.
+func TestApplianceKernel(t *testing.T) {
+	kernel, err := os.ReadFile(filepath.Join(fixtures, "debian12/boot/vmlinuz-6.1.0-56-amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k := filepath.Join(dir, "vmlinuz-appliance")
+	if err := os.WriteFile(k, kernel, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+	cfg := filepath.Join(t.TempDir(), "app.cfg")
+	conf := "CONFIG_XEN_BLKDEV_FRONTEND=y\nCONFIG_XEN_NETDEV_FRONTEND=y\nCONFIG_EXT4_FS=y\n"
+	if err := os.WriteFile(k+".config", []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--kernel", k, "--config-out", cfg, guest); code != 0 {
+		t.Fatalf("convert --kernel = exit %d\n%s%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(cfg); !strings.Contains(string(b), `kernel = "`+k+`"`) || strings.Contains(string(b), "ramdisk") || strings.Contains(string(b), "bootloader") {
+		t.Fatalf("convert --kernel %s wrote\n%s\nwant kernel = that file, no ramdisk, no bootloader", k, b)
+	}
+	r, code := verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 0 || c.Status != verify.Pass || !strings.Contains(c.Detail, k+".config") {
+		t.Errorf("verify of the appliance = exit %d, frontends check %+v (all: %+v); want a pass reading %s.config", code, c, r.Checks, k)
+	}
+	if err := os.WriteFile(k+".config", []byte(strings.Replace(conf, "NETDEV_FRONTEND=y", "NETDEV_FRONTEND=m", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "CONFIG_XEN_NETDEV_FRONTEND=m") {
+		t.Errorf("verify of an appliance with netfront as a module = exit %d, frontends check %+v; want a failure naming CONFIG_XEN_NETDEV_FRONTEND=m", code, c)
+	}
+	os.Remove(k + ".config")
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "CONFIG_IKCONFIG") {
+		t.Errorf("verify of an appliance without a configuration = exit %d, frontends check %+v; want a failure naming CONFIG_IKCONFIG", code, c)
+	}
+}

@@ -2,6 +2,7 @@ package kernelimage
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -422,4 +423,21 @@ func FuzzInspect(f *testing.F) {
 			_ = n.String()
 		}
 	})
+}
+
+// TestIKConfig: the configuration a kernel embeds (CONFIG_IKCONFIG) is
+// found inside the compressed payload, as scripts/extract-ikconfig
+// finds it; a kernel without one says so.
+func TestIKConfig(t *testing.T) {
+	cfg := "CONFIG_XEN_BLKDEV_FRONTEND=y\nCONFIG_XEN_NETDEV_FRONTEND=y\n"
+	spec := pvops64()
+	spec.text = append(append([]byte("\x90\x90IKCFG_ST"), gzipBytes([]byte(cfg))...), "IKCFG_ED\x90"...)
+	img := bzImage(gzipBytes(buildELF(spec)), 0x020f)
+	got, err := IKConfig(img)
+	if err != nil || string(got) != cfg {
+		t.Errorf("IKConfig(bzImage with IKCONFIG) = %q, %v; want %q", got, err, cfg)
+	}
+	if _, err := IKConfig(bzImage(gzipBytes(buildELF(pvops64())), 0x020f)); !errors.Is(err, ErrNoIKConfig) {
+		t.Errorf("IKConfig(bzImage without IKCONFIG) error = %v, want ErrNoIKConfig", err)
+	}
 }
