@@ -2,10 +2,12 @@ package convert
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/xenify/xenify/inspect"
@@ -14,6 +16,7 @@ import (
 	"github.com/xenify/xenify/verify"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/domain"
+	"github.com/xenify/xenify/xen/pvgrub"
 	"github.com/xenify/xenify/xen/pygrub"
 )
 
@@ -66,7 +69,81 @@ func (s *session) verify(in *inspect.Inspection, p *plan.Plan, d *domain.Config,
 	if len(d.Disks) > 0 {
 		vin.FirstDisk = firstDisk(s.src, d.Disks[0].Target)
 	}
+	if pvgrub.IsImage(d.Kernel) {
+		vin.Filesystems = grubFilesystems(s.src, in, p, d)
+	}
 	return verify.Verify(vin)
+}
+
+// grubFilesystems lists the guest's filesystems in the order GRUB built
+// for Xen searches them: the domain's disks in order, and on a whole
+// disk its filesystems by offset. Each shows only its own files: the
+// mount points of other filesystems below it are hidden.
+func grubFilesystems(src *source.Opened, in *inspect.Inspection, p *plan.Plan, d *domain.Config) []pvgrub.Filesystem {
+	if p.DevMap == nil {
+		return nil
+	}
+	offset := map[string]int64{}
+	for _, f := range src.Filesystems {
+		offset[f.Mount] = f.Offset
+	}
+	var mounts []string
+	for _, e := range in.Fstab.Entries {
+		if e.Local() && strings.HasPrefix(e.Mount, "/") {
+			mounts = append(mounts, e.Mount)
+		}
+	}
+	var out []pvgrub.Filesystem
+	seen := map[string]bool{}
+	for _, disk := range d.Disks {
+		var on []plan.Mapped
+		for _, m := range p.DevMap.Entries {
+			if m.Vdev == disk.Vdev && strings.HasPrefix(m.Mount, "/") && !seen[m.Mount] {
+				seen[m.Mount] = true
+				on = append(on, m)
+			}
+		}
+		sort.SliceStable(on, func(i, j int) bool { return offset[on[i].Mount] < offset[on[j].Mount] })
+		for _, m := range on {
+			f := pvgrub.Filesystem{Name: fmt.Sprintf("%s (%s, %s)", disk.Vdev, m.Mount, m.Type), Type: m.Type}
+			if ok, why := pvgrub.Readable(m.Type); !ok {
+				f.Unreadable = why
+			} else if sub, err := fs.Sub(src.Root.FS(), strings.TrimPrefix(m.Mount, "/")); m.Mount != "/" && err == nil {
+				f.FS = withoutMounts{sub, below(mounts, m.Mount)}
+			} else {
+				f.FS = withoutMounts{src.Root.FS(), below(mounts, "/")}
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// below returns the mount points strictly below mount, relative to it.
+func below(mounts []string, mount string) []string {
+	var out []string
+	for _, m := range mounts {
+		if rel, ok := strings.CutPrefix(m, strings.TrimSuffix(mount, "/")+"/"); ok && m != mount && rel != "" {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// withoutMounts hides the mount points of other filesystems, so a search
+// sees one filesystem's own files, as GRUB does.
+type withoutMounts struct {
+	fs.FS
+	hidden []string
+}
+
+func (w withoutMounts) Open(name string) (fs.File, error) {
+	for _, h := range w.hidden {
+		if name == h || strings.HasPrefix(name, h+"/") {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+	}
+	return w.FS.Open(name)
 }
 
 // firstDisk emulates what pygrub finds on the domain's first disk, when

@@ -213,3 +213,43 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Open returns a reader of the compressed stream at the start of data,
+// whose format is detected from its magic number: the same bytes [All]
+// returns, decoded only as far as the caller reads. A caller that needs
+// the start of a large output (the ELF headers and notes of a kernel)
+// stops paying once it has them. The reader does not cap its output.
+func Open(data []byte) (io.ReadCloser, Format, error) {
+	f := Detect(data)
+	switch f {
+	case None:
+		return nil, None, ErrUnknownFormat
+	case XZ:
+		// Bound the input at the stream's end, as All does: the xz
+		// reader would take trailing data for stream padding.
+		end, err := xzStreamEnd(data)
+		if err != nil {
+			return nil, f, fmt.Errorf("%v: %w", f, err)
+		}
+		data = data[:end]
+	case Zstd:
+		end, err := zstdFramesEnd(data)
+		if err != nil {
+			return nil, f, fmt.Errorf("%v: %w", f, err)
+		}
+		data = data[:end]
+	case LZ4:
+		// The legacy frame's end is told from trailing data only by
+		// looking ahead, which lz4Decode does on the whole input.
+		out, _, err := lz4Decode(data, DefaultMax)
+		if err != nil {
+			return nil, f, fmt.Errorf("%v: %w", f, err)
+		}
+		return io.NopCloser(bytes.NewReader(out)), f, nil
+	}
+	r, err := NewReader(f, countingReader{bytes.NewReader(data)})
+	if err != nil {
+		return nil, f, err
+	}
+	return r, f, nil
+}

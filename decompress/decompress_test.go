@@ -126,6 +126,16 @@ func TestRoundTripKernelStyle(t *testing.T) {
 				if !bytes.Equal(got, data) {
 					t.Errorf("NewReader(%v) = %d bytes, want the %d input bytes", f, len(got), len(data))
 				}
+
+				// Open takes the payload as All does, size and all.
+				or, of, err := Open(sizeAppend(comp, len(data)))
+				if err != nil {
+					t.Fatalf("Open(%v payload) error: %v", f, err)
+				}
+				got, err = io.ReadAll(or)
+				if err != nil || of != f || !bytes.Equal(got, data) {
+					t.Errorf("Open(%v payload) = %v, %d bytes, %v; want %v, the %d input bytes", f, of, len(got), err, f, len(data))
+				}
 			})
 		}
 	}

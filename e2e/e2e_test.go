@@ -24,13 +24,13 @@ const (
 
 // result is one row of the summary table.
 type result struct {
-	name, boot, want string
-	login            float64
-	total            time.Duration
-	reason           string // "" = the guest booted as required
-	note             string // shown for a pass too (an earlier attempt failed)
-	pass             bool
-	log              []string
+	name, typ, boot, want string
+	login                 float64
+	total                 time.Duration
+	reason                string // "" = the guest booted as required
+	note                  string // shown for a pass too (an earlier attempt failed)
+	pass                  bool
+	log                   []string
 }
 
 // TestIntegrationBoot builds the native images, converts each and boots it
@@ -97,6 +97,9 @@ func TestIntegrationBoot(t *testing.T) {
 		name, err := ConfigName(cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", cfgPath, err)
+		}
+		if set, err := ConfigSettings(cfg); err == nil {
+			r.typ, r.boot = TypeAndBoot(set)
 		}
 		files, err := ConfigFiles(cfg)
 		if err != nil {
@@ -438,7 +441,7 @@ func printTable(t *testing.T, conv Converter, accel string, rs []result, total t
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ne2e boot results (converter: %s, accel: %s, total %s)\n", convName, accel, total.Round(time.Second))
-	fmt.Fprintf(&b, "%-24s %-7s %-22s %-6s %9s %9s  %s\n", "VARIANT", "BOOT", "EXPECT ROOT", "RESULT", "LOGIN", "RUN", "REASON")
+	fmt.Fprintf(&b, "%-24s %-9s %-7s %-22s %-6s %9s %9s  %s\n", "VARIANT", "TYPE", "BOOT", "EXPECT ROOT", "RESULT", "LOGIN", "RUN", "REASON")
 	for _, r := range rs {
 		res := "FAIL"
 		if r.pass {
@@ -452,10 +455,17 @@ func printTable(t *testing.T, conv Converter, accel string, rs []result, total t
 		if r.note != "" {
 			why = strings.TrimSpace(why + " (" + r.note + ")")
 		}
-		fmt.Fprintf(&b, "%-24s %-7s %-22s %-6s %9s %9s  %s\n", r.name, r.boot, r.want, res, login, r.total.Round(time.Second), why)
+		fmt.Fprintf(&b, "%-24s %-9s %-7s %-22s %-6s %9s %9s  %s\n", r.name, orDash(r.typ), r.boot, r.want, res, login, r.total.Round(time.Second), why)
 	}
 	t.Log(b.String())
 	fmt.Print(b.String())
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

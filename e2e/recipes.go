@@ -95,7 +95,30 @@ var Variants = []Variant{
 		// guest output for 300 s; the next attempt, from the same disk,
 		// logs in (seen in the tier). A second failure fails the tier.
 		BootAttempts: 2},
+	// Guest types and boot paths (issue 12). The plain image as PVH, as
+	// auto picks it for a host whose xen_caps offer hvm-3.0-x86_64 (the
+	// dom0's, given as --hypervisor-caps: the conversion host is no
+	// dom0); --guest-type pvh writes the same config (TestPlanGolden).
+	// PVH is an HVM container: under TCG it needs the CPU the shim needs.
+	{Name: "deb12-pvh", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs:   []string{"--hypervisor-caps", Dom0Caps},
+		WantSettings: map[string]string{"type": "pvh", "bootloader": "pygrub"},
+		QEMUCPU:      CPUShim, BootAttempts: 2},
+	// GRUB 2 built for Xen (grub-xen-host) as the boot loader, PV and
+	// PVH: dom0 boots the GRUB image, which reads the guest's grub.cfg.
+	// The image is shipped to dom0 in the job like a direct kernel.
+	{Name: "deb12-pvgrub", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs:   []string{"--boot", "pvgrub", "--guest-type", "pv"},
+		WantSettings: map[string]string{"kernel": "/usr/lib/grub-xen/grub-x86_64-xen.bin"}},
+	{Name: "deb12-pvh-pvgrub", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs:   []string{"--boot", "pvgrub", "--guest-type", "pvh"},
+		WantSettings: map[string]string{"type": "pvh", "kernel": "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"},
+		QEMUCPU:      CPUShim, BootAttempts: 2},
 }
+
+// Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):
+// what xenify reads on a dom0, given to it on the conversion host.
+const Dom0Caps = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
 
 // SelectVariants returns the variants named in spec (comma or space
 // separated, as in $XENIFY_E2E_VARIANTS), in the order of all; an empty

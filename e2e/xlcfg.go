@@ -321,3 +321,25 @@ func DiffSettings(got, want map[string]string) string {
 	}
 	return strings.Join(bad, "; ")
 }
+
+// TypeAndBoot names a domain config's guest type (pv, pvh, pvh+shim)
+// and boot path (pygrub, pvgrub, direct) from its settings
+// (ConfigSettings), for the results table.
+func TypeAndBoot(set map[string]string) (typ, boot string) {
+	typ = set["type"]
+	if typ == "" {
+		typ = "pv"
+	}
+	if set["pvshim"] == "1" {
+		typ += "+shim"
+	}
+	switch k := set["kernel"]; {
+	case strings.Contains(set["bootloader"], "pygrub"):
+		boot = "pygrub"
+	case strings.Contains(k, "/grub-xen/"):
+		boot = "pvgrub"
+	case k != "":
+		boot = "direct"
+	}
+	return typ, boot
+}

@@ -177,3 +177,19 @@ func TestDiffSettings(t *testing.T) {
 		t.Errorf("DiffSettings() = %q, want %q", why, want)
 	}
 }
+
+func TestTypeAndBoot(t *testing.T) {
+	for _, tc := range []struct {
+		set       map[string]string
+		typ, boot string
+	}{
+		{map[string]string{"bootloader": "pygrub"}, "pv", "pygrub"},
+		{map[string]string{"type": "pvh", "pvshim": "1", "bootloader": "pygrub"}, "pvh+shim", "pygrub"},
+		{map[string]string{"type": "pvh", "kernel": "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"}, "pvh", "pvgrub"},
+		{map[string]string{"kernel": "/var/lib/xen/kernels/d12/vmlinuz"}, "pv", "direct"},
+	} {
+		if typ, boot := TypeAndBoot(tc.set); typ != tc.typ || boot != tc.boot {
+			t.Errorf("TypeAndBoot(%v) = %q, %q; want %q, %q", tc.set, typ, boot, tc.typ, tc.boot)
+		}
+	}
+}

@@ -90,6 +90,28 @@ func ListLimit(data []byte, max int64) ([]Entry, error) {
 	return out, err
 }
 
+// ListFiles is List that also returns, in the same single pass over the
+// image, the contents of the members named in names (the last one of
+// each name, as ReadFile returns it; missing names are absent from the
+// map). Decoding an initramfs dominates reading it, so a caller that
+// needs both pays once.
+func ListFiles(data []byte, names ...string) ([]Entry, map[string][]byte, error) {
+	want := map[string]string{}
+	for _, n := range names {
+		want[cleanPath(n)] = n
+	}
+	var out []Entry
+	files := map[string][]byte{}
+	err := walk(data, decompress.DefaultMax, func(e Entry, content []byte) bool {
+		out = append(out, e)
+		if n, ok := want[e.Path]; ok {
+			files[n] = append([]byte(nil), content...)
+		}
+		return true
+	})
+	return out, files, err
+}
+
 // ErrNotExist is returned (wrapped) by ReadFile for a missing member.
 var ErrNotExist = fs.ErrNotExist
 

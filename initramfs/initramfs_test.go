@@ -273,6 +273,24 @@ func TestCentOS5Initrd(t *testing.T) {
 	}
 }
 
+// TestListFiles: one pass gives the listing List gives and the members
+// ReadFile reads, keyed by the names asked for; missing names are absent.
+func TestListFiles(t *testing.T) {
+	img := compressWith(t, decompress.Gzip, cpioTool(t, centos5, "newc"))
+	ents, files, err := ListFiles(img, "/init", "etc/fstab")
+	if err != nil {
+		t.Fatalf("ListFiles(CentOS 5 initrd) error: %v", err)
+	}
+	want, _ := List(img)
+	if diff := cmp.Diff(want, ents); diff != "" {
+		t.Errorf("ListFiles(CentOS 5 initrd) entries differ from List (-want +got):\n%s", diff)
+	}
+	init, _ := ReadFile(img, "/init")
+	if diff := cmp.Diff(map[string][]byte{"/init": init}, files); diff != "" {
+		t.Errorf("ListFiles(CentOS 5 initrd, /init, etc/fstab) files mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestFindModule(t *testing.T) {
 	es := func(paths ...string) []Entry {
 		var out []Entry

@@ -24,13 +24,18 @@ type State = devmap.State
 // Build plans the conversion of an inspected guest. It only reads.
 func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, source string) (*Plan, error) {
 	opts.defaults()
-	p := &Plan{Source: source, Toolstack: opts.Toolstack}
-	p.Guest = Summary{Distro: in.OS.Name, Version: in.OS.Version, Arch: in.Arch.Name, Boot: opts.Boot}
-	c := &Context{Root: root, In: in, Opts: opts, Family: fam, plan: p, files: map[string]int{}}
-
 	if err := validate(opts); err != nil {
 		return nil, err
 	}
+	boot, bootWhy, err := chooseBoot(in, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Boot = boot
+	p := &Plan{Source: source, Toolstack: opts.Toolstack}
+	p.Guest = Summary{Distro: in.OS.Name, Version: in.OS.Version, Arch: in.Arch.Name, Boot: boot, BootReason: bootWhy}
+	c := &Context{Root: root, In: in, Opts: opts, Family: fam, plan: p, files: map[string]int{}}
+
 	var prev *State
 	if data, err := root.ReadFile(StatePath); err == nil {
 		prev = &State{}
@@ -39,8 +44,10 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		}
 	}
 
-	known, err := stepKernel(c)
-	if err != nil {
+	var known bool
+	if opts.DirectKernel != "" {
+		c.Kernel = applianceKernel(opts)
+	} else if known, err = stepKernel(c); err != nil {
 		return nil, err
 	}
 	// Until the kernel is installed, plan for the flavour it will be.
@@ -48,7 +55,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	if k == nil {
 		k = expectedKernel(in, opts)
 	}
-	if err := checkABI(c, k.Bits, k.PAE, "kernel "+orText(k.Version, "to be installed")); err != nil {
+	if err := chooseGuestType(c, k, "kernel "+orText(k.Version, "to be installed")); err != nil {
 		return nil, err
 	}
 	prefix := "xvd"
@@ -90,6 +97,9 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 		}
 	}
 	c.Kernel = saved
+	if opts.DirectKernel != "" {
+		p.Guest.Kernel = opts.DirectKernel
+	}
 	if known {
 		p.Guest.Kernel = c.Kernel.Version
 		ops, err := fam.Initrd(in, *c.Kernel, c)
@@ -205,9 +215,9 @@ func validate(o Options) error {
 		return xerr.Usagef("--layout %q: want lv, partition, raid or disk", o.Layout)
 	}
 	switch o.Boot {
-	case "pygrub", "direct":
+	case "auto", BootPygrub, BootPvgrub, BootDirect:
 	default:
-		return xerr.Usagef("--boot %q: want pygrub or direct", o.Boot)
+		return xerr.Usagef("--boot %q: want auto, pygrub, pvgrub or direct", o.Boot)
 	}
 	switch o.Toolstack {
 	case "xl", "xm":
@@ -215,9 +225,15 @@ func validate(o Options) error {
 		return xerr.Usagef("--toolstack %q: want xl or xm", o.Toolstack)
 	}
 	switch o.GuestType {
-	case "", "auto", "pv", "pvh-shim":
+	case "", "auto", TypePV, TypePVH, TypePVHShim:
 	default:
-		return xerr.Usagef("--guest-type %q: want auto, pv or pvh-shim", o.GuestType)
+		return xerr.Usagef("--guest-type %q: want auto, pv, pvh or pvh-shim", o.GuestType)
+	}
+	if o.DirectKernel != "" && o.Boot != BootDirect {
+		return xerr.Usagef("--kernel %s needs --boot direct: dom0 boots that kernel itself", o.DirectKernel)
+	}
+	if o.Boot == BootPvgrub && o.Toolstack == "xm" {
+		return xerr.Usagef("--boot pvgrub needs --toolstack xl: GRUB 2 built for Xen boots on Xen 4 (use pygrub or direct with xm)")
 	}
 	switch o.SELinuxRelabel {
 	case "boot", "offline", "none":
@@ -250,6 +266,9 @@ func stepBoot(c *Context) error {
 	}
 	switch c.In.Boot.Loader {
 	case "grub-legacy":
+		if c.Opts.Boot == BootPvgrub {
+			return xerr.Refuse(c.In.Boot.ConfigPath, 0, "use --boot pygrub, which reads GRUB legacy, or --boot direct", "--boot pvgrub: GRUB 2 built for Xen reads /boot/grub/grub.cfg or /grub/grub.cfg, and this guest has GRUB legacy")
+		}
 		return stepBootLegacy(c)
 	case "grub2":
 		return stepBootGrub2(c)
@@ -261,6 +280,9 @@ func stepBoot(c *Context) error {
 func stepDomain(c *Context) error {
 	o := c.Opts
 	d := &domain.Config{Name: guestName(c), Memory: o.Memory, VCPUs: o.VCPUs, VNC: o.VNC}
+	if c.guestType == TypePVH {
+		d.Type = TypePVH
+	}
 	if c.pvhShim != "" {
 		d.Type, d.PVShim = "pvh", true
 		if !o.Shim.Default {
@@ -310,12 +332,24 @@ func stepDomain(c *Context) error {
 		vif.MAC = strings.ToLower(o.MAC)
 	}
 	d.Vifs = []domain.Vif{vif}
-	if o.Boot == "direct" && c.Kernel != nil {
+	if o.DirectKernel != "" {
+		d.Kernel = o.DirectKernel
+		d.Root = rootSpec(c) + " ro"
+		d.Extra = "console=hvc0"
+		d.Header = append(d.Header, "Appliance: dom0 boots "+o.DirectKernel+" with no initrd; its block and network frontends must be built in (xenify verify checks).")
+	} else if o.Boot == "direct" && c.Kernel != nil {
 		d.Kernel, d.Ramdisk = stepBootDirect(c, d.Name)
 		d.Root = rootSpec(c) + " ro"
 		if !c.Kernel.XenLinux() {
 			d.Extra = "console=hvc0"
 		}
+	} else if o.Boot == BootPvgrub {
+		bits := c.In.Arch.Bits
+		if c.Kernel != nil {
+			bits = c.Kernel.Bits
+		}
+		d.Kernel = pvgrubImage(c.guestType, bits)
+		d.Header = append(d.Header, "pvgrub: GRUB built for Xen (Debian: grub-xen-host) runs in the guest and reads its own /boot/grub/grub.cfg; dom0 parses nothing of the guest.")
 	} else {
 		d.Bootloader = "pygrub"
 		if o.Toolstack == "xl" {

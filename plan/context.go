@@ -32,6 +32,8 @@ type Context struct {
 	// pvhShim is the kernel's PV ABI when the host lacks it and the
 	// guest runs as PVH under the PV shim (checkABI); "" otherwise.
 	pvhShim string
+	// guestType is the guest type chooseGuestType decided.
+	guestType string
 }
 
 // Read returns the content of a guest file as planned so far: the

@@ -14,10 +14,17 @@ import (
 // chooseKernel picks the installed kernel the guest will boot: a PV
 // capable one with its modules, XenLinux domU flavour first on XenLinux
 // releases, newest first. nil means none is installed.
-func chooseKernel(in *inspect.Inspection) *inspect.Kernel {
+func chooseKernel(in *inspect.Inspection, o Options) *inspect.Kernel {
 	var cands []inspect.Kernel
 	for _, k := range in.Kernels {
-		if k.PV && k.HasModules {
+		runs := k.PV
+		switch {
+		case o.GuestType == TypePVH:
+			runs = k.PVH
+		case pvhPossible(o):
+			runs = k.PV || k.PVH
+		}
+		if runs && k.HasModules {
 			cands = append(cands, k)
 		}
 	}
@@ -57,7 +64,7 @@ func stepKernel(c *Context) (known bool, err error) {
 		for i := range c.In.Kernels {
 			if c.In.Kernels[i].Version == info.Version {
 				k := c.In.Kernels[i]
-				if !k.PV {
+				if !k.PV && !(k.PVH && pvhPossible(c.Opts)) {
 					return false, xerr.Refuse(c.Opts.KernelPackage, 0, "supply a Xen domU kernel package (kernel-xenU, kernel-xen, or a pvops kernel built with CONFIG_XEN_PV=y)", "the installed kernel %s from this package cannot boot as a PV guest (%s)", k.Version, k.Evidence)
 				}
 				c.Kernel = &k
@@ -70,7 +77,15 @@ func stepKernel(c *Context) (known bool, err error) {
 		c.Later("boot entry and initrd for kernel " + info.Version + " from " + filepath.Base(c.Opts.KernelPackage))
 		return false, nil
 	}
-	if k := chooseKernel(c.In); k != nil {
+	k := chooseKernel(c.In, c.Opts)
+	if k == nil && c.Opts.GuestType == TypePVH {
+		// No PVH kernel: name the kernel that would boot otherwise
+		// when refusing, rather than planning an install.
+		o := c.Opts
+		o.GuestType = "auto"
+		k = chooseKernel(c.In, o)
+	}
+	if k != nil {
 		c.Kernel = k
 		return true, nil
 	}

@@ -7,11 +7,14 @@ import (
 
 // Options are the user's choices (the CLI flags of plan and convert).
 type Options struct {
-	Name          string
-	Maps          []Mapping // --map NATIVE=VIRTUAL, in order
-	Layout        string    // lv, partition, raid, disk ("" = lv)
-	Boot          string    // pygrub or direct ("" = pygrub)
-	KernelPackage string    // host path of an .rpm/.deb to install as domU kernel
+	Name   string
+	Maps   []Mapping // --map NATIVE=VIRTUAL, in order
+	Layout string    // lv, partition, raid, disk ("" = lv)
+	Boot   string    // auto, pygrub, pvgrub or direct ("" = auto)
+	// NoPygrub: dom0 is known to have no pygrub (--boot auto then
+	// picks pvgrub).
+	NoPygrub      bool
+	KernelPackage string // host path of an .rpm/.deb to install as domU kernel
 	KernelPkgInfo *PackageInfo
 	GlibcPackages string // host dir with Xen-friendly glibc rpms
 	Memory        int    // MiB
@@ -21,12 +24,18 @@ type Options struct {
 	Toolstack     string // xl or xm
 	ConfigOut     string // host path of the domain config
 	DirectDir     string // host dir for kernel/initrd with --boot direct ("" = DirectDirBase/NAME)
-	Caps          caps.Host
-	CapsSource    string // where Caps came from, for the plan's notes
-	// Shim is the PV shim dom0 has, nil if none known. GuestType says
-	// when the kernel runs under it, as PV inside a PVH container: "auto"
-	// ("" too) when the host lacks the kernel's PV ABI and the shim runs
-	// it, "pvh-shim" always, "pv" never.
+	// DirectKernel (--kernel FILE, with --boot direct) is the classic
+	// procedure's appliance case: dom0 boots this host kernel, with no
+	// initrd, for any number of guests; the guest's own kernel is not
+	// used. DirectKernelInfo is what the caller read from the image.
+	DirectKernel     string
+	DirectKernelInfo *ApplianceKernel
+	Caps             caps.Host
+	CapsSource       string // where Caps came from, for the plan's notes
+	// Shim is the PV shim dom0 has, nil if none known. GuestType is
+	// "auto" ("" too: see chooseGuestType), "pv", "pvh", or "pvh-shim"
+	// (PV inside a PVH container, under the shim; auto uses the shim
+	// when the host lacks the kernel's PV ABI and the shim runs it).
 	Shim           *caps.Shim
 	GuestType      string
 	SELinuxRelabel string // boot, offline, none
@@ -50,6 +59,17 @@ type Options struct {
 
 	// mergeBoot is Build's decision to merge /boot (see bootMerge).
 	mergeBoot bool
+}
+
+// ApplianceKernel is what a host kernel image says about itself
+// (kernelimage.Info), for --kernel.
+type ApplianceKernel struct {
+	Version string `json:"version,omitempty"`
+	Bits    int    `json:"bits"`
+	PV      bool   `json:"pv"`
+	PVH     bool   `json:"pvh"`
+	// Why says why the kernel cannot run as PV, when it cannot.
+	Why string `json:"why,omitempty"`
 }
 
 // Mapping is one --map NATIVE=VIRTUAL pair. Native is a device path, a
@@ -76,7 +96,7 @@ func (o *Options) defaults() {
 		o.Layout = "lv"
 	}
 	if o.Boot == "" {
-		o.Boot = "pygrub"
+		o.Boot = "auto"
 	}
 	if o.Memory == 0 {
 		o.Memory = 512

@@ -95,7 +95,12 @@ type Summary struct {
 	Version string `json:"version"`
 	Arch    string `json:"arch"`
 	Kernel  string `json:"kernel,omitempty"` // the domU kernel to boot
-	Boot    string `json:"boot,omitempty"`   // pygrub or direct
+	// Type is the guest type (pv, pvh, pvh-shim) and Boot the boot path
+	// (pygrub, pvgrub, direct), each with why it was chosen.
+	Type       string `json:"type,omitempty"`
+	TypeReason string `json:"type_reason,omitempty"`
+	Boot       string `json:"boot,omitempty"`
+	BootReason string `json:"boot_reason,omitempty"`
 }
 
 // Hash returns the hex SHA-256 of data, as used in OldSHA256.

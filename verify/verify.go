@@ -19,6 +19,7 @@ import (
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/domain"
 	"github.com/xenify/xenify/xen/kernelimage"
+	"github.com/xenify/xenify/xen/pvgrub"
 	"github.com/xenify/xenify/xen/pygrub"
 )
 
@@ -48,7 +49,10 @@ type Report struct {
 	Args     string `json:"args,omitempty"`
 	// PVShim: the kernel runs as PV inside a PVH container, under the
 	// PV shim (the domain config's pvshim).
-	PVShim bool    `json:"pvshim,omitempty"`
+	PVShim bool `json:"pvshim,omitempty"`
+	// Type is the domain's guest type: pv, pvh (PVShim: PV under the
+	// shim, in a PVH container).
+	Type   string  `json:"type,omitempty"`
 	Checks []Check `json:"checks"`
 }
 
@@ -80,22 +84,69 @@ type Input struct {
 	// the disk itself: partition order, unreadable filesystems (XFS v5,
 	// LVM, md) and all. Nil: BootMount/BootType are used.
 	FirstDisk []pygrub.Filesystem
+	// Filesystems are the filesystems on the domain's disks, in the order
+	// GRUB built for Xen searches them (pvgrub); FS is nil for those GRUB
+	// cannot read.
+	Filesystems []pvgrub.Filesystem
 }
 
 // Verify runs every check.
 func Verify(in Input) *Report {
-	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim}
+	r := &Report{Bootable: true, PVShim: in.Domain != nil && in.Domain.PVShim, Type: "pv"}
+	if in.Domain != nil && in.Domain.Type != "" {
+		r.Type = in.Domain.Type
+	}
 	kernelData, initrdData := bootLoader(r, in)
-	kern := kernelCheck(r, in, kernelData)
-	initrdCheck(r, in, initrdData, kern)
-	consistency(r, in, kern)
+	// Decoding the kernel and the initrd is most of verify's time: do
+	// both at once.
+	type inspected struct {
+		info *kernelimage.Info
+		err  error
+	}
+	kc := make(chan inspected, 1)
+	go func() {
+		var k inspected
+		if kernelData != nil {
+			k.info, k.err = kernelimage.Inspect(kernelData)
+		}
+		kc <- k
+	}()
+	var rd initrd
+	if initrdData != nil {
+		rd.ents, rd.files, rd.err = initramfs.ListFiles(initrdData, resumeConfs...)
+	}
+	k := <-kc
+	kernelCheck(r, in, kernelData != nil, k.info, k.err)
+	var appliance []byte
+	if d := in.Domain; d != nil && d.Kernel != "" && d.Ramdisk == "" && kernelData != nil && !pvgrub.IsImage(d.Kernel) {
+		appliance = applianceCheck(r, in, kernelData, k.info)
+	}
+	rd.kconfig = appliance
+	initrdCheck(r, in, initrdData != nil, rd)
+	consistency(r, in)
 	return r
 }
+
+// initrd is the initrd's listing and the files verify reads from it.
+type initrd struct {
+	ents  []initramfs.Entry
+	files map[string][]byte
+	err   error
+	// kconfig is the build configuration of a host kernel booted
+	// without an initrd (the appliance case), nil otherwise.
+	kconfig []byte
+}
+
+// resumeConfs are where initramfs-tools records the resume device.
+var resumeConfs = []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"}
 
 // bootLoader decides which kernel and initrd will boot, as pygrub would
 // (or from the config for direct boot), and loads them.
 func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 	d := in.Domain
+	if pvgrub.IsImage(d.Kernel) {
+		return pvgrubLoader(r, in)
+	}
 	if d.Kernel != "" {
 		r.Kernel, r.Initrd, r.Args = d.Kernel, d.Ramdisk, strings.TrimSpace("root="+d.Root+" "+d.Extra)
 		k, err := in.ReadHost(d.Kernel)
@@ -185,19 +236,22 @@ func readIn(fsys fs.FS, p string) ([]byte, error) {
 	return fs.ReadFile(fsys, strings.TrimPrefix(path.Clean("/"+p), "/"))
 }
 
-func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
-	if data == nil {
+func kernelCheck(r *Report, in Input, have bool, info *kernelimage.Info, err error) {
+	if !have {
 		r.add("kernel", Skip, "no kernel to check (see boot loader)", "")
-		return nil
+		return
 	}
-	info, err := kernelimage.Inspect(data)
 	if err != nil {
 		r.add("kernel", Fail, r.Kernel+": cannot read the kernel image: "+err.Error(), "install a domU kernel (xenify convert)")
-		return nil
+		return
+	}
+	if r.Type == "pvh" && !r.PVShim {
+		pvhKernelCheck(r, in, info)
+		return
 	}
 	if !info.PV {
 		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PV guest: "+info.NotPV, "install a PV-capable kernel: kernel-xenU (EL4), kernel-xen (EL5), or a pvops kernel with CONFIG_XEN_PV=y")
-		return info
+		return
 	}
 	host := in.Caps.List
 	if r.PVShim {
@@ -205,12 +259,12 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 		// the shim's ABIs are what count.
 		if in.Shim == nil {
 			r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s) to run under the PV shim, which xenify could not read, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --pvh-shim PATH")
-			return info
+			return
 		}
 		host = in.Shim.ABIs
 	} else if !in.Caps.Known() {
 		r.add("kernel", Warn, fmt.Sprintf("%s is a %d-bit PV kernel (%s); the host's capabilities are unknown, so the ABI was not checked", r.Kernel, info.Class, info.XenVersion), "run verify on the dom0, or give --hypervisor-caps")
-		return info
+		return
 	}
 	ok, why := info.CompatibleWith(host)
 	switch {
@@ -221,15 +275,17 @@ func kernelCheck(r *Report, in Input, data []byte) *kernelimage.Info {
 	}
 	if !ok {
 		r.add("kernel", Fail, r.Kernel+": "+why, "use a kernel of the host's ABI, or boot the guest as PVH/HVM")
-		return info
+		return
 	}
 	r.add("kernel", Pass, fmt.Sprintf("%s: %d-bit Xen PV kernel (%s); %s", r.Kernel, info.Class, info.XenVersion, why), "")
-	return info
 }
 
-func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
+func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	ver := kernelVersion(r.Kernel)
 	builtin := func(mod string) bool {
+		if rd.kconfig != nil {
+			return initramfs.ConfigHas(rd.kconfig, configSym[mod]) == "y"
+		}
 		if ver == "" {
 			return false
 		}
@@ -245,7 +301,7 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 	if strings.HasSuffix(ver, "xenU") || strings.HasSuffix(ver, "xen") {
 		blk = "xenblk"
 	}
-	if data == nil {
+	if !have {
 		if builtin(blk) {
 			r.add("initramfs", Pass, "no initrd; "+blk+" is built into the kernel", "")
 		} else {
@@ -253,9 +309,9 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 		}
 		return
 	}
-	ents, err := initramfs.List(data)
-	if err != nil {
-		r.add("initramfs", Fail, r.Initrd+": cannot read: "+err.Error(), "rebuild the initrd with xenify convert")
+	ents := rd.ents
+	if rd.err != nil {
+		r.add("initramfs", Fail, r.Initrd+": cannot read: "+rd.err.Error(), "rebuild the initrd with xenify convert")
 		return
 	}
 	if _, ok := initramfs.HasXenBlockFrontend(ents); !ok && !builtin(blk) {
@@ -282,21 +338,21 @@ func initrdCheck(r *Report, in Input, data []byte, k *kernelimage.Info) {
 		return
 	}
 	r.add("initramfs", Pass, r.Initrd+" has the Xen block frontend and the root filesystem's driver", "")
-	resumeCheck(r, in, data)
+	resumeCheck(r, in, rd.files)
 }
 
 // resumeCheck warns when the initramfs resumes from a device that is no
 // swap area of the guest: it waits about 30 s for it at every boot
 // ("Gave up waiting for suspend/resume device"). resume= on the kernel
 // command line wins over the RESUME= initramfs-tools built in.
-func resumeCheck(r *Report, in Input, initrd []byte) {
+func resumeCheck(r *Report, in Input, files map[string][]byte) {
 	dev, from := "", ""
 	if v, ok := cmdline.Parse(r.Args).Get("resume"); ok {
 		dev, from = v, "the kernel command line (resume=)"
 	} else {
-		for _, p := range []string{"conf/conf.d/resume", "conf/conf.d/zz-resume-auto"} {
-			b, err := initramfs.ReadFile(initrd, p)
-			if err != nil {
+		for _, p := range resumeConfs {
+			b, ok := files[p]
+			if !ok {
 				continue
 			}
 			for _, l := range strings.Split(string(b), "\n") {
@@ -375,7 +431,7 @@ func kernelVersion(p string) string {
 
 // consistency: fstab, root=, console, NIC alias and SELinux agree with the
 // domain config and the kernel.
-func consistency(r *Report, in Input, k *kernelimage.Info) {
+func consistency(r *Report, in Input) {
 	vdevs := map[string]bool{}
 	for _, d := range in.Domain.Disks {
 		vdevs[strings.TrimPrefix(d.Vdev, "/dev/")] = true
@@ -456,4 +512,138 @@ func consistency(r *Report, in Input, k *kernelimage.Info) {
 			r.add("selinux", Warn, "SELinux is enforcing and no relabel is pending: files written outside the guest's policy may be unreadable", "touch /.autorelabel in the guest (xenify convert does)")
 		}
 	}
+}
+
+// pvhKernelCheck: a PVH guest's kernel needs the PVH entry
+// (XEN_ELFNOTE_PHYS32_ENTRY), and the host must run HVM containers.
+func pvhKernelCheck(r *Report, in Input, info *kernelimage.Info) {
+	if !info.PVH {
+		fix := "install a kernel built with CONFIG_XEN_PVH=y"
+		if info.PV {
+			fix += ", or convert with --guest-type pv (the kernel runs as PV)"
+		}
+		r.add("kernel", Fail, r.Kernel+" cannot boot as a Xen PVH guest: it has no XEN_ELFNOTE_PHYS32_ENTRY note", fix)
+		return
+	}
+	const need = "hvm-3.0-x86_64"
+	switch {
+	case !in.Caps.Known():
+		r.add("kernel", Warn, fmt.Sprintf("%s has the PVH entry (%#x); the host's capabilities are unknown, so %s was not checked", r.Kernel, info.PhysEntry, need), "run verify on the dom0, or give --hypervisor-caps")
+	case !in.Caps.Has(need):
+		fix := "run the guest on a 64-bit Xen with HVM support"
+		if ok, _ := info.CompatibleWith(in.Caps.List); ok {
+			fix += ", or convert with --guest-type pv"
+		}
+		r.add("kernel", Fail, fmt.Sprintf("%s: the host offers %s but not %s, which PVH needs", r.Kernel, strings.Join(in.Caps.List, " "), need), fix)
+	default:
+		r.add("kernel", Pass, fmt.Sprintf("%s: %d-bit kernel with the PVH entry (XEN_ELFNOTE_PHYS32_ENTRY %#x); host offers %s", r.Kernel, info.Class, info.PhysEntry, need), "")
+	}
+}
+
+// pvgrubLoader emulates GRUB built for Xen: its embedded configuration
+// searches the domain's disks, and the grub.cfg it finds picks the
+// kernel. The entry is read as pygrub reads GRUB 2 (numeric default,
+// literal menuentry blocks), which is what xenify writes.
+func pvgrubLoader(r *Report, in Input) (kernel, initrd []byte) {
+	d := in.Domain
+	steps, ok := pvgrub.Embedded(d.Kernel)
+	if !ok {
+		r.add("boot loader", Warn, "pvgrub: "+d.Kernel+" is no grub-xen-host image xenify knows, so its search order is unknown", "use /usr/lib/grub-xen/grub-x86_64-xen.bin (PV) or grub-i386-xen_pvh.bin (PVH)")
+		return nil, nil
+	}
+	res := pvgrub.Search(steps, in.Filesystems)
+	detail := "pvgrub (" + d.Kernel + ") searches for " + pvgrub.Describe(steps)
+	if len(res.Unreached) > 0 {
+		detail += "; GRUB cannot read " + strings.Join(res.Unreached, ", ")
+	}
+	if !res.Found {
+		r.add("boot loader", Fail, detail+": none is on the guest's disks", "put GRUB 2's configuration at /boot/grub/grub.cfg (on the root filesystem) or /grub/grub.cfg (on a separate /boot); update-grub writes it")
+		return nil, nil
+	}
+	fsys := in.Filesystems[res.Index].FS
+	if res.Step.Chainload {
+		r.add("boot loader", Pass, detail+": it chainloads "+res.Step.Path+" from "+res.Name+", which xenify does not follow", "")
+		return nil, nil
+	}
+	data, err := readIn(fsys, res.Step.Path)
+	if err != nil {
+		r.add("boot loader", Fail, detail+": "+res.Step.Path+" on "+res.Name+" cannot be read: "+err.Error(), "")
+		return nil, nil
+	}
+	cfg, err := pygrub.Parse(pygrub.Grub2, data)
+	if err != nil || len(cfg.Entries) == 0 {
+		why := "it has no menu entries"
+		if err != nil {
+			why = err.Error()
+		}
+		r.add("boot loader", Fail, detail+": GRUB reads "+res.Step.Path+" on "+res.Name+", but "+why, "run update-grub in the guest")
+		return nil, nil
+	}
+	idx := cfg.Default
+	if idx < 0 || idx >= len(cfg.Entries) {
+		idx = 0
+	}
+	e := cfg.Entries[idx]
+	r.Kernel, r.Initrd, r.Args = e.Kernel, e.Initrd, e.Args
+	detail += fmt.Sprintf(": GRUB reads %s on %s and boots entry %d %q: kernel %s", res.Step.Path, res.Name, idx, e.Title, e.Kernel)
+	if kernel, err = readIn(fsys, e.Kernel); err != nil {
+		r.add("boot loader", Fail, detail+"; but the kernel is not on that filesystem: "+err.Error(), "")
+		return nil, nil
+	}
+	if e.Initrd != "" {
+		if initrd, err = readIn(fsys, e.Initrd); err != nil {
+			r.add("boot loader", Fail, detail+"; but the initrd is missing: "+err.Error(), "rebuild the initrd (xenify convert) or fix the entry")
+			return kernel, nil
+		}
+	}
+	r.add("boot loader", Pass, detail, "")
+	return kernel, initrd
+}
+
+// applianceCheck: a host kernel booted without an initrd (--boot direct
+// --kernel FILE) must have the Xen block and network frontends built
+// in. Its configuration comes from the image (CONFIG_IKCONFIG), or from
+// a file beside it: config-VERSION or FILE.config. It returns that
+// configuration (nil when none was found).
+func applianceCheck(r *Report, in Input, kernel []byte, info *kernelimage.Info) []byte {
+	cfg, err := kernelimage.IKConfig(kernel)
+	from := r.Kernel + " (embedded, CONFIG_IKCONFIG)"
+	if err != nil {
+		var tried []string
+		var names []string
+		if info != nil && info.KernelVersion != "" {
+			names = append(names, path.Join(path.Dir(r.Kernel), "config-"+strings.Fields(info.KernelVersion)[0]))
+		}
+		names = append(names, r.Kernel+".config", path.Join(path.Dir(r.Kernel), "config"))
+		for _, n := range names {
+			tried = append(tried, n)
+			if b, rerr := in.ReadHost(n); rerr == nil {
+				cfg, from, err = b, n, nil
+				break
+			}
+		}
+		if err != nil {
+			r.add("frontends", Fail, fmt.Sprintf("%s boots without an initrd, and its configuration is neither embedded (%v) nor beside it (%s): the Xen frontends cannot be shown to be built in", r.Kernel, err, strings.Join(tried, ", ")), "put the kernel's .config beside it as "+tried[0]+", or build it with CONFIG_IKCONFIG=y")
+			return nil
+		}
+	}
+	var missing []string
+	for _, sym := range []string{"CONFIG_XEN_BLKDEV_FRONTEND", "CONFIG_XEN_NETDEV_FRONTEND"} {
+		if v := initramfs.ConfigHas(cfg, sym); v != "y" {
+			missing = append(missing, sym+"="+orNone(nonEmpty(v)))
+		}
+	}
+	if len(missing) > 0 {
+		r.add("frontends", Fail, fmt.Sprintf("%s boots without an initrd, but its configuration (%s) has %s: the guest finds no disk or network", r.Kernel, from, strings.Join(missing, ", ")), "build the frontends in (=y), or boot with the guest's own kernel and initrd (--boot direct without --kernel)")
+		return cfg
+	}
+	r.add("frontends", Pass, fmt.Sprintf("%s has the Xen block and network frontends built in (%s)", r.Kernel, from), "")
+	return cfg
+}
+
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }

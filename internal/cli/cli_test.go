@@ -88,6 +88,17 @@ func TestPlanGolden(t *testing.T) {
 		variant{"centos44-i386-pvh-shim", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps, "--pvh-shim", absTestdata(t, "xen-shim")}},
 		variant{"debian12-pvh-shim-always", "debian12", []string{"--guest-type", "pvh-shim", "--pvh-shim", absTestdata(t, "xen-shim")}},
 		variant{"centos44-i386-no-pv32", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps}},
+		// Guest types and boot paths: auto picks PVH above (the host
+		// offers hvm-3.0-x86_64); PV when asked, or on a PV-only host;
+		// refusals name what is missing and what would work.
+		variant{"debian12-pv", "debian12", []string{"--guest-type", "pv"}},
+		variant{"debian12-auto-pv-only-host", "debian12", []string{"--hypervisor-caps", "xen-3.0-x86_64"}},
+		variant{"debian12-pvh-no-hvm", "debian12", []string{"--guest-type", "pvh", "--hypervisor-caps", "xen-3.0-x86_64"}},
+		variant{"debian12-pvh-xm", "debian12", []string{"--guest-type", "pvh", "--toolstack", "xm"}},
+		variant{"debian12-pvgrub", "debian12", []string{"--boot", "pvgrub"}},
+		variant{"debian12-pv-pvgrub", "debian12", []string{"--boot", "pvgrub", "--guest-type", "pv"}},
+		variant{"centos5-x86_64-pvh", "centos5-x86_64", []string{"--guest-type", "pvh"}},
+		variant{"centos5-x86_64-pvgrub", "centos5-x86_64", []string{"--boot", "pvgrub"}},
 	)
 	for _, v := range variants {
 		name := v.name

@@ -3,12 +3,14 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/xenify/xenify/convert"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xen/caps"
+	"github.com/xenify/xenify/xen/kernelimage"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -62,9 +64,10 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Name, "name", "", "domain name (default: the guest's hostname)")
 	fs.Var(&f.maps, "map", "map a native device or mount point to a virtual device, NATIVE=VIRTUAL (repeatable), e.g. /dev/VolGroup00/LogVol00=sda1 or /=xvda1")
 	fs.StringVar(&o.Layout, "layout", "", "the level of the block device stack handed to the guest: disk (whole disks; partitions, md and LVM inside the guest), partition (md and LVM inside the guest), raid (md arrays assembled on dom0, LVM inside the guest) or lv (every filesystem its own device, all layering on dom0); default: lv, disk for partitioned images")
-	fs.StringVar(&o.Boot, "boot", "pygrub", "pygrub (dom0 reads the guest's GRUB config) or direct (dom0 boots a copy of the kernel)")
+	fs.StringVar(&o.Boot, "boot", "auto", "auto (pygrub, or pvgrub where pygrub cannot read the boot filesystem, e.g. XFS or btrfs, or dom0 has no pygrub), pygrub (dom0 reads the guest's GRUB config), pvgrub (GRUB built for Xen runs in the guest and reads its grub.cfg; dom0 needs grub-xen-host) or direct (dom0 boots a copy of the kernel)")
 	fs.StringVar(&o.DirectDir, "direct-dir", "", "host directory for kernel and initrd with --boot direct (default "+plan.DirectDirBase+"/NAME)")
 	fs.StringVar(&o.KernelPackage, "kernel-package", "", "an .rpm or .deb to install as the domU kernel")
+	fs.StringVar(&o.DirectKernel, "kernel", "", "appliance: dom0 boots this kernel (absolute path on dom0, read here) directly, with no initrd, instead of the guest's; implies --boot direct; its block and network frontends must be built in")
 	fs.StringVar(&o.GlibcPackages, "glibc-packages", "", "directory with Xen-friendly glibc rpms for 32-bit XenLinux guests")
 	fs.IntVar(&o.Memory, "memory", 512, "guest memory in MiB")
 	fs.IntVar(&o.VCPUs, "vcpus", 1, "virtual CPUs")
@@ -72,7 +75,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
 	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
 	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
-	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PV; PVH under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17), pv, or pvh-shim (always under the shim)")
+	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PVH when the kernel has the PVH entry and the host offers hvm-3.0-x86_64; else PV; PV under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17; PVH for a kernel without PV), pv, pvh, or pvh-shim (always under the shim)")
 	fs.StringVar(&f.shim, "pvh-shim", "", "the PV shim's absolute path on dom0 (read here, written to the config as pvshim_path); default on a dom0: the shim installed with Xen")
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
@@ -113,6 +116,32 @@ func (f *convertFlags) finish() error {
 			f.opts.Caps = h
 			f.opts.CapsSource = caps.SysfsPath
 		}
+	}
+	if k := f.opts.DirectKernel; k != "" {
+		if !filepath.IsAbs(k) {
+			return xerr.Usagef("--kernel %s: give the kernel's absolute path on dom0", k)
+		}
+		if f.opts.Boot == "auto" {
+			f.opts.Boot = "direct"
+		}
+		data, err := os.ReadFile(k)
+		if err != nil {
+			return xerr.Usagef("--kernel: %v", err)
+		}
+		info, err := kernelimage.Inspect(data)
+		if err != nil {
+			return xerr.Usagef("--kernel %s: %v", k, err)
+		}
+		ak := &plan.ApplianceKernel{Bits: info.Class, PV: info.PV, PVH: info.PVH, Why: info.NotPV}
+		if fs := strings.Fields(info.KernelVersion); len(fs) > 0 {
+			ak.Version = fs[0]
+		}
+		f.opts.DirectKernelInfo = ak
+	}
+	if f.opts.CapsSource == caps.SysfsPath && !caps.HasPygrub() {
+		// On the dom0 itself: --boot auto must not pick a pygrub that
+		// is not there.
+		f.opts.NoPygrub = true
 	}
 	switch f.shim {
 	case "":

@@ -26,7 +26,8 @@ and the Xen domain configuration. Nothing is written.
 Examples:
   xenify plan /mnt/centos4
   xenify plan --map /dev/VolGroup00/LogVol00=sda1 --map /dev/hda1=sda2 /mnt/centos4
-  xenify plan --json --hypervisor-caps "xen-3.0-x86_64" /mnt/debian12 > plan.json`,
+  xenify plan --json --hypervisor-caps "xen-3.0-x86_64" /mnt/debian12 > plan.json
+  xenify plan --guest-type pv --boot pvgrub /mnt/debian12   # guest type and boot path, with reasons`,
 		run: runPlan,
 	})
 }
@@ -63,6 +64,12 @@ func printPlan(w io.Writer, p *plan.Plan) {
 		fmt.Fprintf(w, ", domU kernel %s", p.Guest.Kernel)
 	}
 	fmt.Fprintln(w)
+	if p.Guest.Type != "" {
+		fmt.Fprintf(w, "guest type: %s (%s)\n", p.Guest.Type, p.Guest.TypeReason)
+	}
+	if p.Guest.Boot != "" {
+		fmt.Fprintf(w, "boot path:  %s (%s)\n", p.Guest.Boot, p.Guest.BootReason)
+	}
 	for _, wmsg := range p.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wmsg)
 	}

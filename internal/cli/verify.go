@@ -83,6 +83,8 @@ func printReport(w io.Writer, r *verify.Report) {
 	switch {
 	case r.Bootable && r.PVShim:
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU inside a PVH container, under the PV shim.")
+	case r.Bootable && r.Type == "pvh":
+		fmt.Fprintln(w, "The guest will boot as a Xen PVH domU.")
 	case r.Bootable:
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU.")
 	default:

@@ -214,3 +214,111 @@ func TestVerifyWarnsAboutResumeDevice(t *testing.T) {
 		t.Errorf("verify with resume= on a device the guest lacks = exit %d, resume check %+v; want a warning naming it and the guest's swap", code, c)
 	}
 }
+
+// TestVerifyPVH: on a host that offers hvm-3.0-x86_64, auto converts the
+// Debian guest to PVH, and verify checks the kernel's PVH entry and the
+// host's HVM support instead of the PV ABI. A kernel without
+// PHYS32_ENTRY (an EL4 XenLinux kernel), or a host without HVM, fails,
+// naming what would work.
+func TestVerifyPVH(t *testing.T) {
+	guest, cfg := convertedDebian(t)
+	if b, _ := os.ReadFile(cfg); !strings.Contains(string(b), `type = "pvh"`) {
+		t.Fatalf("auto on a host with %s wrote\n%s\nwant type = \"pvh\"", hostCaps, b)
+	}
+	r, code := verifyJSON(t, guest, cfg)
+	if c := check(r, "kernel"); code != 0 || r.Type != "pvh" || c.Status != verify.Pass || !strings.Contains(c.Detail, "PHYS32_ENTRY") {
+		t.Errorf("verify of the PVH guest = exit %d, type %q, kernel check %+v; want a pass naming PHYS32_ENTRY", code, r.Type, c)
+	}
+	out, _, code := xenify(t, "verify", "--json", "--hypervisor-caps", "xen-3.0-x86_64", "--config", cfg, guest)
+	var noHVM verify.Report
+	json.Unmarshal([]byte(out), &noHVM)
+	if c := check(&noHVM, "kernel"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "hvm-3.0-x86_64") || !strings.Contains(c.Fix, "--guest-type pv") {
+		t.Errorf("verify of a PVH guest on a host without HVM = exit %d, kernel check %+v; want a failure naming hvm-3.0-x86_64 and --guest-type pv", code, c)
+	}
+	xenU, err := os.ReadFile(filepath.Join(fixtures, "kernels/vmlinuz-2.6.9-55.ELxenU.x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(guest, "boot/vmlinuz-6.1.0-56-amd64"), xenU, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "kernel"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "PHYS32_ENTRY") || !strings.Contains(c.Fix, "--guest-type pv") {
+		t.Errorf("verify of a PVH guest with a PV-only kernel = exit %d, kernel check %+v; want a failure naming PHYS32_ENTRY and --guest-type pv", code, c)
+	}
+}
+
+// TestVerifyPvgrub: with --boot pvgrub the domain boots GRUB built for
+// Xen, and verify follows its embedded search order to the guest's
+// grub.cfg; a guest whose grub.cfg is only where that search does not
+// look (/boot/grub2, as on RHEL) fails.
+func TestVerifyPvgrub(t *testing.T) {
+	for _, tc := range []struct{ guestType, image string }{{"pvh", "grub-i386-xen_pvh.bin"}, {"pv", "grub-x86_64-xen.bin"}} {
+		t.Run(tc.guestType, func(t *testing.T) {
+			guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+			cfg := filepath.Join(t.TempDir(), "d12.cfg")
+			if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--boot", "pvgrub", "--guest-type", tc.guestType, "--config-out", cfg, guest); code != 0 {
+				t.Fatalf("convert --boot pvgrub = exit %d\n%s%s", code, out, errOut)
+			}
+			if b, _ := os.ReadFile(cfg); !strings.Contains(string(b), "/usr/lib/grub-xen/"+tc.image) || strings.Contains(string(b), "bootloader") {
+				t.Fatalf("convert --boot pvgrub --guest-type %s wrote\n%s\nwant kernel = .../%s and no bootloader", tc.guestType, b, tc.image)
+			}
+			r, code := verifyJSON(t, guest, cfg)
+			if c := check(r, "boot loader"); code != 0 || c.Status != verify.Pass || !strings.Contains(c.Detail, "GRUB reads /boot/grub/grub.cfg") || r.Kernel != "/boot/vmlinuz-6.1.0-56-amd64" {
+				t.Errorf("verify --boot pvgrub = exit %d, kernel %q, boot loader check %+v; want GRUB reading /boot/grub/grub.cfg and the Debian kernel", code, r.Kernel, c)
+			}
+			if err := os.Rename(filepath.Join(guest, "boot/grub"), filepath.Join(guest, "boot/grub2")); err != nil {
+				t.Fatal(err)
+			}
+			r, code = verifyJSON(t, guest, cfg)
+			if c := check(r, "boot loader"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "/boot/grub/grub.cfg, /grub/grub.cfg") {
+				t.Errorf("verify --boot pvgrub with only /boot/grub2/grub.cfg = exit %d, boot loader check %+v; want a failure listing the search", code, c)
+			}
+		})
+	}
+}
+
+// TestApplianceKernel: --kernel FILE boots one host kernel, with no
+// initrd, for the guest (the classic procedure's appliance case). verify
+// proves its Xen block and network frontends are built in, from a
+// configuration beside it; a frontend built as a module fails, and so
+// does a kernel whose configuration cannot be found.
+func TestApplianceKernel(t *testing.T) {
+	kernel, err := os.ReadFile(filepath.Join(fixtures, "debian12/boot/vmlinuz-6.1.0-56-amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k := filepath.Join(dir, "vmlinuz-appliance")
+	if err := os.WriteFile(k, kernel, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+	cfg := filepath.Join(t.TempDir(), "app.cfg")
+	conf := "CONFIG_XEN_BLKDEV_FRONTEND=y\nCONFIG_XEN_NETDEV_FRONTEND=y\nCONFIG_EXT4_FS=y\n"
+	if err := os.WriteFile(k+".config", []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--kernel", k, "--config-out", cfg, guest); code != 0 {
+		t.Fatalf("convert --kernel = exit %d\n%s%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(cfg); !strings.Contains(string(b), `kernel = "`+k+`"`) || strings.Contains(string(b), "ramdisk") || strings.Contains(string(b), "bootloader") {
+		t.Fatalf("convert --kernel %s wrote\n%s\nwant kernel = that file, no ramdisk, no bootloader", k, b)
+	}
+	r, code := verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 0 || c.Status != verify.Pass || !strings.Contains(c.Detail, k+".config") {
+		t.Errorf("verify of the appliance = exit %d, frontends check %+v (all: %+v); want a pass reading %s.config", code, c, r.Checks, k)
+	}
+	if err := os.WriteFile(k+".config", []byte(strings.Replace(conf, "NETDEV_FRONTEND=y", "NETDEV_FRONTEND=m", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "CONFIG_XEN_NETDEV_FRONTEND=m") {
+		t.Errorf("verify of an appliance with netfront as a module = exit %d, frontends check %+v; want a failure naming CONFIG_XEN_NETDEV_FRONTEND=m", code, c)
+	}
+	os.Remove(k + ".config")
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "frontends"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "CONFIG_IKCONFIG") {
+		t.Errorf("verify of an appliance without a configuration = exit %d, frontends check %+v; want a failure naming CONFIG_IKCONFIG", code, c)
+	}
+}

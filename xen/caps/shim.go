@@ -94,3 +94,17 @@ func ReadShim(path string) (*Shim, error) {
 	}
 	return s, nil
 }
+
+// PygrubGlobs are where Xen installs pygrub (Debian: xen-utils-VERSION).
+var PygrubGlobs = []string{"/usr/lib/xen-*/bin/pygrub", "/usr/lib/xen/bin/pygrub", "/usr/libexec/xen/bin/pygrub", "/usr/bin/pygrub"}
+
+// HasPygrub reports whether this machine, a dom0, has pygrub (plan's
+// Options.NoPygrub is its negation, for --boot auto).
+func HasPygrub() bool {
+	for _, g := range PygrubGlobs {
+		if m, _ := filepath.Glob(g); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -32,6 +32,9 @@ type elfSpec struct {
 	xenGuest   string
 	paddr      uint64 // physical load address of the one PT_LOAD
 	entry      uint64 // e_entry
+	// text, when set, is the .text section (after the notes, as in a
+	// real vmlinux); 4 KiB of NOPs otherwise.
+	text []byte
 }
 
 func str(s string) []byte { return append([]byte(s), 0) }
@@ -74,6 +77,9 @@ func buildELF(s elfSpec) []byte {
 		nph = 2
 	}
 	text := bytes.Repeat([]byte{0x90}, 4096)
+	if s.text != nil {
+		text = s.text
+	}
 	guest := []byte(nil)
 	if s.xenGuest != "" {
 		guest = str(s.xenGuest)

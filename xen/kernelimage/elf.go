@@ -37,6 +37,9 @@ type elfFile struct {
 	entry   uint64
 	progs   []elfProg
 	sects   []elfSect
+	// partial: data is a prefix of the image that ends before the
+	// section headers, which were not read.
+	partial bool
 }
 
 func isELF(b []byte) bool { return bytes.HasPrefix(b, []byte(elf.ELFMAG)) }
@@ -49,7 +52,9 @@ func rng(data []byte, off, size uint64, what string) ([]byte, error) {
 	return data[off : off+size], nil
 }
 
-func parseELF(data []byte) (*elfFile, error) {
+// parseELFPrefix parses an ELF image, or with partial its prefix: the
+// section headers are then left unread when they lie beyond it.
+func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
 	if !isELF(data) {
 		return nil, errors.New("not an ELF file")
 	}
@@ -126,6 +131,10 @@ func parseELF(data []byte) (*elfFile, error) {
 			}
 			f.progs = append(f.progs, pr)
 		}
+	}
+	if n := uint64(len(data)); partial && (shoff > n || uint64(shnum)*uint64(shentsize) > n-shoff) {
+		f.partial = true
+		return f, nil
 	}
 	if shnum > 0 {
 		if shentsize < shsize {

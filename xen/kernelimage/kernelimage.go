@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -113,16 +114,13 @@ func InspectLimit(data []byte, max int64) (*Info, error) {
 		info := &Info{Format: FormatELF}
 		return info, info.fromELF(data)
 	case decompress.Detect(data) != decompress.None:
-		out, f, err := decompress.All(data, max)
-		if err != nil {
+		info := &Info{Format: FormatCompressedELF, Compression: decompress.Detect(data)}
+		f := info.Compression
+		if err := info.fromCompressedELF(data, max); err != nil {
+			if errors.Is(err, errNotELF) {
+				return nil, fmt.Errorf("%v-compressed kernel image does not contain an ELF file", f)
+			}
 			return nil, fmt.Errorf("decompressing kernel: %w", err)
-		}
-		if !isELF(out) {
-			return nil, fmt.Errorf("%v-compressed kernel image does not contain an ELF file", f)
-		}
-		info := &Info{Format: FormatCompressedELF, Compression: f}
-		if err := info.fromELF(out); err != nil {
-			return nil, err
 		}
 		if f != decompress.Gzip && info.PV {
 			info.PV = false
@@ -154,13 +152,13 @@ func inspectBzImage(data []byte, max int64) (*Info, error) {
 			return info, nil
 		}
 		info.Compression = f
-		if out, _, err := decompress.All(data[off:], max); err == nil && isELF(out) {
-			notPV := info.NotPV
-			if err := info.fromELF(out); err != nil {
-				return nil, err
-			}
-			info.PV, info.NotPV = false, notPV
+		notPV := info.NotPV
+		err := info.fromCompressedELF(data[off:], max)
+		var parse *elfError
+		if errors.As(err, &parse) {
+			return nil, err
 		}
+		info.PV, info.NotPV = false, notPV
 		return info, nil
 	}
 	off := uint64(pm) + uint64(le.Uint32(data[0x248:]))
@@ -171,23 +169,22 @@ func inspectBzImage(data []byte, max int64) (*Info, error) {
 	}
 	f := decompress.Detect(payload)
 	info.Compression = f
-	var vmlinux []byte
 	if f == decompress.None {
 		if !isELF(payload) {
 			return nil, errors.New("bzImage payload is neither compressed nor ELF")
 		}
-		vmlinux = payload
-	} else {
-		vmlinux, _, err = decompress.All(payload, max)
-		if err != nil {
-			return nil, fmt.Errorf("decompressing bzImage payload: %w", err)
+		if err := info.fromELF(payload); err != nil {
+			return nil, err
 		}
-		if !isELF(vmlinux) {
+	} else if err := info.fromCompressedELF(payload, max); err != nil {
+		var parse *elfError
+		switch {
+		case errors.Is(err, errNotELF):
 			return nil, fmt.Errorf("%v-compressed bzImage payload is not an ELF file", f)
+		case errors.As(err, &parse):
+			return nil, err
 		}
-	}
-	if err := info.fromELF(vmlinux); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decompressing bzImage payload: %w", err)
 	}
 	if f == decompress.None && info.PV {
 		info.PV = false
@@ -201,9 +198,143 @@ func protoString(v uint16) string { return fmt.Sprintf("%d.%02d", v>>8, v&0xff) 
 // fromELF fills info from an ELF vmlinux, following libelf's
 // elf_xen_parse for a PV (non-HVM) guest.
 func (info *Info) fromELF(data []byte) error {
-	f, err := parseELF(data)
+	err := info.fromELFPrefix(data, false)
+	var parse *elfError
+	if errors.As(err, &parse) {
+		return parse.err // the message callers have always seen
+	}
+	return err
+}
+
+// elfError is a malformed ELF image, as opposed to a failure to
+// decompress one.
+type elfError struct{ err error }
+
+func (e *elfError) Error() string { return e.err.Error() }
+func (e *elfError) Unwrap() error { return e.err }
+
+var (
+	errNotELF       = errors.New("not an ELF file")
+	errNeedSections = errors.New("the Xen notes are not in note segments: the section headers are needed")
+)
+
+// fromCompressedELF fills info from a compressed ELF vmlinux, decoding
+// only as far as the Xen notes need: the ELF header, the program headers
+// and the note segments, which sit before the bulk of the image (about
+// a third of the way into Debian 12's 66 MB vmlinux, after .text). Only
+// an image whose notes are not in note segments is decoded to its end,
+// for the section headers there (SHT_NOTE, __xen_guest).
+func (info *Info) fromCompressedELF(data []byte, max int64) error {
+	r, _, err := decompress.Open(data)
 	if err != nil {
-		return fmt.Errorf("parsing ELF kernel: %w", err)
+		return err
+	}
+	defer r.Close()
+	p := &prefix{r: r, max: max}
+	if err := p.fill(64); err != nil {
+		return err
+	}
+	if !isELF(p.buf) {
+		return errNotELF
+	}
+	if err := p.fill(phdrEnd(p.buf)); err != nil {
+		return err
+	}
+	var need uint64
+	if f, err := parseELFPrefix(p.buf, true); err == nil {
+		for _, ph := range f.progs {
+			if ph.typ == elf.PT_NOTE && ph.off != 0 && ph.off+ph.filesz > need && ph.off+ph.filesz >= ph.off {
+				need = ph.off + ph.filesz
+			}
+		}
+	}
+	if need > 0 {
+		if err := p.fill(need); err != nil {
+			return err
+		}
+		saved := *info
+		err := info.fromELFPrefix(p.buf, !p.eof)
+		if !errors.Is(err, errNeedSections) {
+			return err
+		}
+		*info = saved
+	}
+	if err := p.fill(uint64(max) + 1); err != nil {
+		return err
+	}
+	return info.fromELFPrefix(p.buf, false)
+}
+
+// phdrEnd is where the program header table of the ELF image starting
+// with hdr ends (0 when hdr is too short to say).
+func phdrEnd(hdr []byte) uint64 {
+	if len(hdr) < 64 {
+		return 0
+	}
+	bo := binary.ByteOrder(binary.LittleEndian)
+	if elf.Data(hdr[elf.EI_DATA]) == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	if elf.Class(hdr[elf.EI_CLASS]) == elf.ELFCLASS32 {
+		return uint64(bo.Uint32(hdr[28:])) + uint64(bo.Uint16(hdr[42:]))*uint64(bo.Uint16(hdr[44:]))
+	}
+	return bo.Uint64(hdr[32:]) + uint64(bo.Uint16(hdr[54:]))*uint64(bo.Uint16(hdr[56:]))
+}
+
+// prefix holds what has been read so far of a decompressed stream.
+type prefix struct {
+	r   io.Reader
+	buf []byte
+	eof bool
+	max int64
+}
+
+// fill reads until at least n bytes are held or the stream ends; past
+// max bytes it fails with decompress.ErrTooLarge.
+func (p *prefix) fill(n uint64) error {
+	const chunk = 64 << 10
+	for !p.eof && uint64(len(p.buf)) < n {
+		if int64(len(p.buf)) > p.max {
+			return fmt.Errorf("%w (%d bytes)", decompress.ErrTooLarge, p.max)
+		}
+		// Read what is missing, at least a chunk; grow to exactly n
+		// when it is known, doubling otherwise (reading to the end).
+		rest := min(n-uint64(len(p.buf)), uint64(p.max)+1)
+		want := len(p.buf) + int(max(rest, chunk))
+		if n > uint64(p.max) {
+			want = len(p.buf) + chunk
+		}
+		if cap(p.buf) < want {
+			size := want
+			if n > uint64(p.max) {
+				size = max(want, 2*cap(p.buf))
+			}
+			grown := make([]byte, len(p.buf), size)
+			copy(grown, p.buf)
+			p.buf = grown
+		}
+		m, err := p.r.Read(p.buf[len(p.buf):want])
+		p.buf = p.buf[:len(p.buf)+m]
+		switch {
+		case err == io.EOF:
+			p.eof = true
+		case err != nil:
+			return err
+		}
+	}
+	if int64(len(p.buf)) > p.max {
+		return fmt.Errorf("%w (%d bytes)", decompress.ErrTooLarge, p.max)
+	}
+	return nil
+}
+
+// fromELFPrefix is fromELF on a prefix of the image when partial: it
+// fails with errNeedSections when the notes are not in the note
+// segments it holds.
+func (info *Info) fromELFPrefix(data []byte, partial bool) error {
+	f, err := parseELFPrefix(data, partial)
+	if err != nil {
+		return &elfError{fmt.Errorf("parsing ELF kernel: %w", err)}
 	}
 	info.Class = f.class
 	info.Machine = f.machine
@@ -218,9 +349,12 @@ func (info *Info) fromELF(data []byte) error {
 		}
 		buf, err := rng(data, p.off, p.filesz, "note segment")
 		if err != nil {
-			return err
+			return &elfError{err}
 		}
 		info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
+	}
+	if len(info.Notes) == 0 && f.partial {
+		return errNeedSections
 	}
 	if len(info.Notes) > 0 {
 		info.NoteSource = "PT_NOTE"
@@ -231,7 +365,7 @@ func (info *Info) fromELF(data []byte) error {
 			}
 			buf, err := rng(data, s.off, s.size, "note section")
 			if err != nil {
-				return err
+				return &elfError{err}
 			}
 			info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
 		}
@@ -288,7 +422,7 @@ func (info *Info) fromELF(data []byte) error {
 			}
 			buf, err := rng(data, s.off, s.size, "__xen_guest section")
 			if err != nil {
-				return err
+				return &elfError{err}
 			}
 			if i := bytes.IndexByte(buf, 0); i >= 0 {
 				buf = buf[:i]

@@ -2,7 +2,9 @@ package kernelimage
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,6 +292,46 @@ func TestCorruptImages(t *testing.T) {
 	}
 }
 
+// TestStopsAtNotes: Inspect decodes a compressed kernel only as far as
+// its Xen notes, so damage after them goes unseen (and costs no time):
+// here a gzip stream whose last part, long after the notes, is corrupt.
+// Decoding the whole payload, as verify did, fails on it.
+func TestStopsAtNotes(t *testing.T) {
+	spec := pvops64()
+	spec.text = make([]byte, 4<<20)
+	rand.New(rand.NewSource(1)).Read(spec.text) // incompressible: offsets map through
+	vmlinux := buildELF(spec)
+	gz := gzipBytes(vmlinux)
+	for i := len(gz) - 64<<10; i < len(gz)-16; i += 97 {
+		gz[i] ^= 0x5a
+	}
+	if _, _, err := decompress.All(gz, decompress.DefaultMax); err == nil {
+		t.Fatalf("decompress.All(corrupted gzip) = nil error; the test cannot tell whether Inspect stops early")
+	}
+	for name, img := range map[string][]byte{"bzImage": bzImage(gz, 0x020f), "compressed ELF": gz} {
+		info, err := Inspect(img)
+		if err != nil {
+			t.Errorf("Inspect(%s, corrupt after the notes) error: %v; want the notes read before the damage", name, err)
+			continue
+		}
+		if !info.PV || !info.PVH {
+			t.Errorf("Inspect(%s, corrupt after the notes) PV, PVH = %v, %v; want true, true", name, info.PV, info.PVH)
+		}
+	}
+	// Without Xen notes in the note segments, the section headers at the
+	// end are needed, and the damage is reached.
+	spec = native64()
+	spec.text = make([]byte, 4<<20)
+	rand.New(rand.NewSource(1)).Read(spec.text)
+	gz = gzipBytes(buildELF(spec))
+	for i := len(gz) - 64<<10; i < len(gz)-16; i += 97 {
+		gz[i] ^= 0x5a
+	}
+	if info, err := Inspect(gz); err == nil {
+		t.Errorf("Inspect(native kernel, corrupt at the end) = %+v, nil error; want the damage found", summarize(info))
+	}
+}
+
 // readnotes runs Xen's readnotes on an ELF file and returns its lines as
 // name -> value, with numeric values normalised to uint64.
 func readnotes(t *testing.T, path string) map[string]string {
@@ -382,4 +424,21 @@ func FuzzInspect(f *testing.F) {
 			_ = n.String()
 		}
 	})
+}
+
+// TestIKConfig: the configuration a kernel embeds (CONFIG_IKCONFIG) is
+// found inside the compressed payload, as scripts/extract-ikconfig
+// finds it; a kernel without one says so.
+func TestIKConfig(t *testing.T) {
+	cfg := "CONFIG_XEN_BLKDEV_FRONTEND=y\nCONFIG_XEN_NETDEV_FRONTEND=y\n"
+	spec := pvops64()
+	spec.text = append(append([]byte("\x90\x90IKCFG_ST"), gzipBytes([]byte(cfg))...), "IKCFG_ED\x90"...)
+	img := bzImage(gzipBytes(buildELF(spec)), 0x020f)
+	got, err := IKConfig(img)
+	if err != nil || string(got) != cfg {
+		t.Errorf("IKConfig(bzImage with IKCONFIG) = %q, %v; want %q", got, err, cfg)
+	}
+	if _, err := IKConfig(bzImage(gzipBytes(buildELF(pvops64())), 0x020f)); !errors.Is(err, ErrNoIKConfig) {
+		t.Errorf("IKConfig(bzImage without IKCONFIG) error = %v, want ErrNoIKConfig", err)
+	}
 }
