@@ -291,10 +291,10 @@ func (r *Root) Glob(pattern string) ([]string, error) {
 	return m, nil
 }
 
-// refusePseudoFS refuses files on procfs and sysfs. While guest commands
-// run, the host's /proc is bound into the guest, and a guest symlink such as
-// /etc/modprobe.conf -> /proc/self/environ would otherwise read xenify's
-// own process.
+// refusePseudoFS refuses files on procfs and sysfs: a guest symlink such
+// as /etc/modprobe.conf -> /proc/self/environ would otherwise read xenify's
+// own process. (Guest commands get their own /proc, in a mount namespace
+// xenify never sees: package run's sandbox.)
 func refusePseudoFS(fd int) error {
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err != nil {
