@@ -9,7 +9,8 @@ import (
 
 // TestBtrfsBootPath: pygrub cannot read btrfs. A guest whose kernels
 // live on a btrfs root (Ubuntu's subvol=@) is refused for --boot pygrub
-// with the boot path that works; --boot direct plans. With /boot on
+// with the boot paths that work; --boot auto picks pvgrub, and --boot
+// direct plans. With /boot on
 // ext4 of its own (Fedora), pygrub reads it, and it is not merged into
 // the btrfs root.
 func TestBtrfsBootPath(t *testing.T) {
@@ -27,9 +28,12 @@ func TestBtrfsBootPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "g.cfg")
-	_, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, g)
-	if code != 3 || !strings.Contains(errOut, "no btrfs reader") || !strings.Contains(errOut, "--boot direct") {
-		t.Errorf("xenify plan (kernels on btrfs, --boot pygrub) = %d, want 3 naming btrfs and --boot direct\n%s", code, errOut)
+	_, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, "--boot", "pygrub", g)
+	if code != 3 || !strings.Contains(errOut, "no btrfs reader") || !strings.Contains(errOut, "--boot pvgrub") || !strings.Contains(errOut, "--boot direct") {
+		t.Errorf("xenify plan (kernels on btrfs, --boot pygrub) = %d, want 3 naming btrfs, --boot pvgrub and --boot direct\n%s", code, errOut)
+	}
+	if out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, g); code != 0 || !strings.Contains(out, "boot path:  pvgrub") || !strings.Contains(out, "grub-i386-xen_pvh.bin") {
+		t.Errorf("xenify plan (kernels on btrfs, --boot auto) = %d, want 0 booting through pvgrub\n%s\n%s", code, out, errOut)
 	}
 	out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, "--boot", "direct", "--direct-dir", "/var/lib/xen/kernels/g", g)
 	if code != 0 {
