@@ -11,13 +11,14 @@ import (
 // This file is the one place that decides whether pygrub can boot the
 // guest from the filesystem holding its kernels, and which boot path to
 // name when it cannot. pygrub 4.17's libfsimage has no btrfs reader
-// (xen/pygrub.ReadsType, which verify asks too); Fedora 33+ and openSUSE put root, and unless
-// /boot is separate the kernels, on btrfs. Until pvgrub2 (--boot auto)
-// exists, the boot path that works is --boot direct.
+// (xen/pygrub.ReadsType, which verify asks too); Fedora 33+ and openSUSE
+// put root, and unless /boot is separate the kernels, on btrfs. --boot
+// auto then picks pvgrub (chooseBoot); an explicit --boot pygrub is
+// refused here, naming pvgrub and direct.
 
 // bootPathAlternative names the boot path for a guest pygrub cannot
 // read.
-const bootPathAlternative = "--boot direct --direct-dir DIR (dom0 keeps the kernel and initrd and boots them directly)"
+const bootPathAlternative = "--boot pvgrub (GRUB built for Xen reads it inside the guest; the default, --boot auto, picks it), or --boot direct --direct-dir DIR (dom0 keeps the kernel and initrd and boots them directly)"
 
 // pygrubUnreadable says why pygrub cannot read a filesystem of fstab
 // type t ("" when it can).

@@ -9,9 +9,10 @@ import (
 
 // TestBtrfsBootPath: pygrub cannot read btrfs. A guest whose kernels
 // live on a btrfs root (Ubuntu's subvol=@) is refused for --boot pygrub
-// with the boot path that works; --boot direct plans. With /boot on
+// with the boot paths that work; --boot auto picks pvgrub, and --boot
+// direct plans. With /boot on
 // ext4 of its own (Fedora), pygrub reads it, and it is not merged into
-// the btrfs root. --boot auto boots it through pvgrub, whose GRUB reads btrfs.
+// the btrfs root.
 func TestBtrfsBootPath(t *testing.T) {
 	g := copyTree(t, filepath.Join(fixtures, "debian12"))
 	fstab := filepath.Join(g, "etc/fstab")
@@ -28,14 +29,13 @@ func TestBtrfsBootPath(t *testing.T) {
 	}
 	cfg := filepath.Join(t.TempDir(), "g.cfg")
 	_, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, "--boot", "pygrub", g)
-	if code != 3 || !strings.Contains(errOut, "no btrfs reader") || !strings.Contains(errOut, "--boot direct") {
-		t.Errorf("xenify plan (kernels on btrfs, --boot pygrub) = %d, want 3 naming btrfs and --boot direct\n%s", code, errOut)
+	if code != 3 || !strings.Contains(errOut, "no btrfs reader") || !strings.Contains(errOut, "--boot pvgrub") || !strings.Contains(errOut, "--boot direct") {
+		t.Errorf("xenify plan (kernels on btrfs, --boot pygrub) = %d, want 3 naming btrfs, --boot pvgrub and --boot direct\n%s", code, errOut)
 	}
-	out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, g)
-	if code != 0 || !strings.Contains(out, "pvgrub") {
+	if out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, g); code != 0 || !strings.Contains(out, "boot path:  pvgrub") || !strings.Contains(out, "grub-i386-xen_pvh.bin") {
 		t.Errorf("xenify plan (kernels on btrfs, --boot auto) = %d, want 0 booting through pvgrub\n%s\n%s", code, out, errOut)
 	}
-	out, errOut, code = xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, "--boot", "direct", "--direct-dir", "/var/lib/xen/kernels/g", g)
+	out, errOut, code := xenify(t, "plan", "--hypervisor-caps", hostCaps, "--config-out", cfg, "--boot", "direct", "--direct-dir", "/var/lib/xen/kernels/g", g)
 	if code != 0 {
 		t.Errorf("xenify plan --boot direct (kernels on btrfs) = %d, want 0\n%s\n%s", code, out, errOut)
 	}
