@@ -272,7 +272,7 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 	if size <= 0 {
 		return nil
 	}
-	sec := io.NewSectionReader(p.r, off, size)
+	sec := &section{r: p.r, off: off, size: size}
 	if depth > maxDepth {
 		p.warn("%s: nested too deep, reading it whole", name)
 		p.add(off, size, name+": full read")
@@ -303,6 +303,30 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 		p.add(off, size, res.Type+" "+name+": full read")
 		return nil
 	}
+}
+
+// section is an io.SectionReader that passes prefetch hints on.
+type section struct {
+	r         io.ReaderAt
+	off, size int64
+}
+
+func (s *section) ReadAt(b []byte, off int64) (int, error) {
+	return io.NewSectionReader(s.r, s.off, s.size).ReadAt(b, off)
+}
+
+func (s *section) Prefetch(ranges [][2]int64) {
+	pf, ok := s.r.(extfs.Prefetcher)
+	if !ok {
+		return
+	}
+	abs := make([][2]int64, 0, len(ranges))
+	for _, r := range ranges {
+		if r[0] >= 0 && r[0] < s.size {
+			abs = append(abs, [2]int64{s.off + r[0], min(r[1], s.size-r[0])})
+		}
+	}
+	pf.Prefetch(abs)
 }
 
 func (p *planner) ext(sec io.ReaderAt, off, size int64, name, typ string) error {

@@ -1,0 +1,461 @@
+package remote
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xenify/xenify/p2v"
+	"github.com/xenify/xenify/run"
+)
+
+// ErrNotBlockDevice: the remote path is missing or not a block device.
+var ErrNotBlockDevice = errors.New("not a block device")
+
+// Device is a block device on the remote machine, read through a Conn.
+// It implements p2v.Remote. Its methods may be called from one goroutine
+// at a time, except ReadAt, which is safe for concurrent use.
+type Device struct {
+	c    *Conn
+	t    Target
+	ctx  context.Context
+	size int64
+	// hash is the remote hashing tool: "md5sum" or "cksum".
+	hash string
+	gzip bool
+
+	mu    sync.Mutex
+	cache map[int64][]byte // window index → bytes
+	order []int64          // windows in insertion order, for eviction
+}
+
+// cacheWindow is the unit of ReadAt's cache: small reads of metadata
+// (partition tables, superblocks, bitmaps, LVM text) round up to whole
+// windows, and neighbouring reads then cost no round trip.
+const (
+	cacheWindow  = 256 << 10
+	cacheWindows = 64
+	// maxScript bounds one command line (the remote's ARG_MAX is 128 KiB
+	// on the oldest kernels).
+	maxScript = 48 << 10
+)
+
+// Open checks that the target's path is a block device on the remote
+// (test -b), sizes it and finds its tools. ctx also bounds the ReadAt
+// calls made later.
+func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
+	if err := ValidDevicePath(t.Device); err != nil {
+		return nil, err
+	}
+	d := &Device{c: c, t: t, ctx: ctx, cache: map[int64][]byte{}}
+	q := run.Quote(t.Device)
+	out, err := c.Run(ctx, "D="+q+`; if test -b "$D"; then echo B; else echo N; fi; ls -lL "$D" 2>&1; echo =; cat /proc/partitions; echo =; `+
+		`for t in dd md5sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("probing %s: %w", t, err)
+	}
+	parts := strings.Split(string(out), "\n=\n")
+	if len(parts) < 3 {
+		return nil, fmt.Errorf("probing %s: unexpected output %q", t, out)
+	}
+	head, _, _ := strings.Cut(parts[0], "\n")
+	if strings.TrimSpace(head) != "B" {
+		return nil, fmt.Errorf("%w: %s: test -b %s is false on the remote (%s)", ErrNotBlockDevice, t, t.Device, strings.TrimSpace(strings.TrimPrefix(parts[0], head)))
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(parts[2], "\n") {
+		if tool, ok := strings.CutPrefix(strings.TrimSpace(l), "have "); ok {
+			have[tool] = true
+		}
+	}
+	switch {
+	case !have["dd"]:
+		return nil, fmt.Errorf("the remote of %s has no dd in PATH", t)
+	case have["md5sum"]:
+		d.hash = "md5sum"
+	case have["cksum"]:
+		d.hash = "cksum"
+	}
+	d.gzip = have["gzip"]
+	if c.opt.Compress && !d.gzip {
+		return nil, fmt.Errorf("compression asked for, but the remote of %s has no gzip in PATH", t)
+	}
+	kib, err := partitionsSize(parts[0], parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("sizing %s: %w", t, err)
+	}
+	// /proc/partitions counts whole KiB: the device has 2*kib sectors,
+	// or one more. dd says whether that one exists.
+	out, err = c.Run(ctx, fmt.Sprintf("dd if=%s bs=512 skip=%d count=1 of=/dev/null 2>&1", q, 2*kib), nil)
+	if err != nil {
+		return nil, fmt.Errorf("sizing %s: %w", t, err)
+	}
+	d.size = kib * 1024
+	if m := recordsIn.FindSubmatch(out); m != nil && (string(m[1]) != "0" || string(m[2]) != "0") {
+		d.size += 512
+	}
+	return d, nil
+}
+
+var (
+	majMin    = regexp.MustCompile(`(\d+),\s*(\d+)`)
+	recordsIn = regexp.MustCompile(`(\d+)\+(\d+) records in`)
+)
+
+// partitionsSize finds the device's size in KiB in /proc/partitions by
+// the major and minor number that ls -lL shows.
+func partitionsSize(ls, partitions string) (int64, error) {
+	m := majMin.FindStringSubmatch(ls)
+	if m == nil {
+		return 0, fmt.Errorf("no device number in %q", strings.TrimSpace(ls))
+	}
+	for _, l := range strings.Split(partitions, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 4 && f[0] == m[1] && f[1] == m[2] {
+			return strconv.ParseInt(f[2], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("device %s:%s is not in /proc/partitions", m[1], m[2])
+}
+
+// Name is the canonical ssh:// URL of the device.
+func (d *Device) Name() string { return d.t.String() }
+
+// Size is the device size in bytes.
+func (d *Device) Size() int64 { return d.size }
+
+// Conn is the connection the device is read through.
+func (d *Device) Conn() *Conn { return d.c }
+
+// ReadAt reads through the window cache; large reads bypass it.
+func (d *Device) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("reading %s: negative offset %d", d.t, off)
+	}
+	if off >= d.size {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), d.size-off)
+	var err error
+	if n < int64(len(p)) {
+		err = io.EOF
+	}
+	if n > 4*cacheWindow {
+		e := p2v.Extent{Off: off, Len: n}
+		if rerr := d.ReadExtents(d.ctx, []p2v.Extent{e}, func(int) []byte { return p[:n] }, func(int) bool { return true }); rerr != nil {
+			return 0, rerr
+		}
+		return int(n), err
+	}
+	first, last := off/cacheWindow, (off+n-1)/cacheWindow
+	if ferr := d.fetch(first, last); ferr != nil {
+		return 0, ferr
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for w := first; w <= last; w++ {
+		buf, ok := d.cache[w]
+		if !ok {
+			return 0, fmt.Errorf("reading %s: window %d evicted while in use", d.t, w)
+		}
+		wOff := w * cacheWindow
+		from, to := max(off, wOff), min(off+n, wOff+int64(len(buf)))
+		copy(p[from-off:to-off], buf[from-wOff:to-wOff])
+	}
+	return int(n), err
+}
+
+// Prefetch reads the windows that cover ranges ([offset, length] pairs)
+// with one command. extfs calls it with the locations of all block
+// bitmaps before it reads them one by one.
+func (d *Device) Prefetch(ranges [][2]int64) {
+	var ws []int64
+	for _, r := range ranges {
+		if r[1] <= 0 || r[0] < 0 || r[0] >= d.size {
+			continue
+		}
+		for w := r[0] / cacheWindow; w <= (min(r[0]+r[1], d.size)-1)/cacheWindow; w++ {
+			ws = append(ws, w)
+		}
+	}
+	if len(ws) > cacheWindows {
+		ws = ws[:cacheWindows]
+	}
+	_ = d.fetchList(ws) // a failure shows again at the real read
+}
+
+func (d *Device) fetch(first, last int64) error {
+	var ws []int64
+	for w := first; w <= last; w++ {
+		ws = append(ws, w)
+	}
+	return d.fetchList(ws)
+}
+
+// fetchList reads the missing windows of ws into the cache, with one
+// command.
+func (d *Device) fetchList(ws []int64) error {
+	d.mu.Lock()
+	var missing []int64
+	seen := map[int64]bool{}
+	for _, w := range ws {
+		if _, ok := d.cache[w]; !ok && !seen[w] {
+			missing = append(missing, w)
+			seen[w] = true
+		}
+	}
+	d.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	exts := make([]p2v.Extent, len(missing))
+	bufs := make([][]byte, len(missing))
+	for i, w := range missing {
+		off := w * cacheWindow
+		exts[i] = p2v.Extent{Off: off, Len: min(cacheWindow, d.size-off)}
+		bufs[i] = make([]byte, exts[i].Len)
+	}
+	if err := d.ReadExtents(d.ctx, exts, func(i int) []byte { return bufs[i] }, func(int) bool { return true }); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, w := range missing {
+		d.cache[w] = bufs[i]
+		d.order = append(d.order, w)
+	}
+	for len(d.order) > cacheWindows+len(missing) {
+		delete(d.cache, d.order[0])
+		d.order = d.order[1:]
+	}
+	return nil
+}
+
+// prelude defines the remote shell functions, for device q:
+//
+//	r BS SKIP COUNT...  writes the pieces to stdout; a dd failure prints
+//	                    dd's message to stderr and exits 1
+//	h BS SKIP COUNT...  prints one hash line of the pieces together; a
+//	                    failed dd prints "E BS SKIP COUNT" on fd 4
+func prelude(q, hash string) string {
+	return "D=" + q + `; ` +
+		`r(){ while [ $# -gt 0 ]; do { e=$(dd if="$D" bs=$1 skip=$2 count=$3 2>&1 >&5) || { echo "dd if=$D bs=$1 skip=$2 count=$3: $e" >&2; exit 1; }; } 5>&1; shift 3; done; }; ` +
+		`h(){ while [ $# -gt 0 ]; do dd if="$D" bs=$1 skip=$2 count=$3 2>/dev/null || echo "E $1 $2 $3" >&4; shift 3; done | ` + hash + `; }; ` +
+		`exec 4>&1; `
+}
+
+// pieces writes the dd arguments that read [off, off+n): blocks as large
+// as 1 MiB where alignment allows, smaller at unaligned ends.
+func pieces(b *strings.Builder, off, n int64) {
+	const big = 1 << 20
+	for n > 0 {
+		bs := int64(big)
+		for bs > 1 && off%bs != 0 {
+			bs >>= 1
+		}
+		for bs > n {
+			bs >>= 1
+		}
+		cnt := n / bs
+		if off%big != 0 {
+			cnt = min(cnt, (big-off%big)/bs)
+		}
+		fmt.Fprintf(b, " %d %d %d", bs, off/bs, cnt)
+		off += cnt * bs
+		n -= cnt * bs
+	}
+}
+
+// batches splits exts into runs whose command lines stay under maxScript.
+func batches(exts []p2v.Extent, fn string, each func(from, to int, calls string) error) error {
+	var b strings.Builder
+	from := 0
+	for i, e := range exts {
+		var c strings.Builder
+		c.WriteString(fn)
+		pieces(&c, e.Off, e.Len)
+		c.WriteString("; ")
+		if b.Len() > 0 && b.Len()+c.Len() > maxScript {
+			if err := each(from, i, b.String()); err != nil {
+				return err
+			}
+			b.Reset()
+			from = i
+		}
+		b.WriteString(c.String())
+	}
+	if b.Len() > 0 {
+		return each(from, len(exts), b.String())
+	}
+	return nil
+}
+
+// ReadExtents streams the extents, in order, with as few commands as the
+// command-line limit allows: get(i) gives the buffer for extent i (its
+// length is the extent's; nil stops), put(i) hands it back filled (false
+// stops).
+func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
+	for _, e := range exts {
+		if e.Off < 0 || e.Len < 0 || e.Off+e.Len > d.size {
+			return fmt.Errorf("reading %s: extent %d+%d outside the %d-byte device", d.t, e.Off, e.Len, d.size)
+		}
+	}
+	stop := errors.New("stopped")
+	err := batches(exts, "r", func(from, to int, calls string) error {
+		script := prelude(run.Quote(d.t.Device), d.hashTool()) + calls
+		if d.c.opt.Compress {
+			script = prelude(run.Quote(d.t.Device), d.hashTool()) + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
+		}
+		return d.stream(ctx, script, func(r io.Reader) error {
+			for i := from; i < to; i++ {
+				buf := get(i)
+				if buf == nil {
+					return stop
+				}
+				if _, err := io.ReadFull(r, buf); err != nil {
+					return fmt.Errorf("reading %s at byte %d: %w", d.t, exts[i].Off, err)
+				}
+				if !put(i) {
+					return stop
+				}
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, stop) {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (d *Device) hashTool() string {
+	if d.hash == "" {
+		return "md5sum"
+	}
+	return d.hash
+}
+
+// stream runs script and lets consume read its stdout (decompressed when
+// compressing) as it arrives.
+func (d *Device) stream(ctx context.Context, script string, consume func(io.Reader) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	runErr := make(chan error, 1)
+	go func() {
+		_, err := d.c.Run(ctx, script, pw)
+		pw.CloseWithError(err) // nil: EOF
+		runErr <- err
+	}()
+	var src io.Reader = &meter{r: pr, c: d.c, limit: d.c.opt.BWLimit, start: time.Now()}
+	var err error
+	if d.c.opt.Compress {
+		var gz *gzip.Reader
+		gz, err = gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
+		if err == nil {
+			err = consume(gz)
+			if err == nil {
+				// Read to the end: gzip checks its CRC there.
+				var n int64
+				n, err = io.Copy(io.Discard, gz)
+				if err == nil && n > 0 {
+					err = fmt.Errorf("reading %s: %d unexpected bytes after the data", d.t, n)
+				}
+			}
+		}
+	} else {
+		err = consume(src)
+		if err == nil {
+			if n, _ := io.Copy(io.Discard, src); n > 0 {
+				err = fmt.Errorf("reading %s: %d unexpected bytes after the data", d.t, n)
+			}
+		}
+	}
+	if err != nil {
+		cancel()
+		pr.CloseWithError(err)
+	}
+	rerr := <-runErr
+	switch {
+	case rerr != nil && !errors.Is(rerr, context.Canceled):
+		// The command's own error (dd's message, a lost connection)
+		// explains a short stream best.
+		return rerr
+	case err != nil:
+		return err
+	}
+	return rerr
+}
+
+// meter counts the bytes received and holds reads back to the bandwidth
+// limit.
+type meter struct {
+	r     io.Reader
+	c     *Conn
+	limit int64
+	start time.Time
+	n     int64
+}
+
+func (m *meter) Read(p []byte) (int, error) {
+	if m.limit > 0 && len(p) > int(m.limit/10) {
+		p = p[:max(m.limit/10, 4096)]
+	}
+	n, err := m.r.Read(p)
+	m.n += int64(n)
+	m.c.count(int64(n), 0, 0)
+	if m.limit > 0 {
+		want := time.Duration(float64(m.n) / float64(m.limit) * float64(time.Second))
+		if ahead := want - time.Since(m.start); ahead > 0 {
+			time.Sleep(ahead)
+		}
+	}
+	return n, err
+}
+
+// Sum hashes each extent on the remote side, with the tool HashAlgo
+// names, batched into as few commands as the command-line limit allows.
+func (d *Device) Sum(ctx context.Context, exts []p2v.Extent) ([]string, error) {
+	if d.hash == "" {
+		return nil, fmt.Errorf("the remote of %s has neither md5sum nor cksum in PATH", d.t)
+	}
+	sums := make([]string, 0, len(exts))
+	err := batches(exts, "h", func(from, to int, calls string) error {
+		out, err := d.c.Run(ctx, prelude(run.Quote(d.t.Device), d.hash)+calls, nil)
+		if err != nil {
+			return fmt.Errorf("hashing %s: %w", d.t, err)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 0:
+			case f[0] == "E":
+				return fmt.Errorf("hashing %s: dd failed on the remote reading %s", d.t, strings.Join(f[1:], " "))
+			case d.hash == "md5sum":
+				got = append(got, f[0])
+			case len(f) >= 2:
+				got = append(got, f[0]+" "+f[1])
+			}
+		}
+		if len(got) != to-from {
+			return fmt.Errorf("hashing %s: %d hash lines for %d ranges: %q", d.t, len(got), to-from, bytes.TrimSpace(out))
+		}
+		sums = append(sums, got...)
+		return nil
+	})
+	return sums, err
+}
+
+// HashAlgo is the remote hashing tool ("md5sum" or "cksum"), whose output
+// p2v.LocalSum reproduces.
+func (d *Device) HashAlgo() string { return d.hash }
