@@ -428,15 +428,15 @@ type chunk struct {
 }
 
 type executor struct {
-	opt   Options
-	srcID fileID
+	opt    Options
+	srcID  fileID
 	src    *os.File
 	remote Remote
 	dst    *dest
-	plan  *CopyPlan
-	ck    *Checkpoint
-	sum   *Summary
-	start time.Time
+	plan   *CopyPlan
+	ck     *Checkpoint
+	sum    *Summary
+	start  time.Time
 
 	done         int64 // plan bytes written (or deliberately skipped)
 	lastCk       int64
