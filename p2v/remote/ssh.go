@@ -164,20 +164,21 @@ func (c *Conn) masterErr() error {
 	return fmt.Errorf("%w to %s: %s", ErrConnect, host, reason)
 }
 
-// sshReason keeps the lines of ssh's stderr that explain a failure.
+// sshReason keeps the lines of ssh's stderr that explain a failure,
+// without the banner frames.
 func sshReason(stderr string) string {
 	var keep []string
 	for _, l := range strings.Split(stderr, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "@@@") || strings.HasPrefix(l, "Warning: Permanently added") {
+		l = strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "@"))
+		if l == "" || strings.HasPrefix(l, "Warning: Permanently added") {
 			continue
 		}
 		keep = append(keep, l)
 	}
-	if len(keep) > 12 {
-		keep = keep[len(keep)-12:]
+	if len(keep) > 16 {
+		keep = keep[len(keep)-16:]
 	}
-	return strings.Join(keep, "; ")
+	return strings.Join(keep, "\n  ")
 }
 
 // Alive tells whether the master still runs.
