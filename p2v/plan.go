@@ -272,7 +272,10 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 	if size <= 0 {
 		return nil
 	}
-	sec := &section{r: p.r, off: off, size: size}
+	var sec io.ReaderAt = io.NewSectionReader(p.r, off, size)
+	if _, ok := p.r.(extfs.Prefetcher); ok {
+		sec = &section{r: p.r, off: off, size: size}
+	}
 	if depth > maxDepth {
 		p.warn("%s: nested too deep, reading it whole", name)
 		p.add(off, size, name+": full read")
@@ -305,7 +308,8 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 	}
 }
 
-// section is an io.SectionReader that passes prefetch hints on.
+// section is an io.SectionReader that passes prefetch hints on to a
+// reader that takes them.
 type section struct {
 	r         io.ReaderAt
 	off, size int64
@@ -316,10 +320,7 @@ func (s *section) ReadAt(b []byte, off int64) (int, error) {
 }
 
 func (s *section) Prefetch(ranges [][2]int64) {
-	pf, ok := s.r.(extfs.Prefetcher)
-	if !ok {
-		return
-	}
+	pf := s.r.(extfs.Prefetcher)
 	abs := make([][2]int64, 0, len(ranges))
 	for _, r := range ranges {
 		if r[0] >= 0 && r[0] < s.size {

@@ -66,6 +66,7 @@ AuthorizedKeysFile $ssh_dir/authorized_keys
 PermitRootLogin prohibit-password
 AllowUsers root
 UsePAM no
+StrictModes no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 EOT

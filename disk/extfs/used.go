@@ -435,6 +435,10 @@ func (c *blockCache) block(b int64) ([]byte, error) {
 		return c.data[off-c.off : off-c.off+c.bs], nil
 	}
 	win := max(int64(cacheWindow), c.bs)
+	if _, ok := c.r.(Prefetcher); ok {
+		// The reader caches what Prefetch fetched, block by block.
+		win = c.bs
+	}
 	start := off / win * win
 	if c.data == nil {
 		c.data = make([]byte, win)

@@ -36,6 +36,9 @@ type Device struct {
 	mu    sync.Mutex
 	cache map[int64][]byte // window index → bytes
 	order []int64          // windows in insertion order, for eviction
+	// blocks holds the small blocks Prefetch fetched exactly (offset →
+	// blockSize bytes), so scattered bitmaps do not cost a window each.
+	blocks map[int64][]byte
 }
 
 // cacheWindow is the unit of ReadAt's cache: small reads of metadata
@@ -44,6 +47,9 @@ type Device struct {
 const (
 	cacheWindow  = 256 << 10
 	cacheWindows = 64
+	// blockSize is Prefetch's unit; maxBlocks bounds its cache (16 MiB).
+	blockSize = 4096
+	maxBlocks = 4096
 	// maxScript bounds one command line (the remote's ARG_MAX is 128 KiB
 	// on the oldest kernels).
 	maxScript = 48 << 10
@@ -56,7 +62,7 @@ func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
 	if err := ValidDevicePath(t.Device); err != nil {
 		return nil, err
 	}
-	d := &Device{c: c, t: t, ctx: ctx, cache: map[int64][]byte{}}
+	d := &Device{c: c, t: t, ctx: ctx, cache: map[int64][]byte{}, blocks: map[int64][]byte{}}
 	q := run.Quote(t.Device)
 	out, err := c.Run(ctx, "D="+q+`; if test -b "$D"; then echo B; else echo N; fi; ls -lL "$D" 2>&1; echo =; cat /proc/partitions; echo =; `+
 		`for t in dd md5sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
@@ -149,6 +155,15 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	if n < int64(len(p)) {
 		err = io.EOF
 	}
+	if b := off / blockSize * blockSize; off+n <= b+blockSize {
+		d.mu.Lock()
+		blk, ok := d.blocks[b]
+		d.mu.Unlock()
+		if ok && off+n <= b+int64(len(blk)) {
+			copy(p[:n], blk[off-b:])
+			return int(n), err
+		}
+	}
 	if n > 4*cacheWindow {
 		e := p2v.Extent{Off: off, Len: n}
 		if rerr := d.ReadExtents(d.ctx, []p2v.Extent{e}, func(int) []byte { return p[:n] }, func(int) bool { return true }); rerr != nil {
@@ -174,23 +189,49 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	return int(n), err
 }
 
-// Prefetch reads the windows that cover ranges ([offset, length] pairs)
-// with one command. extfs calls it with the locations of all block
-// bitmaps before it reads them one by one.
+// Prefetch reads the blocks that cover ranges ([offset, length] pairs)
+// with one command and keeps them for ReadAt. extfs calls it with the
+// locations of all block bitmaps before it reads them one by one.
 func (d *Device) Prefetch(ranges [][2]int64) {
-	var ws []int64
+	var exts []p2v.Extent
+	d.mu.Lock()
+	room := maxBlocks - len(d.blocks)
 	for _, r := range ranges {
 		if r[1] <= 0 || r[0] < 0 || r[0] >= d.size {
 			continue
 		}
-		for w := r[0] / cacheWindow; w <= (min(r[0]+r[1], d.size)-1)/cacheWindow; w++ {
-			ws = append(ws, w)
+		end := min(r[0]+r[1], d.size)
+		for b := r[0] / blockSize * blockSize; b < end && room > 0; b += blockSize {
+			if _, ok := d.blocks[b]; ok {
+				continue
+			}
+			room--
+			n := min(blockSize, d.size-b)
+			if k := len(exts); k > 0 && exts[k-1].Off+exts[k-1].Len == b {
+				exts[k-1].Len += n
+			} else {
+				exts = append(exts, p2v.Extent{Off: b, Len: n})
+			}
 		}
 	}
-	if len(ws) > cacheWindows {
-		ws = ws[:cacheWindows]
+	d.mu.Unlock()
+	if len(exts) == 0 {
+		return
 	}
-	_ = d.fetchList(ws) // a failure shows again at the real read
+	bufs := make([][]byte, len(exts))
+	for i, e := range exts {
+		bufs[i] = make([]byte, e.Len)
+	}
+	if err := d.ReadExtents(d.ctx, exts, func(i int) []byte { return bufs[i] }, func(int) bool { return true }); err != nil {
+		return // a hint: the real read reports the error
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, e := range exts {
+		for o := int64(0); o < e.Len; o += blockSize {
+			d.blocks[e.Off+o] = bufs[i][o:min(o+blockSize, e.Len)]
+		}
+	}
 }
 
 func (d *Device) fetch(first, last int64) error {

@@ -216,7 +216,6 @@ func TestIntegrationRemoteCopy(t *testing.T) {
 	srv := sshtest.Start(t)
 	src := buildSource(t, srv)
 	url := "ssh://" + sshtest.HostAlias + src.dev
-	srcBefore := sha(t, src.img)
 
 	t.Run("warm copy, then sync", func(t *testing.T) {
 		mnt, umount := src.mountLive(t)
@@ -259,7 +258,7 @@ func TestIntegrationRemoteCopy(t *testing.T) {
 			t.Errorf("files of the synced copy differ from a cold copy's: %d vs %d files", len(got), len(want))
 		}
 	})
-	srcBefore = sha(t, src.img) // the writer changed it; nothing else may
+	srcBefore := sha(t, src.img) // the writer changed it; nothing else may
 
 	t.Run("resume after a dropped connection", func(t *testing.T) {
 		ref, _ := coldCopy(t, src.img)
