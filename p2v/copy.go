@@ -403,9 +403,6 @@ func recheck(f *os.File, srcID fileID) error {
 	return checkNotSame(srcID, id)
 }
 
-// remoteAlign is the alignment of extents read from a Remote source.
-const remoteAlign = 64 << 10
-
 // directAlign is the alignment of O_DIRECT reads (the largest common
 // logical block size).
 const directAlign = 4096
@@ -506,7 +503,7 @@ func (e *executor) run(ctx context.Context, resumeAt int64) error {
 
 	// Buffers are page-aligned (mmap) so O_DIRECT reads can use them, and
 	// have room to round an extent out to directAlign on both ends.
-	bufLen := e.opt.BufferSize + 2*max(directAlign, remoteAlign)
+	bufLen := e.opt.BufferSize + 2*directAlign
 	free := make(chan []byte, e.opt.Buffers)
 	var bufs [][]byte
 	defer func() {
@@ -609,11 +606,7 @@ func (e *executor) readRemote(ctx context.Context, resumeAt int64, free chan []b
 	var exts []Extent
 	var segs [][]seg
 	e.extents(resumeAt, func(off, n int64, s []seg) bool {
-		// Aligned extents let the remote read each with one dd of
-		// large blocks.
-		from := off / remoteAlign * remoteAlign
-		to := min((off+n+remoteAlign-1)/remoteAlign*remoteAlign, e.plan.Size)
-		exts = append(exts, Extent{Off: from, Len: to - from})
+		exts = append(exts, Extent{Off: off, Len: n})
 		segs = append(segs, s)
 		return true
 	})

@@ -273,8 +273,13 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 		return nil
 	}
 	var sec io.ReaderAt = io.NewSectionReader(p.r, off, size)
-	if _, ok := p.r.(extfs.Prefetcher); ok {
+	if pf, ok := p.r.(extfs.Prefetcher); ok {
 		sec = &section{r: p.r, off: off, size: size}
+		// Where every probe and metadata reader looks first: the start
+		// (superblocks, group descriptors, LVM label and text, md 1.1
+		// and 1.2) and the end (md 0.90 and 1.0), in one request.
+		head, tail := min(size, volumeHead), min(size, volumeTail)
+		pf.Prefetch([][2]int64{{off, head}, {off + size - tail, tail}})
 	}
 	if depth > maxDepth {
 		p.warn("%s: nested too deep, reading it whole", name)
@@ -307,6 +312,13 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 		return nil
 	}
 }
+
+// volumeHead and volumeTail are what volume prefetches from a reader
+// that takes hints.
+const (
+	volumeHead = 1 << 20
+	volumeTail = 128 << 10
+)
 
 // section is an io.SectionReader that passes prefetch hints on to a
 // reader that takes them.

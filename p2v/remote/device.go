@@ -47,6 +47,7 @@ type Device struct {
 const (
 	cacheWindow  = 256 << 10
 	cacheWindows = 64
+	readAhead    = 3 // windows
 	// blockSize is Prefetch's unit; maxBlocks bounds its cache (16 MiB).
 	blockSize = 4096
 	maxBlocks = 4096
@@ -155,14 +156,8 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	if n < int64(len(p)) {
 		err = io.EOF
 	}
-	if b := off / blockSize * blockSize; off+n <= b+blockSize {
-		d.mu.Lock()
-		blk, ok := d.blocks[b]
-		d.mu.Unlock()
-		if ok && off+n <= b+int64(len(blk)) {
-			copy(p[:n], blk[off-b:])
-			return int(n), err
-		}
+	if d.fromBlocks(p[:n], off) {
+		return int(n), err
 	}
 	if n > 4*cacheWindow {
 		e := p2v.Extent{Off: off, Len: n}
@@ -172,7 +167,9 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 		return int(n), err
 	}
 	first, last := off/cacheWindow, (off+n-1)/cacheWindow
-	if ferr := d.fetch(first, last); ferr != nil {
+	// Metadata reads cluster: read ahead, since a round trip costs far
+	// more than the bytes.
+	if ferr := d.fetch(first, min(last+readAhead, (d.size-1)/cacheWindow)); ferr != nil {
 		return 0, ferr
 	}
 	d.mu.Lock()
@@ -232,6 +229,25 @@ func (d *Device) Prefetch(ranges [][2]int64) {
 			d.blocks[e.Off+o] = bufs[i][o:min(o+blockSize, e.Len)]
 		}
 	}
+}
+
+// fromBlocks fills p from the blocks Prefetch fetched, if they cover it.
+func (d *Device) fromBlocks(p []byte, off int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	end := off + int64(len(p))
+	for b := off / blockSize * blockSize; b < end; b += blockSize {
+		blk, ok := d.blocks[b]
+		if !ok || b+int64(len(blk)) < min(end, b+blockSize) {
+			return false
+		}
+	}
+	for b := off / blockSize * blockSize; b < end; b += blockSize {
+		blk := d.blocks[b]
+		from, to := max(off, b), min(end, b+int64(len(blk)))
+		copy(p[from-off:to-off], blk[from-b:to-b])
+	}
+	return true
 }
 
 func (d *Device) fetch(first, last int64) error {
@@ -367,15 +383,20 @@ func batches(exts []p2v.Extent, fn string, each func(from, to int, calls string)
 // ReadExtents streams the extents, in order, with as few commands as the
 // command-line limit allows: get(i) gives the buffer for extent i (its
 // length is the extent's; nil stops), put(i) hands it back filled (false
-// stops).
+// stops). Extents are sorted and disjoint.
 func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
-	for _, e := range exts {
-		if e.Off < 0 || e.Len < 0 || e.Off+e.Len > d.size {
-			return fmt.Errorf("reading %s: extent %d+%d outside the %d-byte device", d.t, e.Off, e.Len, d.size)
+	for i, e := range exts {
+		if e.Off < 0 || e.Len < 0 || e.Off+e.Len > d.size || i > 0 && e.Off < exts[i-1].Off+exts[i-1].Len {
+			return fmt.Errorf("reading %s: extent %d+%d outside the %d-byte device or out of order", d.t, e.Off, e.Len, d.size)
 		}
 	}
+	rs := runs(exts, d.size)
+	spans := make([]p2v.Extent, len(rs))
+	for i, r := range rs {
+		spans[i] = r.span
+	}
 	stop := errors.New("stopped")
-	err := batches(exts, "r", func(from, to int, calls string) error {
+	err := batches(spans, "r", func(from, to int, calls string) error {
 		script := prelude(run.Quote(d.t.Device), d.hashTool()) + calls
 		if d.c.opt.Compress {
 			// POSIX sh has no pipefail: the left side says "ok" on fd 6
@@ -383,16 +404,26 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 			script = prelude(run.Quote(d.t.Device), d.hashTool()) + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
 		}
 		return d.stream(ctx, script, func(r io.Reader) error {
-			for i := from; i < to; i++ {
-				buf := get(i)
-				if buf == nil {
-					return stop
+			for _, rn := range rs[from:to] {
+				pos := rn.span.Off
+				for i := rn.first; i < rn.last; i++ {
+					if _, err := io.CopyN(io.Discard, r, exts[i].Off-pos); err != nil {
+						return fmt.Errorf("reading %s at byte %d: %w", d.t, pos, err)
+					}
+					buf := get(i)
+					if buf == nil {
+						return stop
+					}
+					if _, err := io.ReadFull(r, buf); err != nil {
+						return fmt.Errorf("reading %s at byte %d: %w", d.t, exts[i].Off, err)
+					}
+					if !put(i) {
+						return stop
+					}
+					pos = exts[i].Off + exts[i].Len
 				}
-				if _, err := io.ReadFull(r, buf); err != nil {
-					return fmt.Errorf("reading %s at byte %d: %w", d.t, exts[i].Off, err)
-				}
-				if !put(i) {
-					return stop
+				if _, err := io.CopyN(io.Discard, r, rn.span.Off+rn.span.Len-pos); err != nil {
+					return fmt.Errorf("reading %s at byte %d: %w", d.t, pos, err)
 				}
 			}
 			return nil
@@ -402,6 +433,46 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 		return ctx.Err()
 	}
 	return err
+}
+
+// run is a span of the device read with one dd: the extents first to
+// last-1, and the small gaps between them, aligned out to runAlign so
+// the dd uses large blocks.
+type extRun struct {
+	span        p2v.Extent
+	first, last int
+}
+
+const (
+	// runGap: extents closer than this share one dd (the gap is read and
+	// dropped); a process on an old, loaded server costs more.
+	runGap   = 64 << 10
+	runAlign = 64 << 10
+	// runMax bounds one dd's span.
+	runMax = 1 << 30
+)
+
+func runs(exts []p2v.Extent, size int64) []extRun {
+	var out []extRun
+	for i, e := range exts {
+		if e.Len == 0 {
+			continue
+		}
+		from := e.Off / runAlign * runAlign
+		to := min((e.Off+e.Len+runAlign-1)/runAlign*runAlign, size)
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			end := last.span.Off + last.span.Len
+			if from <= end+runGap && to-last.span.Off <= runMax {
+				last.span.Len = max(end, to) - last.span.Off
+				last.last = i + 1
+				continue
+			}
+			from = max(from, end) // a previous span may reach into this block
+		}
+		out = append(out, extRun{span: p2v.Extent{Off: from, Len: to - from}, first: i, last: i + 1})
+	}
+	return out
 }
 
 func (d *Device) hashTool() string {
