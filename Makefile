@@ -2,7 +2,7 @@
 # test tier as CI does.
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
-.PHONY: build demo deps test test-fast test-integration e2e bench bench-copy lint ci
+.PHONY: build demo deps test test-fast test-integration e2e bench bench-copy bench-remote lint ci
 
 # The version `xenify version` prints: the git description of the tree.
 # Without git, xenify falls back to what the Go toolchain recorded.
@@ -55,6 +55,10 @@ bench:
 
 bench-copy:
 	./bench/copy/run.sh
+
+# Remote P2V over loopback ssh (BENCH_SIZE_GIB=4 for a quicker run).
+bench-remote:
+	./bench/remote/run.sh
 
 ci:
 	bash .ci/run

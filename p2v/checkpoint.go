@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -45,9 +46,12 @@ type Checkpoint struct {
 }
 
 func sourceID(path string, r io.ReaderAt, size int64) (SourceID, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return SourceID{}, err
+	abs := path
+	if !strings.Contains(path, "://") { // not a remote source's URL
+		var err error
+		if abs, err = filepath.Abs(path); err != nil {
+			return SourceID{}, err
+		}
 	}
 	buf := make([]byte, min(size, headBytes))
 	if _, err := r.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && len(buf) == 0) {

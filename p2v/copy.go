@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -56,6 +57,13 @@ type Options struct {
 	// bench/copy/README.md. It does keep a live system's page cache intact.
 	DirectIO bool
 
+	// Remote, if set, is the source (a disk on another machine); Source
+	// is then only its name. See package p2v/remote.
+	Remote Remote
+	// SyncChunk and SyncFine are Sync's coarse and fine hash granularity
+	// (defaults 4 MiB and 128 KiB).
+	SyncChunk, SyncFine int64
+
 	// Logger receives debug messages; default slog.Default().
 	Logger *slog.Logger
 }
@@ -97,6 +105,8 @@ type Summary struct {
 	MBps     float64   `json:"mbps"`
 	Plan     *CopyPlan `json:"plan"`
 	Warnings []string  `json:"warnings,omitempty"`
+	// Sync is set by Sync: what it compared and re-sent.
+	Sync *SyncStats `json:"sync,omitempty"`
 }
 
 // ErrVerify is wrapped by the error Copy returns when verification finds a
@@ -129,6 +139,15 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Remote != nil {
+		o.Source = o.Remote.Name()
+	}
+	if o.SyncChunk <= 0 {
+		o.SyncChunk = 4 << 20
+	}
+	if o.SyncFine <= 0 || o.SyncFine > o.SyncChunk {
+		o.SyncFine = min(128<<10, o.SyncChunk)
+	}
 }
 
 // Copy copies opt.Source to opt.Dest following the source's copy plan,
@@ -140,21 +159,14 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	start := time.Now()
 	log := opt.Logger
 
-	src, err := os.OpenFile(opt.Source, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening source: %w", err)
-	}
-	defer src.Close()
-	srcID, err := fstatID(src)
+	src, rd, srcID, size, err := openSource(opt)
 	if err != nil {
 		return nil, err
 	}
-	srcID.path = opt.Source
-	size, err := deviceSize(src)
-	if err != nil {
-		return nil, fmt.Errorf("sizing source %s: %w", opt.Source, err)
+	if src != nil {
+		defer src.Close()
 	}
-	plan, err := Plan(src, size)
+	plan, err := Plan(rd, size)
 	if err != nil {
 		return nil, fmt.Errorf("planning the copy of %s: %w", opt.Source, err)
 	}
@@ -166,7 +178,7 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 				"source %s is mounted read-write at %s: the copy may be inconsistent", opt.Source, strings.Join(at, ", ")))
 		}
 	}
-	sid, err := sourceID(opt.Source, src, size)
+	sid, err := sourceID(opt.Source, rd, size)
 	if err != nil {
 		return nil, err
 	}
@@ -189,9 +201,11 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	if err := ck.write(opt.Checkpoint); err != nil {
 		return nil, err
 	}
-	_ = unix.Fadvise(int(src.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
+	if src != nil {
+		_ = unix.Fadvise(int(src.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
+	}
 
-	e := &executor{opt: opt, srcID: srcID, src: src, dst: dst, plan: plan, ck: ck, sum: sum, start: time.Now()}
+	e := &executor{opt: opt, srcID: srcID, src: src, remote: opt.Remote, dst: dst, plan: plan, ck: ck, sum: sum, start: time.Now()}
 	copyErr := e.run(ctx, resumeAt)
 	if copyErr != nil {
 		// Keep what is done: sync, then record it.
@@ -218,13 +232,42 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 		sum.HoleBytes = size - plan.Bytes() + sum.ZeroBytes
 	}
 	if opt.Verify {
-		if err := verify(ctx, src, dst.f, plan, opt.BufferSize); err != nil {
+		verifyFn := func() error { return verify(ctx, src, dst.f, plan, opt.BufferSize) }
+		if opt.Remote != nil {
+			verifyFn = func() error { return verifyRemote(ctx, opt.Remote, dst.f, plan.Ranges, opt.Dest) }
+		}
+		if err := verifyFn(); err != nil {
 			return sum, err
 		}
 		sum.Verified = true
 		sum.Elapsed = time.Since(start)
 	}
 	return sum, nil
+}
+
+// openSource opens the local source read-only (src is nil for a remote
+// one) and returns the reader the plan and copy use, its identity and size.
+func openSource(opt Options) (src *os.File, rd io.ReaderAt, id fileID, size int64, err error) {
+	if opt.Remote != nil {
+		return nil, opt.Remote, fileID{path: opt.Source}, opt.Remote.Size(), nil
+	}
+	src, err = os.OpenFile(opt.Source, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, nil, fileID{}, 0, fmt.Errorf("opening source: %w", err)
+	}
+	id, err = fstatID(src)
+	if err == nil {
+		id.path = opt.Source
+		size, err = deviceSize(src)
+		if err != nil {
+			err = fmt.Errorf("sizing source %s: %w", opt.Source, err)
+		}
+	}
+	if err != nil {
+		src.Close()
+		return nil, nil, fileID{}, 0, err
+	}
+	return src, src, id, size, nil
 }
 
 // allocatedBytes is the space a file occupies on disk (st_blocks*512),
@@ -385,14 +428,15 @@ type chunk struct {
 }
 
 type executor struct {
-	opt   Options
-	srcID fileID
-	src   *os.File
-	dst   *dest
-	plan  *CopyPlan
-	ck    *Checkpoint
-	sum   *Summary
-	start time.Time
+	opt    Options
+	srcID  fileID
+	src    *os.File
+	remote Remote
+	dst    *dest
+	plan   *CopyPlan
+	ck     *Checkpoint
+	sum    *Summary
+	start  time.Time
 
 	done         int64 // plan bytes written (or deliberately skipped)
 	lastCk       int64
@@ -476,7 +520,7 @@ func (e *executor) run(ctx context.Context, resumeAt int64) error {
 		free <- b
 	}
 	rd := e.src
-	if e.opt.DirectIO {
+	if e.opt.DirectIO && e.remote == nil {
 		if f, err := os.OpenFile(e.opt.Source, os.O_RDONLY|unix.O_DIRECT, 0); err == nil {
 			defer f.Close()
 			if err := recheck(f, e.srcID); err == nil {
@@ -490,6 +534,10 @@ func (e *executor) run(ctx context.Context, resumeAt int64) error {
 	full := make(chan chunk, e.opt.Buffers)
 	go func() {
 		defer close(full)
+		if e.remote != nil {
+			e.readRemote(ctx, resumeAt, free, full)
+			return
+		}
 		e.extents(resumeAt, func(off, n int64, segs []seg) bool {
 			var buf []byte
 			select {
@@ -535,7 +583,9 @@ func (e *executor) run(ctx context.Context, resumeAt int64) error {
 			e.sum.BytesRead += int64(len(c.buf))
 			err = e.write(c)
 		}
-		free <- c.buf[:cap(c.buf)]
+		if c.buf != nil {
+			free <- c.buf[:cap(c.buf)]
+		}
 		if err != nil {
 			cancel() // stop the reader; keep draining so it can exit
 		}
@@ -548,6 +598,42 @@ func (e *executor) run(ctx context.Context, resumeAt int64) error {
 	}
 	e.progress(true)
 	return nil
+}
+
+// readRemote streams the extents from a Remote source into the buffers,
+// in as few requests as it allows.
+func (e *executor) readRemote(ctx context.Context, resumeAt int64, free chan []byte, full chan<- chunk) {
+	var exts []Extent
+	var segs [][]seg
+	e.extents(resumeAt, func(off, n int64, s []seg) bool {
+		exts = append(exts, Extent{Off: off, Len: n})
+		segs = append(segs, s)
+		return true
+	})
+	var cur []byte
+	err := e.remote.ReadExtents(ctx, exts, func(i int) []byte {
+		select {
+		case b := <-free:
+			cur = b[:exts[i].Len]
+			return cur
+		case <-ctx.Done():
+			return nil
+		}
+	}, func(i int) bool {
+		select {
+		case full <- chunk{off: exts[i].Off, buf: cur, segs: segs[i]}:
+			cur = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	if err != nil {
+		select {
+		case full <- chunk{buf: cur, err: fmt.Errorf("reading %s: %w", e.opt.Source, err)}:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // write writes a chunk's segments, leaving zero blocks as holes in a file

@@ -272,7 +272,15 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 	if size <= 0 {
 		return nil
 	}
-	sec := io.NewSectionReader(p.r, off, size)
+	var sec io.ReaderAt = io.NewSectionReader(p.r, off, size)
+	if pf, ok := p.r.(extfs.Prefetcher); ok {
+		sec = &section{r: p.r, off: off, size: size}
+		// Where every probe and metadata reader looks first: the start
+		// (superblocks, group descriptors, LVM label and text, md 1.1
+		// and 1.2) and the end (md 0.90 and 1.0), in one request.
+		head, tail := min(size, volumeHead), min(size, volumeTail)
+		pf.Prefetch([][2]int64{{off, head}, {off + size - tail, tail}})
+	}
 	if depth > maxDepth {
 		p.warn("%s: nested too deep, reading it whole", name)
 		p.add(off, size, name+": full read")
@@ -303,6 +311,35 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 		p.add(off, size, res.Type+" "+name+": full read")
 		return nil
 	}
+}
+
+// volumeHead and volumeTail are what volume prefetches from a reader
+// that takes hints.
+const (
+	volumeHead = 1 << 20
+	volumeTail = 128 << 10
+)
+
+// section is an io.SectionReader that passes prefetch hints on to a
+// reader that takes them.
+type section struct {
+	r         io.ReaderAt
+	off, size int64
+}
+
+func (s *section) ReadAt(b []byte, off int64) (int, error) {
+	return io.NewSectionReader(s.r, s.off, s.size).ReadAt(b, off)
+}
+
+func (s *section) Prefetch(ranges [][2]int64) {
+	pf := s.r.(extfs.Prefetcher)
+	abs := make([][2]int64, 0, len(ranges))
+	for _, r := range ranges {
+		if r[0] >= 0 && r[0] < s.size {
+			abs = append(abs, [2]int64{s.off + r[0], min(r[1], s.size-r[0])})
+		}
+	}
+	pf.Prefetch(abs)
 }
 
 func (p *planner) ext(sec io.ReaderAt, off, size int64, name, typ string) error {

@@ -33,6 +33,10 @@ type Cmd struct {
 	// Stream, if set, receives combined output as it is produced (for
 	// progress on long guest commands such as yum).
 	Stream io.Writer
+	// Stdout, if set, receives stdout as it is produced instead of Run
+	// returning it (for bulk data such as a disk read over ssh, which
+	// must not be held in memory twice). Stderr is still captured.
+	Stdout io.Writer
 }
 
 // String quotes the command line for logs and errors.
@@ -186,6 +190,9 @@ func (e Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if c.Stream != nil {
 		cmd.Stdout = io.MultiWriter(&stdout, c.Stream)
 		cmd.Stderr = io.MultiWriter(&stderr, c.Stream)
+	}
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
 	}
 	// Kill the whole process group on cancellation (guest package managers
 	// fork helpers; a sandbox takes its namespace down with it).

@@ -63,3 +63,14 @@ func TestRunLogsToTheContextsLogger(t *testing.T) {
 		t.Errorf("Run(ctx without a logger) logged %q to another logger", buf.String())
 	}
 }
+
+func TestRunStreamsStdout(t *testing.T) {
+	var b strings.Builder
+	out, err := Exec{}.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "echo data; echo note >&2"}, Stdout: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "data\n" || len(out) != 0 {
+		t.Errorf("Run(Stdout: w) wrote %q and returned %q, want %q written and nothing returned", b.String(), out, "data\n")
+	}
+}

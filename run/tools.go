@@ -12,4 +12,5 @@ const (
 	Xm       = "xm"
 	Lvm      = "lvm"
 	Mdadm    = "mdadm"
+	SSH      = "ssh"
 )

@@ -10,7 +10,20 @@ apt-get install -y --no-install-recommends \
 	e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux lvm2 mdadm cryptsetup-bin \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
 	rpm dpkg-dev file kmod busybox-static grub-common grub-xen-host \
-	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils
+	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils \
+	openssh-client rsync
+
+# openssh-server for the remote copy tests, which run their own sshd on
+# 127.0.0.1: keep its package scripts from starting a system service
+# (policy-rc.d exit 101 = "not allowed").
+if ! dpkg -s openssh-server >/dev/null 2>&1; then
+	policy=/usr/sbin/policy-rc.d
+	had_policy=0
+	[ -e "$policy" ] && had_policy=1
+	[ "$had_policy" = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
+	apt-get install -y --no-install-recommends openssh-server
+	[ "$had_policy" = 1 ] || rm -f "$policy"
+fi
 
 # Go: the version go.mod names, unless /usr/local/go already has it. On a
 # machine without Go, scripts/install-go.sh fetches it through the go

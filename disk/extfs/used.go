@@ -276,6 +276,14 @@ func UsedRanges(r io.ReaderAt, size int64) ([]Range, error) {
 	return f.UsedRanges()
 }
 
+// Prefetcher is implemented by readers for which one request for many
+// ranges is much cheaper than many requests (a disk read over SSH).
+// UsedRanges tells it where all the block bitmaps are before reading them.
+type Prefetcher interface {
+	// Prefetch is a hint: ranges are [offset, length] pairs.
+	Prefetch(ranges [][2]int64)
+}
+
 // UsedRanges is the method form of the package function, for a filesystem
 // already opened (and checked, if the caller wants that).
 func (f *FS) UsedRanges() ([]Range, error) {
@@ -285,6 +293,15 @@ func (f *FS) UsedRanges() ([]Range, error) {
 		return nil, err
 	}
 	ratio := int64(1) << (sb.LogClusterSize - sb.LogBlockSize)
+	if pf, ok := f.r.(Prefetcher); ok {
+		var locs [][2]int64
+		for _, gd := range f.Groups {
+			if gd.Flags&BGBlockUninit == 0 || !sb.HasGroupDescCsum() {
+				locs = append(locs, [2]int64{int64(gd.BlockBitmap) * f.bs, f.bs})
+			}
+		}
+		pf.Prefetch(locs)
+	}
 	cache := &blockCache{r: f.r, bs: f.bs}
 	var used []blockRun
 	var totalFree uint64
@@ -418,6 +435,10 @@ func (c *blockCache) block(b int64) ([]byte, error) {
 		return c.data[off-c.off : off-c.off+c.bs], nil
 	}
 	win := max(int64(cacheWindow), c.bs)
+	if _, ok := c.r.(Prefetcher); ok {
+		// The reader caches what Prefetch fetched, block by block.
+		win = c.bs
+	}
 	start := off / win * win
 	if c.data == nil {
 		c.data = make([]byte, win)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/xenify/xenify/convert"
+	"github.com/xenify/xenify/p2v/remote"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -15,6 +16,7 @@ func init() {
 		(&convertFlags{}).register(fs)
 		fs.Bool("dry-run", false, "print the plan and change nothing (same as xenify plan)")
 		fs.Bool("force", false, "replace an existing domain config that xenify did not write for this guest's disks")
+		registerSSHFlags(fs, &sshFlags{})
 		return fs
 	}
 	register(&command{
@@ -40,6 +42,7 @@ Examples:
   xenify convert --name web1 /mnt/centos4
   xenify convert --name web1 /srv/xen/web1.img                 # a disk image
   xenify convert --name web1 --copy-to /srv/xen/web1.img /dev/sdb  # P2V: copy, then convert the copy
+  xenify convert --name web1 --copy-to /srv/xen/web1.img ssh://root@oldbox/dev/sda  # P2V over ssh
   xenify convert --layout lv /dev/VolGroup00/LogVol00 --disk /dev/sda1   # /boot is copied into /
   xenify convert --layout lv --keep-boot /dev/sda                      # /boot stays, as the first disk
   xenify convert --dry-run /mnt/centos4
@@ -58,20 +61,35 @@ func runConvert(e *env, args []string) error {
 	f.register(fs)
 	dry := fs.Bool("dry-run", false, "")
 	force := fs.Bool("force", false, "")
+	var ssh sshFlags
+	registerSSHFlags(fs, &ssh)
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.finish(); err != nil {
 		return err
 	}
+	paths := sourcePaths(fs)
+	if len(paths) > 0 && remote.IsURL(paths[0]) {
+		// Disks of another machine: copy them over ssh first (one
+		// connection), then convert the copies.
+		if f.copyTo == "" || *dry {
+			return xerr.Usagef("%s: an ssh:// disk is copied first: give --copy-to IMAGE (or a directory, for several disks), without --dry-run", paths[0])
+		}
+		dsts, err := copyRemote(e, paths, f.copyTo, copyFlags{json: f.json, verify: true, ssh: ssh, summaryOut: e.stderr})
+		if err != nil {
+			return err
+		}
+		paths, f.copyTo = dsts, ""
+	}
 	if *dry {
 		if f.copyTo != "" {
 			return xerr.Usagef("--copy-to with --dry-run: run 'xenify copy' first, then plan the copy")
 		}
-		return planAndPrint(e, &f, sourcePaths(fs))
+		return planAndPrint(e, &f, paths)
 	}
 	pr := e.progress(f.json)
-	o := f.options(e, sourcePaths(fs), pr)
+	o := f.options(e, paths, pr)
 	o.Force = *force
 	res, err := convert.Run(e.ctx, o)
 	pr.endLine()

@@ -1,0 +1,94 @@
+package p2v
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Extent is a byte range of a disk.
+type Extent struct {
+	Off int64 `json:"off"`
+	Len int64 `json:"len"`
+}
+
+// Remote is a source disk read through requests that each cost a round
+// trip: a disk on another machine, over SSH (package p2v/remote). Copy
+// uses it instead of opening Options.Source when Options.Remote is set.
+type Remote interface {
+	// ReadAt serves the planner's small reads (partition tables,
+	// superblocks, bitmaps, LVM metadata).
+	io.ReaderAt
+	// Name identifies the source in checkpoints and messages.
+	Name() string
+	Size() int64
+	// ReadExtents streams exts in order with as few requests as it can:
+	// get(i) gives the buffer to fill for extent i (nil stops), put(i)
+	// hands it back filled (false stops).
+	ReadExtents(ctx context.Context, exts []Extent, get func(i int) []byte, put func(i int) bool) error
+	// Sum hashes each extent where the data is, in the format LocalSum
+	// produces for HashAlgo.
+	Sum(ctx context.Context, exts []Extent) ([]string, error)
+	HashAlgo() string
+}
+
+// LocalSum hashes r the way the remote tool algo prints it: "md5sum"
+// gives the hex MD5, "cksum" the POSIX CRC and the length ("CRC LEN").
+func LocalSum(algo string, r io.Reader) (string, error) {
+	switch algo {
+	case "md5sum":
+		h := md5.New()
+		if _, err := io.Copy(h, r); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	case "cksum":
+		h := newCksum()
+		n, err := io.Copy(h, r)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatUint(uint64(h.finish(n)), 10) + " " + strconv.FormatInt(n, 10), nil
+	}
+	return "", fmt.Errorf("unknown hash tool %q", algo)
+}
+
+// cksum is POSIX cksum's CRC: polynomial 0x04C11DB7, most significant bit
+// first, over the data and then the length's bytes, complemented.
+type cksum struct{ crc uint32 }
+
+var cksumTable = func() (t [256]uint32) {
+	for i := range t {
+		c := uint32(i) << 24
+		for range 8 {
+			if c&0x80000000 != 0 {
+				c = c<<1 ^ 0x04C11DB7
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return
+}()
+
+func newCksum() *cksum { return &cksum{} }
+
+func (c *cksum) Write(p []byte) (int, error) {
+	crc := c.crc
+	for _, b := range p {
+		crc = crc<<8 ^ cksumTable[byte(crc>>24)^b]
+	}
+	c.crc = crc
+	return len(p), nil
+}
+
+func (c *cksum) finish(n int64) uint32 {
+	for ; n > 0; n >>= 8 {
+		c.Write([]byte{byte(n)})
+	}
+	return ^c.crc
+}

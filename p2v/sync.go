@@ -1,0 +1,246 @@
+package p2v
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// SyncStats describe a Sync pass.
+type SyncStats struct {
+	// Checked are the in-use bytes hashed on both sides, in Chunks coarse
+	// chunks; Fine are the bytes of differing chunks hashed again in
+	// smaller pieces, FineChunks how many.
+	Checked    int64 `json:"checked"`
+	Chunks     int   `json:"chunks"`
+	Fine       int64 `json:"fine"`
+	FineChunks int   `json:"fine_chunks"`
+	// Resent are the bytes re-read from the source and written.
+	Resent int64 `json:"resent"`
+	// HashLines is how many remote hash lines were received.
+	HashLines int `json:"hash_lines"`
+	// HashTime and SendTime split the pass.
+	HashTime time.Duration `json:"hash_time"`
+	SendTime time.Duration `json:"send_time"`
+}
+
+// Sync brings an existing copy of a remote source up to date: it plans
+// the source again (the metadata may have changed since the copy), hashes
+// every planned range on both sides, coarse chunks first and the
+// differing ones again in fine pieces, and re-sends only the pieces that
+// differ. Run on a quiesced source, the destination then equals a fresh
+// copy on every planned byte. A checkpoint of an interrupted copy of the
+// same source is completed and removed; one of another source is refused.
+func Sync(ctx context.Context, opt Options) (*Summary, error) {
+	opt.defaults()
+	start := time.Now()
+	rm := opt.Remote
+	if rm == nil {
+		return nil, errors.New("sync needs a remote source")
+	}
+	size := rm.Size()
+	plan, err := Plan(rm, size)
+	if err != nil {
+		return nil, fmt.Errorf("planning %s: %w", opt.Source, err)
+	}
+	sum := &Summary{Source: opt.Source, Dest: opt.Dest, Size: size, Plan: plan, Warnings: plan.Warnings, Sync: &SyncStats{}}
+
+	dstID, err := statID(opt.Dest)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist: copy the disk first, then sync", opt.Dest)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	if !dstID.isBlock && !dstID.isRegular {
+		return nil, fmt.Errorf("destination %s is neither a regular file nor a block device", opt.Dest)
+	}
+	if err := checkDestFree(dstID); err != nil {
+		return nil, err
+	}
+	ck, ckErr := ReadCheckpoint(opt.Checkpoint)
+	switch {
+	case ckErr == nil:
+		if ck.Source.Path != opt.Source || ck.Source.Size != size {
+			return nil, fmt.Errorf("%w: %s was written for %s (%d bytes), not %s (%d bytes); remove it to sync anyway",
+				ErrCheckpointMismatch, opt.Checkpoint, ck.Source.Path, ck.Source.Size, opt.Source, size)
+		}
+	case !errors.Is(ckErr, fs.ErrNotExist):
+		return nil, ckErr
+	}
+	flags := os.O_RDWR
+	if dstID.isBlock {
+		flags |= unix.O_EXCL
+	}
+	f, err := os.OpenFile(opt.Dest, flags, 0)
+	if err != nil {
+		if errors.Is(err, unix.EBUSY) {
+			return nil, fmt.Errorf("%w: %s cannot be opened exclusively (mounted, or used by LVM/md/another program)", ErrDestInUse, opt.Dest)
+		}
+		return nil, fmt.Errorf("opening destination: %w", err)
+	}
+	defer f.Close()
+	dsize, err := deviceSize(f)
+	if err != nil {
+		return nil, err
+	}
+	if dsize < size {
+		return nil, fmt.Errorf("%w: %s has %d bytes, the source %s has %d", ErrDestTooSmall, opt.Dest, dsize, opt.Source, size)
+	}
+
+	st := sum.Sync
+	coarse := split(plan.Ranges, opt.SyncChunk)
+	for _, c := range coarse {
+		st.Checked += c.Len
+	}
+	st.Chunks = len(coarse)
+	diff, err := differing(ctx, rm, f, coarse)
+	if err != nil {
+		return nil, err
+	}
+	st.HashLines += len(coarse)
+	fine := split(diff, opt.SyncFine)
+	for _, c := range fine {
+		st.Fine += c.Len
+	}
+	st.FineChunks = len(fine)
+	send, err := differing(ctx, rm, f, fine)
+	if err != nil {
+		return nil, err
+	}
+	st.HashLines += len(fine)
+	st.HashTime = time.Since(start)
+
+	sendStart := time.Now()
+	exts := join(send, int64(opt.BufferSize))
+	buf := make([]byte, opt.BufferSize)
+	err = rm.ReadExtents(ctx, exts, func(i int) []byte { return buf[:exts[i].Len] }, func(i int) bool {
+		if _, err = f.WriteAt(buf[:exts[i].Len], exts[i].Off); err != nil {
+			err = fmt.Errorf("writing %s at byte %d: %w", opt.Dest, exts[i].Off, err)
+			return false
+		}
+		st.Resent += exts[i].Len
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("re-sending from %s: %w", opt.Source, err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("syncing %s: %w", opt.Dest, err)
+	}
+	st.SendTime = time.Since(sendStart)
+	sum.BytesRead, sum.BytesWritten = st.Resent, st.Resent
+	if ck != nil {
+		if err := removeCheckpoint(opt.Checkpoint); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Verify {
+		if err := verifyRemote(ctx, rm, f, plan.Ranges, opt.Dest); err != nil {
+			return sum, err
+		}
+		sum.Verified = true
+	}
+	sum.Elapsed = time.Since(start)
+	if s := sum.Elapsed.Seconds(); s > 0 {
+		sum.MBps = float64(sum.BytesRead) / 1e6 / s
+	}
+	return sum, nil
+}
+
+// split cuts ranges at multiples of chunk (absolute offsets, so the same
+// data gives the same chunks in every pass).
+func split(ranges []Range, chunk int64) []Range {
+	var out []Range
+	for _, r := range ranges {
+		for off := r.Off; off < r.End(); {
+			end := min(r.End(), (off/chunk+1)*chunk)
+			out = append(out, Range{Off: off, Len: end - off, Reason: r.Reason})
+			off = end
+		}
+	}
+	return out
+}
+
+// join merges adjacent ranges into extents of at most max bytes.
+func join(ranges []Range, maxLen int64) []Extent {
+	var out []Extent
+	for _, r := range ranges {
+		if n := len(out); n > 0 && out[n-1].Off+out[n-1].Len == r.Off && out[n-1].Len+r.Len <= maxLen {
+			out[n-1].Len += r.Len
+			continue
+		}
+		for off := r.Off; off < r.End(); off += maxLen {
+			out = append(out, Extent{Off: off, Len: min(maxLen, r.End()-off)})
+		}
+	}
+	return out
+}
+
+// differing hashes each range on the remote and, at the same time, in
+// dst, and returns the ranges whose hashes differ.
+func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range) ([]Range, error) {
+	if len(ranges) == 0 {
+		return nil, nil
+	}
+	exts := make([]Extent, len(ranges))
+	for i, r := range ranges {
+		exts[i] = Extent{Off: r.Off, Len: r.Len}
+	}
+	local := make([]string, len(ranges))
+	localErr := make(chan error, 1)
+	go func() {
+		for i, r := range ranges {
+			if err := ctx.Err(); err != nil {
+				localErr <- err
+				return
+			}
+			s, err := LocalSum(rm.HashAlgo(), io.NewSectionReader(dst, r.Off, r.Len))
+			if err != nil {
+				localErr <- fmt.Errorf("hashing the destination at byte %d: %w", r.Off, err)
+				return
+			}
+			local[i] = s
+		}
+		localErr <- nil
+	}()
+	remote, err := rm.Sum(ctx, exts)
+	if lerr := <-localErr; err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Range
+	for i, r := range ranges {
+		if remote[i] != local[i] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// verifyRemote compares remote and local hashes of every range, in
+// pieces of at most 64 MiB, after dropping dst's cached pages.
+func verifyRemote(ctx context.Context, rm Remote, dst *os.File, ranges []Range, name string) error {
+	_ = unix.Fadvise(int(dst.Fd()), 0, 0, unix.FADV_DONTNEED)
+	diff, err := differing(ctx, rm, dst, split(ranges, 64<<20))
+	if err != nil {
+		return fmt.Errorf("verifying: %w", err)
+	}
+	if len(diff) > 0 {
+		var n int64
+		for _, d := range diff {
+			n += d.Len
+		}
+		return fmt.Errorf("%w: %s differs from %s in %d ranges (%d bytes), the first at byte %d (%s)",
+			ErrVerify, name, rm.Name(), len(diff), n, diff[0].Off, diff[0].Reason)
+	}
+	return nil
+}
