@@ -60,7 +60,7 @@ ONBOOT=yes
 }
 
 var networkdTree = map[string]string{
-	"sys/class/net/ens3/flags": "0x1003\n",
+	"sys/class/net/ens3/flags":            "0x1003\n",
 	"etc/systemd/network/10-ens3.network": "[Match]\nName=ens3\n\n[Network]\nDHCP=yes\n",
 }
 
@@ -134,7 +134,6 @@ func refusalFix(err error) string {
 	}
 	return ""
 }
-
 
 func TestApplyRollbackRestoresBytes(t *testing.T) {
 	root := tree(t, redhatTree)
