@@ -94,6 +94,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.Plan, res.ConfigPath = p, p.ConfigPath
 		res.Verify = s.verify(in, vp, p.Domain, o.Plan)
+		res.Host = s.hostCheck(ctx, p)
 		if !res.Verify.Bootable && len(res.Manual) == 0 {
 			return res, &xerr.NotBootable{Msg: "converted, but verify says the guest will not boot (see the failed checks above); 'xenify rollback' undoes the conversion"}
 		}

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/xenify/xenify/convert"
+	"github.com/xenify/xenify/host/check"
 	"github.com/xenify/xenify/plan"
+	"github.com/xenify/xenify/verify"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xerr"
 )
@@ -143,5 +145,45 @@ func TestRunRefusesBeforeWriting(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(guest, "var/lib/xenify")); err == nil {
 		t.Errorf("refused Run() left a journal in the guest")
+	}
+}
+
+// TestRunChecksTheHost: on a dom0 (here a fake one), Run ends with
+// host-check of the config it wrote; a missing bridge is reported, with
+// its fix, and does not fail the conversion. Off a dom0 there is none.
+func TestRunChecksTheHost(t *testing.T) {
+	guest := copyGuest(t, "centos5-x86_64")
+	dom0 := t.TempDir()
+	for p, c := range map[string]string{"proc/xen/capabilities": "control_d\n", "sys/hypervisor/properties/capabilities": "xen-3.0-x86_64\n"} {
+		if err := os.MkdirAll(filepath.Join(dom0, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dom0, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := convert.Options{Sources: []string{guest}, Host: &check.Host{Root: dom0},
+		Plan: plan.Options{Name: "web1", Bridge: "br7", Caps: hostCaps, SkipGuestCmds: true, ConfigOut: filepath.Join(t.TempDir(), "web1.cfg")}}
+	res, err := convert.Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if res.Host == nil || res.Host.OK {
+		t.Fatalf("Run(on a dom0 without br7).Host = %+v, want a failed host check", res.Host)
+	}
+	found := false
+	for _, c := range res.Host.Checks {
+		if c.Name == "bridge[0]" && c.Status == verify.Fail && strings.Contains(c.Fix, "host-setup bridge br7") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("Run().Host.Checks = %+v, want bridge br7 failing with its fix", res.Host.Checks)
+	}
+	if !check.Live(nil).IsDom0() {
+		o.Host = nil
+		if res, err := convert.Run(context.Background(), o); err != nil || res.Host != nil {
+			t.Errorf("Run(off a dom0) = Host %+v, %v; want no host check", res.Host, err)
+		}
 	}
 }

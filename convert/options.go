@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/xenify/xenify/host/check"
 	"github.com/xenify/xenify/p2v"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/verify"
@@ -38,6 +39,10 @@ type Options struct {
 	// Log receives the command log: each command run, at level Info.
 	// Nil discards it.
 	Log *slog.Logger
+	// Host (Run only) is the dom0 the domain config is checked against
+	// after verify (host-check). Nil: this machine, when it is a running
+	// dom0 (/proc/xen/capabilities says control_d); elsewhere no check.
+	Host *check.Host
 	// Output receives the output of guest commands as they run (kernel
 	// install, initrd rebuild). Nil discards it.
 	Output io.Writer
@@ -93,6 +98,11 @@ type Result struct {
 	Manual [][]string `json:"manual,omitempty"`
 	// Copied is the disk copy made first (CopyTo).
 	Copied *p2v.Summary `json:"copied,omitempty"`
+	// Host is host-check's verdict on this dom0 for the domain config,
+	// when convert ran on a dom0 (Options.Host). A failed host check
+	// does not fail convert: the guest is converted; the host needs
+	// the fixes listed.
+	Host *check.Report `json:"host,omitempty"`
 }
 
 func (o *Options) emit(ev Event) {

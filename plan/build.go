@@ -90,7 +90,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	c.Kernel = k
 	// File edits first: guest commands (mkinitrd reads fstab and
 	// modprobe.conf) must see the converted configuration.
-	steps := []func(*Context) error{stepFstab, stepCleanup, stepConsole, stepNetwork, stepGlibc}
+	steps := []func(*Context) error{stepFstab, stepCleanup, stepConsole, stepVNC, stepNetwork, stepGlibc}
 	for _, s := range steps {
 		if err := s(c); err != nil {
 			return nil, err
@@ -249,6 +249,9 @@ func validate(o Options) error {
 	if o.VCPUs < 1 {
 		return xerr.Usagef("--vcpus %d: at least 1", o.VCPUs)
 	}
+	if err := validateVNC(o); err != nil {
+		return err
+	}
 	if o.Name != "" && !nameRe.MatchString(o.Name) {
 		return xerr.Usagef("--name %q: use letters, digits, '.', '_' and '-'", o.Name)
 	}
@@ -279,7 +282,7 @@ func stepBoot(c *Context) error {
 // stepDomain writes the domain configuration on the host.
 func stepDomain(c *Context) error {
 	o := c.Opts
-	d := &domain.Config{Name: guestName(c), Memory: o.Memory, VCPUs: o.VCPUs, VNC: o.VNC}
+	d := &domain.Config{Name: guestName(c), Memory: o.Memory, VCPUs: o.VCPUs, VNC: o.VNC, VNCListen: o.VNCListen, VNCPassword: o.VNCPassword}
 	if c.guestType == TypePVH {
 		d.Type = TypePVH
 	}
@@ -289,12 +292,10 @@ func stepDomain(c *Context) error {
 			d.PVShimPath = o.Shim.Path
 		}
 	}
+	vnc := map[bool]string{true: "; VNC on " + orText(o.VNCListen, "127.0.0.1") + " (vfb)"}[o.VNC]
 	d.Header = []string{
 		fmt.Sprintf("Xen domain for %s, converted by xenify.", c.In.OS.Name),
-		"Console: xl console " + d.Name + (map[bool]string{true: "; VNC on 127.0.0.1 (vfb)"}[o.VNC]),
-	}
-	if o.Toolstack == "xm" {
-		d.Header[1] = "Console: xm console " + d.Name
+		"Console: " + o.Toolstack + " console " + d.Name + vnc,
 	}
 	if d.PVShim {
 		why := "The host runs no " + c.pvhShim + " PV guests: the"

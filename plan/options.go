@@ -47,7 +47,14 @@ type Options struct {
 	// RootFS is the root filesystem alone, when the source can reach it
 	// (see RootFS); a separate /boot is merged into it.
 	RootFS *RootFS
-	VNC    bool
+	// VNC gives the guest a virtual framebuffer served by VNC on dom0
+	// (vfb for PV/PVH, vnc for HVM), listening on VNCListen (default
+	// 127.0.0.1) with VNCPassword (none by default).
+	VNC         bool
+	VNCListen   string
+	VNCPassword string
+	// GuestVNC sets up an Xvnc server inside the guest for this user.
+	GuestVNC string
 	// Disks describe the host side of the guest's filesystems when the
 	// source is a set of disks (package source fills it); nil for a
 	// directory source, where the native device paths are used.

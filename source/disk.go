@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -683,4 +684,17 @@ func hasOption(opts, o string) bool {
 		}
 	}
 	return false
+}
+
+// GuestVGs are the LVM volume groups found inside the source's disks
+// (not dom0's own LVs handed in as disks), sorted.
+func (o *Opened) GuestVGs() []string {
+	var out []string
+	for _, f := range o.Filesystems {
+		if vg := f.vol.VG; vg != "" && !slices.Contains(out, vg) {
+			out = append(out, vg)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -109,6 +109,10 @@ func runConvert(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Domain config: %s\n\nVerify:\n", res.ConfigPath)
 	printReport(e.stdout, res.Verify)
+	if res.Host != nil {
+		fmt.Fprintln(e.stdout, "\nHost check (this dom0):")
+		printHostReport(e.stdout, res.Host)
+	}
 	switch {
 	case res.Verify.Bootable:
 		fmt.Fprintf(e.stdout, "Start it with: %s create -c %s\n", res.Plan.Toolstack, res.ConfigPath)

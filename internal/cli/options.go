@@ -82,7 +82,9 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
 	fs.BoolVar(&o.NoIfupLocal, "no-ifup-local", false, "do not add the TX checksum workaround for CentOS 4.4 domU kernels")
 	fs.BoolVar(&o.KeepBoot, "keep-boot", false, "keep a separate /boot as its own filesystem, the guest's first virtual disk, instead of copying it into the root filesystem")
-	fs.BoolVar(&o.VNC, "vnc", false, "give the guest a framebuffer reachable by VNC on dom0's 127.0.0.1")
+	fs.Var(&vncFlag{on: &o.VNC, listen: &o.VNCListen}, "vnc", "give the guest a framebuffer served by VNC on dom0 (vfb; vnc for HVM); --vnc=ADDRESS listens there instead of 127.0.0.1")
+	fs.StringVar(&o.VNCPassword, "vnc-password", "", "with --vnc: the VNC password (at most 8 characters; it is written into the domain config)")
+	fs.StringVar(&o.GuestVNC, "guest-vnc", "", "set up an Xvnc server inside the guest for this user (vncservers on EL4-6, vncserver@:1 on systemd), when one is installed")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts")
 	fs.Var(&f.disks, "disk", diskHelp)
 	fs.Var(&f.targets, "disk-target", "name a disk as the dom0 that runs the guest sees it, FROM=TO (repeatable); FROM is the target xenify would write or a mount point, e.g. /srv/img/web1.img=/dev/vg_xen/web1 or /=/dev/sdb2")
@@ -172,4 +174,29 @@ func (f *convertFlags) finish() error {
 // the library's events printed by pr.
 func (f *convertFlags) options(e *env, sources []string, pr *progress) convert.Options {
 	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr}
+}
+
+// vncFlag is --vnc (on, 127.0.0.1) or --vnc=ADDRESS.
+type vncFlag struct {
+	on     *bool
+	listen *string
+}
+
+func (v *vncFlag) IsBoolFlag() bool { return true }
+func (v *vncFlag) String() string {
+	if v.on == nil || !*v.on {
+		return "false"
+	}
+	return "true"
+}
+func (v *vncFlag) Set(s string) error {
+	switch s {
+	case "true":
+		*v.on = true
+	case "false":
+		*v.on, *v.listen = false, ""
+	default:
+		*v.on, *v.listen = true, s
+	}
+	return nil
 }

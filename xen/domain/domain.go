@@ -57,6 +57,10 @@ type Config struct {
 	Vifs  []Vif  `json:"vifs"`
 	// VNC adds a paravirtual framebuffer reachable by VNC on dom0.
 	VNC bool `json:"vnc,omitempty"`
+	// VNCListen is the address dom0's VNC server listens on ("":
+	// 127.0.0.1), VNCPassword its password ("": none).
+	VNCListen   string `json:"vnc_listen,omitempty"`
+	VNCPassword string `json:"vnc_password,omitempty"`
 
 	// Header lines written as comments at the top.
 	Header []string `json:"header,omitempty"`
@@ -125,8 +129,14 @@ func (c *Config) XL() string {
 	}
 	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
 	c.vifs(&b)
-	if c.VNC {
-		b.WriteString("vfb = [ 'vnc=1,vnclisten=127.0.0.1' ]\n")
+	if c.VNC && c.Type == "hvm" {
+		// HVM: the device model's emulated VGA, served by VNC.
+		fmt.Fprintf(&b, "vnc = 1\nvnclisten = %s\n", pyString(c.listen()))
+		if c.VNCPassword != "" {
+			fmt.Fprintf(&b, "vncpasswd = %s\n", pyString(c.VNCPassword))
+		}
+	} else if c.VNC {
+		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("vnc=1"))
 	}
 	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
 	return b.String()
@@ -157,7 +167,7 @@ func (c *Config) XM() string {
 	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
 	c.vifs(&b)
 	if c.VNC {
-		b.WriteString("vfb = [ 'type=vnc,vnclisten=127.0.0.1' ]\n")
+		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("type=vnc"))
 	}
 	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
 	return b.String()
@@ -206,4 +216,20 @@ func (c *Config) list(b *strings.Builder, key string, items []string, comment fu
 		fmt.Fprintf(b, "    '%s',\n", strings.ReplaceAll(it, "'", `\'`))
 	}
 	b.WriteString("]\n")
+}
+
+func (c *Config) listen() string {
+	if c.VNCListen != "" {
+		return c.VNCListen
+	}
+	return "127.0.0.1"
+}
+
+// vfb is the vfb spec: VNC on the listen address, with the password.
+func (c *Config) vfb(kind string) string {
+	s := kind + ",vnclisten=" + c.listen()
+	if c.VNCPassword != "" {
+		s += ",vncpasswd=" + c.VNCPassword
+	}
+	return s
 }

@@ -90,3 +90,23 @@ func TestPVShimRoundTrip(t *testing.T) {
 		t.Errorf("Parse() = type %q pvshim %v path %q", got.Type, got.PVShim, got.PVShimPath)
 	}
 }
+
+func TestVNCRendering(t *testing.T) {
+	c := &Config{Name: "g", Memory: 256, VCPUs: 1, Bootloader: "pygrub", VNC: true, VNCListen: "0.0.0.0", VNCPassword: "pw"}
+	for _, tc := range []struct{ got, want string }{
+		{c.XL(), "vfb = [ 'vnc=1,vnclisten=0.0.0.0,vncpasswd=pw' ]\n"},
+		{c.XM(), "vfb = [ 'type=vnc,vnclisten=0.0.0.0,vncpasswd=pw' ]\n"},
+	} {
+		if !strings.Contains(tc.got, tc.want) {
+			t.Errorf("config = %s, want the line %q", tc.got, tc.want)
+		}
+	}
+	back, err := Parse("g.cfg", []byte(c.XL()))
+	if err != nil || !back.VNC || back.VNCListen != "0.0.0.0" || back.VNCPassword != "pw" {
+		t.Errorf("Parse(XL()) = %+v, %v; want the VNC settings back", back, err)
+	}
+	hvm := &Config{Name: "h", Type: "hvm", Memory: 256, VCPUs: 1, VNC: true}
+	if got := hvm.XL(); !strings.Contains(got, "vnc = 1\nvnclisten = \"127.0.0.1\"\n") || strings.Contains(got, "vfb") {
+		t.Errorf("HVM XL() = %s, want vnc = 1 and vnclisten, no vfb", got)
+	}
+}

@@ -63,7 +63,22 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 		c.Vifs = append(c.Vifs, vif)
 	}
-	c.VNC = len(list("vfb")) > 0
+	c.VNC = len(list("vfb")) > 0 || str("vnc") == "1"
+	c.VNCListen, c.VNCPassword = str("vnclisten"), str("vncpasswd")
+	for _, v := range list("vfb") {
+		for _, kv := range strings.Split(v, ",") {
+			k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
+			switch k {
+			case "vnclisten":
+				c.VNCListen = val
+			case "vncpasswd":
+				c.VNCPassword = val
+			}
+		}
+	}
+	if c.VNCListen == "127.0.0.1" {
+		c.VNCListen = ""
+	}
 	return c, nil
 }
 
