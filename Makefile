@@ -2,7 +2,7 @@
 # test tier as CI does.
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 
-.PHONY: build demo deps test test-fast test-integration e2e bench bench-copy bench-remote lint ci
+.PHONY: build demo deps test test-fast test-integration test-demo e2e bench bench-copy bench-remote lint ci
 
 # The version `xenify version` prints: the git description of the tree.
 # Without git, xenify falls back to what the Go toolchain recorded.
@@ -35,11 +35,17 @@ test-fast:
 test-integration:
 	$(GOTEST) -count=1 -run 'TestIntegration' ./...
 
+# The README's first command, as a test: a real Debian 12 disk converted
+# end to end (root). Fails unless verify passes and rollback restores
+# every file.
+test-demo:
+	./scripts/demo.sh
+
 # Boot tier: converted guests boot under Xen 4.17 in QEMU (root, minutes).
 e2e: build
 	XENIFY_BIN=$(CURDIR)/bin/xenify $(GOTEST) -tags e2e ./e2e -timeout 80m -v
 
-test: test-fast test-integration e2e
+test: test-fast test-integration test-demo e2e
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
