@@ -68,11 +68,19 @@ type Config struct {
 
 func pyString(s string) string { return strconv.Quote(s) }
 
+// singleQuoted escapes s for a single-quoted xl (libxlu) or Python
+// string: both read backslash escapes there, so udev's by-label name
+// for LABEL=/boot, /dev/disk/by-label/\x2fboot, must be written with its
+// backslash doubled or it names /dev/disk/by-label//boot.
+func singleQuoted(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`)
+}
+
 // quoteList renders a Python/xl list of strings.
 func quoteList(items []string) string {
 	q := make([]string, len(items))
 	for i, s := range items {
-		q[i] = "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+		q[i] = "'" + singleQuoted(s) + "'"
 	}
 	return "[ " + strings.Join(q, ", ") + " ]"
 }
@@ -213,7 +221,7 @@ func (c *Config) list(b *strings.Builder, key string, items []string, comment fu
 		if cm := comment(i); cm != "" {
 			fmt.Fprintf(b, "    # %s\n", cm)
 		}
-		fmt.Fprintf(b, "    '%s',\n", strings.ReplaceAll(it, "'", `\'`))
+		fmt.Fprintf(b, "    '%s',\n", singleQuoted(it))
 	}
 	b.WriteString("]\n")
 }

@@ -110,3 +110,24 @@ func TestVNCRendering(t *testing.T) {
 		t.Errorf("HVM XL() = %s, want vnc = 1 and vnclisten, no vfb", got)
 	}
 }
+
+// udev names LABEL=/boot's link /dev/disk/by-label/\x2fboot. xl and
+// Python both read backslash escapes inside single quotes, so the
+// rendering must double the backslash; parsing it back gives the real
+// path again, in both syntaxes.
+func TestBackslashInTarget(t *testing.T) {
+	c := sample()
+	c.Disks = []Disk{{Target: `/dev/disk/by-label/\x2fboot`, Vdev: "sda1"}}
+	for name, text := range map[string]string{"xl": c.XL(), "xm": c.XM()} {
+		if !strings.Contains(text, `by-label/\\x2fboot`) {
+			t.Errorf("%s rendering does not escape the backslash:\n%s", name, text)
+		}
+		got, err := Parse(name, []byte(text))
+		if err != nil {
+			t.Fatalf("Parse(%s) = %v", name, err)
+		}
+		if len(got.Disks) != 1 || got.Disks[0].Target != `/dev/disk/by-label/\x2fboot` {
+			t.Errorf("Parse(%s) disks = %+v, want the by-label path back", name, got.Disks)
+		}
+	}
+}
