@@ -706,7 +706,7 @@ func (h *Host) checkMemory(ctx context.Context, r *Report, d *domain.Config) {
 	}
 	if free < d.Memory {
 		r.add("memory", verify.Fail, fmt.Sprintf("the guest wants %d MiB; the hypervisor has %d MiB free", d.Memory, free),
-			fmt.Sprintf("lower memory in the config, stop another guest, or shrink dom0 (xl mem-set 0 ...; dom0_mem= on Xen's command line)"))
+			"lower memory in the config, stop another guest, or shrink dom0 (xl mem-set 0 ...; dom0_mem= on Xen's command line)")
 		return
 	}
 	r.add("memory", verify.Pass, fmt.Sprintf("the guest wants %d MiB; %d MiB free", d.Memory, free), "")
