@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/inspect"
+	"github.com/xenify/xenify/xen/pygrub"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -168,17 +169,17 @@ func bootFilesystems(in *inspect.Inspection, o Options) []inspect.FstabEntry {
 	return out
 }
 
-// pygrubCannotRead says why pygrub 4.17 cannot read a filesystem type,
-// or "" when it can (see xen/pygrub: libfsimage has ext2/3/4, XFS only
-// as v4 without ftype, which mkfs.xfs has not made since 2015, no btrfs).
+// pygrubCannotRead says why pygrub 4.17 cannot read a filesystem type
+// known from fstab, or "" when it can: pygrub.ReadsType's answer
+// (btrfs), and XFS, which pygrub reads only as v4 without ftype while
+// mkfs.xfs has made v5 by default since 2015. An explicit --boot pygrub
+// on XFS is left to verify, which reads the superblock.
 func pygrubCannotRead(fsType string) string {
-	switch fsType {
-	case "xfs":
+	if ok, why := pygrub.ReadsType(fsType); !ok {
+		return why
+	}
+	if fsType == "xfs" {
 		return "pygrub 4.17 reads XFS only as v4 without ftype, and mkfs.xfs has made v5 by default since 2015"
-	case "btrfs":
-		return "pygrub 4.17's libfsimage has no btrfs"
-	case "f2fs", "bcachefs", "nilfs2", "jfs":
-		return "pygrub 4.17's libfsimage has no " + fsType
 	}
 	return ""
 }
