@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/xenify/xenify/verify"
 )
 
@@ -320,5 +322,41 @@ func TestApplianceKernel(t *testing.T) {
 	r, code = verifyJSON(t, guest, cfg)
 	if c := check(r, "frontends"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "CONFIG_IKCONFIG") {
 		t.Errorf("verify of an appliance without a configuration = exit %d, frontends check %+v; want a failure naming CONFIG_IKCONFIG", code, c)
+	}
+}
+
+// TestSecondConvertChangesNothing covers the new guest types and boot
+// paths: converting again with the same options changes nothing, and
+// rollback restores the fixture.
+func TestSecondConvertChangesNothing(t *testing.T) {
+	k := filepath.Join(t.TempDir(), "vmlinuz-appliance")
+	kernel, _ := os.ReadFile(filepath.Join(fixtures, "debian12/boot/vmlinuz-6.1.0-56-amd64"))
+	os.WriteFile(k, kernel, 0o644)
+	os.WriteFile(k+".config", []byte("CONFIG_XEN_BLKDEV_FRONTEND=y\nCONFIG_XEN_NETDEV_FRONTEND=y\nCONFIG_EXT4_FS=y\n"), 0o644)
+	for name, extra := range map[string][]string{
+		"pvh":         {"--guest-type", "pvh"},
+		"pvgrub":      {"--boot", "pvgrub"},
+		"pv-pvgrub":   {"--boot", "pvgrub", "--guest-type", "pv"},
+		"appliance":   {"--kernel", k},
+		"auto-no-hvm": {"--hypervisor-caps", "xen-3.0-x86_64"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+			before := treeState(t, guest)
+			args := append([]string{"convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", filepath.Join(t.TempDir(), "g.cfg")}, extra...)
+			args = append(args, guest)
+			if out, errOut, code := xenify(t, args...); code != 0 {
+				t.Fatalf("convert %v = exit %d\n%s%s", extra, code, out, errOut)
+			}
+			if out, errOut, code := xenify(t, args...); code != 0 || !strings.Contains(out, "nothing changed") {
+				t.Errorf("second convert %v = exit %d, %q %q; want nothing changed", extra, code, out, errOut)
+			}
+			if out, errOut, code := xenify(t, "rollback", guest); code != 0 {
+				t.Fatalf("rollback = exit %d\n%s%s", code, out, errOut)
+			}
+			if diff := cmp.Diff(before, treeState(t, guest)); diff != "" {
+				t.Errorf("rollback after convert %v did not restore the guest (-before +after):\n%s", extra, diff)
+			}
+		})
 	}
 }
