@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/xenify/xenify/conf/shellvars"
@@ -60,16 +61,40 @@ func detectInit(root *guest.Root, tools map[string]string) string {
 	return "sysvinit"
 }
 
-func initrdTool(tools map[string]string) string {
-	switch {
-	case tools["dracut"] != "":
-		return "dracut"
-	case tools["update-initramfs"] != "":
-		return "update-initramfs"
-	case tools["mkinitrd"] != "":
-		return "mkinitrd"
+// Initrd generators, as InitrdTools names them.
+const (
+	InitramfsTools = "update-initramfs" // Debian's initramfs-tools
+	Dracut         = "dracut"           // also RHEL 6+'s mkinitrd, a wrapper around it
+	Mkinitrd       = "mkinitrd"         // the nash-based mkinitrd of RHEL 3 to 5
+)
+
+// initrdTools lists every initrd generator installed in the guest, in a
+// fixed order. A mkinitrd that is dracut's compatibility wrapper (RHEL 6
+// and 7 ship one) counts as dracut: it builds with dracut.
+func initrdTools(root *guest.Root, tools map[string]string) []string {
+	var out []string
+	wrapper := false
+	if p := tools["mkinitrd"]; p != "" {
+		wrapper = isDracutWrapper(root, p)
 	}
-	return ""
+	if tools["dracut"] != "" || wrapper {
+		out = append(out, Dracut)
+	}
+	if tools["update-initramfs"] != "" {
+		out = append(out, InitramfsTools)
+	}
+	if tools["mkinitrd"] != "" && !wrapper {
+		out = append(out, Mkinitrd)
+	}
+	return out
+}
+
+// isDracutWrapper reports whether the guest's mkinitrd script hands over
+// to dracut. The nash mkinitrd never names dracut; the wrapper dracut
+// ships (mkinitrd-dracut.sh) calls it on every path.
+func isDracutWrapper(root *guest.Root, p string) bool {
+	data, err := root.ReadFile(p)
+	return err == nil && bytes.Contains(data, []byte("dracut"))
 }
 
 // SELinux is the guest's SELinux configuration.

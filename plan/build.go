@@ -102,12 +102,8 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	}
 	if known {
 		p.Guest.Kernel = c.Kernel.Version
-		ops, err := fam.Initrd(in, *c.Kernel, c)
-		if err != nil {
+		if err := stepInitrd(c, *c.Kernel); err != nil {
 			return nil, err
-		}
-		for _, op := range ops {
-			c.Add(op)
 		}
 		if err := stepBoot(c); err != nil {
 			return nil, err
