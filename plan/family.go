@@ -32,4 +32,14 @@ type Family interface {
 	NetFrontend(k inspect.Kernel) string
 	// BlockFrontend is the module name of the block frontend for k.
 	BlockFrontend(k inspect.Kernel) string
+	// ExpectedKernel describes the kernel a pending install will bring:
+	// version is the package's, "" when the guest's repositories choose.
+	ExpectedKernel(in *inspect.Inspection, version string) inspect.Kernel
+	// Network adapts the release's network configuration to the Xen vif
+	// on kernel k: module aliases, and the quirks of its domU kernels.
+	Network(c *Context, k inspect.Kernel) error
+	// BootDisk records disk (/dev/xvda, or /dev/sda for XenLinux), the
+	// guest's first virtual disk, where the release keeps the boot
+	// loader's install device beyond GRUB's device.map.
+	BootDisk(c *Context, disk string) error
 }

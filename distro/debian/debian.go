@@ -76,3 +76,23 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// Network: Debian's network configuration names interfaces, not modules;
+// its pvops kernels need no quirks.
+func (Family) Network(*plan.Context, inspect.Kernel) error { return nil }
+
+// BootDisk: nothing to record besides GRUB's device.map.
+func (Family) BootDisk(*plan.Context, string) error { return nil }
+
+// ExpectedKernel: pvops; a package named like a XenLinux kernel (a
+// --kernel-package built from the old Xen tree) is taken at its word.
+func (Family) ExpectedKernel(in *inspect.Inspection, version string) inspect.Kernel {
+	k := inspect.Kernel{Bits: in.Arch.Bits, PV: true, Version: version, PAE: in.Arch.Bits == 32, Flavor: "pvops"}
+	switch {
+	case strings.HasSuffix(version, "xenU"):
+		k.Flavor = "xenlinux-domU"
+	case strings.HasSuffix(version, "xen"):
+		k.Flavor = "xenlinux"
+	}
+	return k
+}
