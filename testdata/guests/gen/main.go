@@ -84,6 +84,7 @@ func main() {
 	g.ubuntu1204()
 	g.debian12()
 	g.debian12Dracut()
+	g.ubuntu2510()
 	g.rocky9()
 	g.hostile()
 	g.kernels()
@@ -638,7 +639,7 @@ const dracutInit = "#!/bin/sh\n#\n# Licensed under the GPLv2\n#\n# Copyright 200
 // dracutImage assembles a dracut image (no early microcode archive) with
 // the given kernel modules, as dracut 059 lays it out on a merged-/usr
 // system. params is what build-parameter.txt records.
-func dracutImage(ver string, mods []string, params, vermagic string, mtime time.Time) []byte {
+func dracutImage(ver string, mods []string, params, release, vermagic string, mtime time.Time) []byte {
 	bin := func(p string) cpioEntry { return file(p, elfStub(true, emX8664, etExec, 256), 0o755) }
 	es := []cpioEntry{
 		file("init", []byte(dracutInit), 0o755),
@@ -649,7 +650,7 @@ func dracutImage(ver string, mods []string, params, vermagic string, mtime time.
 		file("usr/lib/dracut/dracut-059-4", nil, 0o644),
 		file("usr/lib/dracut/modules.txt", []byte("bash\nudev-rules\nbase\nfs-lib\nkernel-modules\nrootfs-block\nterminfo\nudev-rules\nusrmount\nshutdown\n"), 0o644),
 		file("usr/lib/modules/"+ver+"/modules.dep", nil, 0o644),
-		file("etc/initrd-release", []byte("NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\nVERSION=\"12 (bookworm) dracut-059-4 (Initramfs)\"\n"), 0o644),
+		file("etc/initrd-release", []byte(release), 0o644),
 		dir("proc"), dir("sys"), dir("dev"), dir("run"), dir("sysroot"), dir("tmp"), dir("var"),
 	}
 	var dep strings.Builder
@@ -680,9 +681,52 @@ func (g *gen) debian12Dracut() {
 		"kernel/fs/ext4/ext4.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko", "kernel/crypto/crc32c_generic.ko",
 	}
 	params := " --kver '" + ver + "' -f -q -H"
-	g.write(f+"/boot/initrd.img-"+ver, zst(dracutImage(ver, mods, params, magic, date("2026-11-20T08:14:41Z"))), 0o644)
+	release := "NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\nVERSION=\"12 (bookworm) dracut-059-4 (Initramfs)\"\n"
+	g.write(f+"/boot/initrd.img-"+ver, zst(dracutImage(ver, mods, params, release, magic, date("2026-11-20T08:14:41Z"))), 0o644)
 	g.modulesTree(f, "usr/lib", ver, magic, true, append(mods, "kernel/drivers/block/xen-blkfront.ko", "kernel/drivers/net/xen-netfront.ko",
 		"kernel/drivers/ata/ata_piix.ko", "kernel/drivers/net/ethernet/intel/e1000/e1000.ko")...)
+}
+
+// ubuntu2510 is Ubuntu 25.10, whose default initrd generator is dracut.
+// The generic kernel builds the Xen frontends and ext4 in
+// (modules.builtin), so its dracut image has no Xen module files.
+func (g *gen) ubuntu2510() {
+	const f = "ubuntu2510"
+	const ver = "6.17.0-5-generic"
+	g.guestBins(f, true, "usr/bin/bash", "usr/bin/dash", "usr/lib/systemd/systemd", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		"usr/sbin/agetty", "usr/bin/dpkg", "usr/sbin/grub-probe", "usr/bin/kmod")
+	g.script(f+"/usr/sbin/grub-mkconfig", "#! /bin/sh\nset -e\n\n# Generate grub.cfg by inspecting /boot contents.\n")
+	g.script(f+"/usr/bin/dracut", "#!/bin/bash -p\n#\n# Generator script for a dracut initramfs\n")
+	banner := ver + " (buildd@lcy02-amd64-080) (x86_64-linux-gnu-gcc-15 (Ubuntu 15.2.0-4ubuntu4) 15.2.0, GNU ld (GNU Binutils for Ubuntu) 2.45) #5-Ubuntu SMP PREEMPT_DYNAMIC Wed Oct  1 09:36:17 UTC 2025"
+	// As debian12's, without HYPERCALL_PAGE (dropped in late 2024, XSA-466).
+	notes := []note{
+		{"Xen", xenGuestOS, str("linux")},
+		{"Xen", xenGuestVersion, str("2.6")},
+		{"Xen", xenXenVersion, str("xen-3.0")},
+		{"Xen", xenVirtBase, q(0xffffffff80000000)},
+		{"Xen", xenInitP2M, q(0x8000000000)},
+		{"Xen", xenEntry, q(0xffffffff83b4b1f0)},
+		{"Xen", xenFeatures, ascii("!writable_page_tables")},
+		{"Xen", xenSupportedFeatures, l(0x8801)},
+		{"Xen", xenPAEMode, str("yes")},
+		{"Xen", xenLoader, str("generic")},
+		{"Xen", xenSuspendCancel, l(1)},
+		{"Xen", xenModStartPFN, l(1)},
+		{"Xen", xenHVStartLow, q(0xffff800000000000)},
+		{"Xen", xenPaddrOffset, q(0)},
+		{"Linux", 0x101, str(ver)},
+		{"Xen", xenPhys32Entry, q(0x1000a10)},
+	}
+	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x3200000, banner: banner, notes: notes}.bytes()
+	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o600)
+	magic := ver + " SMP preempt mod_unload modversions "
+	mods := []string{
+		"kernel/drivers/ata/libahci.ko", "kernel/drivers/ata/ahci.ko", "kernel/drivers/scsi/virtio_scsi.ko",
+		"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko",
+	}
+	release := "PRETTY_NAME=\"Ubuntu 25.10 dracut-108-1ubuntu1 (Initramfs)\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"25.10\"\nID=ubuntu\nID_LIKE=debian\n"
+	g.write(f+"/boot/initrd.img-"+ver, zst(dracutImage(ver, mods, " --kver '"+ver+"' -f", release, magic, date("2025-10-09T14:02:55Z"))), 0o644)
+	g.modulesTree(f, "usr/lib", ver, magic, true, append(mods, "kernel/drivers/net/ethernet/intel/e1000/e1000.ko", "kernel/drivers/xen/xen-gntdev.ko")...)
 }
 
 // ---------------------------------------------------------------------------
