@@ -600,20 +600,19 @@ func (z bzImage) bytes() []byte {
 	return append(setup, pm.Bytes()...)
 }
 
-// debian12Kernel writes Debian 12's linux-image-6.1.0-56-amd64 kernel.
-func (g *gen) debian12Kernel(f string) {
-	const ver = "6.1.0-56-amd64"
-	banner := ver + " (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"
-	// The notes as they appear in the real 6.1.0-56-amd64 vmlinux
-	// (readelf -n), including the absence of HYPERCALL_PAGE, which
-	// Linux dropped in late 2024 (XSA-466).
-	notes := []note{
+// pvops61Notes are the notes of a 6.x x86_64 pvops vmlinux, in the order
+// and with the values of the real 6.1.0-56-amd64 (readelf -n), including
+// the absence of HYPERCALL_PAGE, which Linux dropped in late 2024
+// (XSA-466); buildID nil leaves out the GNU build-id and Linux notes
+// before the version.
+func pvops61Notes(ver string, entry, phys32 uint64, buildID []byte) []note {
+	ns := []note{
 		{"Xen", xenGuestOS, str("linux")},
 		{"Xen", xenGuestVersion, str("2.6")},
 		{"Xen", xenXenVersion, str("xen-3.0")},
 		{"Xen", xenVirtBase, q(0xffffffff80000000)},
 		{"Xen", xenInitP2M, q(0x8000000000)},
-		{"Xen", xenEntry, q(0xffffffff830791c0)},
+		{"Xen", xenEntry, q(entry)},
 		{"Xen", xenFeatures, ascii("!writable_page_tables|pae_pgdir_above_4gb")},
 		{"Xen", xenSupportedFeatures, l(0x8801)},
 		{"Xen", xenPAEMode, str("yes")},
@@ -623,11 +622,19 @@ func (g *gen) debian12Kernel(f string) {
 		{"Xen", xenModStartPFN, l(1)},
 		{"Xen", xenHVStartLow, q(0xffff800000000000)},
 		{"Xen", xenPaddrOffset, q(0)},
-		{"GNU", 3, []byte{0xeb, 0x4f, 0xbc, 0xd0, 0x37, 0xe7, 0x25, 0x37, 0x17, 0x95, 0x0b, 0xf2, 0xb9, 0x3b, 0xd5, 0x56, 0x6f, 0x47, 0xc5, 0x6f}},
-		{"Linux", 0x100, l(0)},
-		{"Linux", 0x101, str(ver)},
-		{"Xen", xenPhys32Entry, q(0x1000850)},
 	}
+	if buildID != nil {
+		ns = append(ns, note{"GNU", 3, buildID}, note{"Linux", 0x100, l(0)})
+	}
+	return append(ns, note{"Linux", 0x101, str(ver)}, note{"Xen", xenPhys32Entry, q(phys32)})
+}
+
+// debian12Kernel writes Debian 12's linux-image-6.1.0-56-amd64 kernel.
+func (g *gen) debian12Kernel(f string) {
+	const ver = "6.1.0-56-amd64"
+	banner := ver + " (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"
+	buildID := []byte{0xeb, 0x4f, 0xbc, 0xd0, 0x37, 0xe7, 0x25, 0x37, 0x17, 0x95, 0x0b, 0xf2, 0xb9, 0x3b, 0xd5, 0x56, 0x6f, 0x47, 0xc5, 0x6f}
+	notes := pvops61Notes(ver, 0xffffffff830791c0, 0x1000850, buildID)
 	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
 	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: xzKernel(vmlinux), is64: true}.bytes(), 0o644)
 }
@@ -698,25 +705,7 @@ func (g *gen) ubuntu2510() {
 	g.script(f+"/usr/sbin/grub-mkconfig", "#! /bin/sh\nset -e\n\n# Generate grub.cfg by inspecting /boot contents.\n")
 	g.script(f+"/usr/bin/dracut", "#!/bin/bash -p\n#\n# Generator script for a dracut initramfs\n")
 	banner := ver + " (buildd@lcy02-amd64-080) (x86_64-linux-gnu-gcc-15 (Ubuntu 15.2.0-4ubuntu4) 15.2.0, GNU ld (GNU Binutils for Ubuntu) 2.45) #5-Ubuntu SMP PREEMPT_DYNAMIC Wed Oct  1 09:36:17 UTC 2025"
-	// As debian12's, without HYPERCALL_PAGE (dropped in late 2024, XSA-466).
-	notes := []note{
-		{"Xen", xenGuestOS, str("linux")},
-		{"Xen", xenGuestVersion, str("2.6")},
-		{"Xen", xenXenVersion, str("xen-3.0")},
-		{"Xen", xenVirtBase, q(0xffffffff80000000)},
-		{"Xen", xenInitP2M, q(0x8000000000)},
-		{"Xen", xenEntry, q(0xffffffff83b4b1f0)},
-		{"Xen", xenFeatures, ascii("!writable_page_tables")},
-		{"Xen", xenSupportedFeatures, l(0x8801)},
-		{"Xen", xenPAEMode, str("yes")},
-		{"Xen", xenLoader, str("generic")},
-		{"Xen", xenSuspendCancel, l(1)},
-		{"Xen", xenModStartPFN, l(1)},
-		{"Xen", xenHVStartLow, q(0xffff800000000000)},
-		{"Xen", xenPaddrOffset, q(0)},
-		{"Linux", 0x101, str(ver)},
-		{"Xen", xenPhys32Entry, q(0x1000a10)},
-	}
+	notes := pvops61Notes(ver, 0xffffffff83b4b1f0, 0x1000a10, nil)
 	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x3200000, banner: banner, notes: notes}.bytes()
 	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o600)
 	magic := ver + " SMP preempt mod_unload modversions "
