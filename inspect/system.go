@@ -69,29 +69,28 @@ const (
 )
 
 // initrdTools lists every initrd generator installed in the guest, in a
-// fixed order. A mkinitrd that is dracut's compatibility wrapper (RHEL 6
-// and 7 ship one) counts as dracut: it builds with dracut.
+// fixed order. A mkinitrd or update-initramfs that is a compatibility
+// wrapper around dracut (RHEL 6 and 7 ship such a mkinitrd) counts as
+// dracut: it builds with dracut.
 func initrdTools(root *guest.Root, tools map[string]string) []string {
 	var out []string
-	wrapper := false
-	if p := tools["mkinitrd"]; p != "" {
-		wrapper = isDracutWrapper(root, p)
-	}
-	if tools["dracut"] != "" || wrapper {
+	wraps := func(name string) bool { return tools[name] != "" && isDracutWrapper(root, tools[name]) }
+	mkinitrdWraps, updateWraps := wraps("mkinitrd"), wraps("update-initramfs")
+	if tools["dracut"] != "" || mkinitrdWraps || updateWraps {
 		out = append(out, Dracut)
 	}
-	if tools["update-initramfs"] != "" {
+	if tools["update-initramfs"] != "" && !updateWraps {
 		out = append(out, InitramfsTools)
 	}
-	if tools["mkinitrd"] != "" && !wrapper {
+	if tools["mkinitrd"] != "" && !mkinitrdWraps {
 		out = append(out, Mkinitrd)
 	}
 	return out
 }
 
-// isDracutWrapper reports whether the guest's mkinitrd script hands over
-// to dracut. The nash mkinitrd never names dracut; the wrapper dracut
-// ships (mkinitrd-dracut.sh) calls it on every path.
+// isDracutWrapper reports whether a generator script hands over to
+// dracut. The nash mkinitrd and initramfs-tools never name dracut; the
+// wrappers around it call it on every path.
 func isDracutWrapper(root *guest.Root, p string) bool {
 	data, err := root.ReadFile(p)
 	return err == nil && bytes.Contains(data, []byte("dracut"))

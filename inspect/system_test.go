@@ -20,6 +20,7 @@ func TestInitrdTools(t *testing.T) {
 		{"dracut on Debian", map[string]string{"/usr/bin/dracut": "#!/bin/bash -p\n"}, []string{Dracut}},
 		{"EL5 nash mkinitrd", map[string]string{"/sbin/mkinitrd": nash}, []string{Mkinitrd}},
 		{"EL6 dracut and its mkinitrd wrapper", map[string]string{"/sbin/mkinitrd": wrapper, "/sbin/dracut": "#!/bin/bash\n"}, []string{Dracut}},
+		{"update-initramfs calling dracut", map[string]string{"/usr/bin/dracut": "#!/bin/bash -p\n", "/usr/sbin/update-initramfs": "#!/bin/sh\n# compatibility wrapper\nexec dracut --force \"$@\"\n"}, []string{Dracut}},
 		{"two generators", map[string]string{"/usr/bin/dracut": "#!/bin/bash -p\n", "/usr/sbin/update-initramfs": "#!/bin/sh\n"}, []string{Dracut, InitramfsTools}},
 		{"none", map[string]string{"/bin/sh": ""}, nil},
 	} {

@@ -74,7 +74,7 @@ func chooseInitrd(c *Context, k inspect.Kernel) (initrdTool, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, xerr.Refuse("/usr/sbin/update-initramfs", 0, "install the guest's initrd generator (initramfs-tools, dracut or mkinitrd) in the guest, then run xenify again",
+		return nil, xerr.Refuse(orText(k.Initrd, "/boot"), 0, "install the guest's initrd generator (initramfs-tools, dracut or mkinitrd) in the guest, then run xenify again",
 			"no initrd generator in the guest to rebuild the initrd of %s: found none of update-initramfs, dracut, mkinitrd", k.Version)
 	case 1:
 	default:
