@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xenify/xenify/distro"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/source"
@@ -66,6 +67,9 @@ func (s *session) verify(in *inspect.Inspection, p *plan.Plan, d *domain.Config,
 		shim, _ = caps.ReadShim(d.PVShimPath)
 	}
 	vin := verify.Input{Root: s.src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
+	if fam, err := distro.For(in); err == nil {
+		vin.Family = fam
+	}
 	if len(d.Disks) > 0 {
 		vin.FirstDisk = firstDisk(s.src, d.Disks[0].Target)
 	}

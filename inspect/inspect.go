@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/xenify/xenify/conf/fstab"
 	"github.com/xenify/xenify/guest"
@@ -19,7 +20,7 @@ type Inspection struct {
 	Init     string            `json:"init"` // sysvinit, upstart, systemd
 	Boot     Boot              `json:"boot"`
 	Kernels  []Kernel          `json:"kernels"`
-	Initrd   string            `json:"initrd_tool"` // mkinitrd, dracut, update-initramfs
+	Initrd   string            `json:"initrd_tool"` // mkinitrd, dracut, update-initramfs (", " between several)
 	SELinux  SELinux           `json:"selinux"`
 	Fstab    Fstab             `json:"fstab"`
 	NICs     []NIC             `json:"nics"`
@@ -37,6 +38,11 @@ type Inspection struct {
 	PackageManager string `json:"package_manager"`
 	// Notes are observations worth showing (not errors).
 	Notes []string `json:"notes"`
+
+	// InitrdTools lists every initrd generator found (InitramfsTools,
+	// Dracut, Mkinitrd): plan rebuilds with the one there is, and
+	// refuses a guest with none or several.
+	InitrdTools []string `json:"initrd_tools,omitempty"`
 }
 
 // Inspect reads the guest. It fails with *xerr.Refused when the guest is
@@ -62,7 +68,8 @@ func Inspect(root *guest.Root) (*Inspection, error) {
 	if in.Boot, err = readBoot(root); err != nil {
 		return nil, err
 	}
-	in.Initrd = initrdTool(in.Tools)
+	in.InitrdTools = initrdTools(root, in.Tools)
+	in.Initrd = strings.Join(in.InitrdTools, ", ")
 	in.SELinux = readSELinux(root)
 	if in.Modprobe, err = readModprobe(root); err != nil {
 		return nil, err

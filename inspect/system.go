@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/xenify/xenify/conf/shellvars"
@@ -60,16 +61,39 @@ func detectInit(root *guest.Root, tools map[string]string) string {
 	return "sysvinit"
 }
 
-func initrdTool(tools map[string]string) string {
-	switch {
-	case tools["dracut"] != "":
-		return "dracut"
-	case tools["update-initramfs"] != "":
-		return "update-initramfs"
-	case tools["mkinitrd"] != "":
-		return "mkinitrd"
+// Initrd generators, as InitrdTools names them.
+const (
+	InitramfsTools = "update-initramfs" // Debian's initramfs-tools
+	Dracut         = "dracut"           // also RHEL 6+'s mkinitrd, a wrapper around it
+	Mkinitrd       = "mkinitrd"         // the nash-based mkinitrd of RHEL 3 to 5
+)
+
+// initrdTools lists every initrd generator installed in the guest, in a
+// fixed order. A mkinitrd or update-initramfs that is a compatibility
+// wrapper around dracut (RHEL 6 and 7 ship such a mkinitrd) counts as
+// dracut: it builds with dracut.
+func initrdTools(root *guest.Root, tools map[string]string) []string {
+	var out []string
+	wraps := func(name string) bool { return tools[name] != "" && isDracutWrapper(root, tools[name]) }
+	mkinitrdWraps, updateWraps := wraps("mkinitrd"), wraps("update-initramfs")
+	if tools["dracut"] != "" || mkinitrdWraps || updateWraps {
+		out = append(out, Dracut)
 	}
-	return ""
+	if tools["update-initramfs"] != "" && !updateWraps {
+		out = append(out, InitramfsTools)
+	}
+	if tools["mkinitrd"] != "" && !mkinitrdWraps {
+		out = append(out, Mkinitrd)
+	}
+	return out
+}
+
+// isDracutWrapper reports whether a generator script hands over to
+// dracut. The nash mkinitrd and initramfs-tools never name dracut; the
+// wrappers around it call it on every path.
+func isDracutWrapper(root *guest.Root, p string) bool {
+	data, err := root.ReadFile(p)
+	return err == nil && bytes.Contains(data, []byte("dracut"))
 }
 
 // SELinux is the guest's SELinux configuration.

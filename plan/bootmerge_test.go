@@ -16,6 +16,13 @@ import (
 
 func buildFixture(t *testing.T, name string, opts plan.Options) (*plan.Plan, error) {
 	t.Helper()
+	return buildWith(t, name, opts, nil)
+}
+
+// buildWith plans a fixture after edit (if any) changes its inspection,
+// to stand for guests the fixtures do not have.
+func buildWith(t *testing.T, name string, opts plan.Options, edit func(*inspect.Inspection)) (*plan.Plan, error) {
+	t.Helper()
 	root, err := guest.Open("../testdata/guests/" + name)
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +31,9 @@ func buildFixture(t *testing.T, name string, opts plan.Options) (*plan.Plan, err
 	in, err := inspect.Inspect(root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(in)
 	}
 	fam, err := distro.For(in)
 	if err != nil {

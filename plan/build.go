@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/xenify/xenify/conf/shellvars"
 	"github.com/xenify/xenify/devmap"
 	"github.com/xenify/xenify/guest"
 	"github.com/xenify/xenify/inspect"
@@ -53,7 +52,12 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	// Until the kernel is installed, plan for the flavour it will be.
 	k := c.Kernel
 	if k == nil {
-		k = expectedKernel(in, opts)
+		name := ""
+		if opts.KernelPkgInfo != nil {
+			name = opts.KernelPkgInfo.Version
+		}
+		ek := fam.ExpectedKernel(in, name)
+		k = &ek
 	}
 	if err := chooseGuestType(c, k, "kernel "+orText(k.Version, "to be installed")); err != nil {
 		return nil, err
@@ -102,12 +106,8 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	}
 	if known {
 		p.Guest.Kernel = c.Kernel.Version
-		ops, err := fam.Initrd(in, *c.Kernel, c)
-		if err != nil {
+		if err := stepInitrd(c, *c.Kernel); err != nil {
 			return nil, err
-		}
-		for _, op := range ops {
-			c.Add(op)
 		}
 		if err := stepBoot(c); err != nil {
 			return nil, err
@@ -177,28 +177,6 @@ func orText(s, d string) string {
 		return d
 	}
 	return s
-}
-
-// expectedKernel describes the kernel a pending install will bring.
-func expectedKernel(in *inspect.Inspection, opts Options) *inspect.Kernel {
-	k := &inspect.Kernel{Bits: in.Arch.Bits, PV: true}
-	name := ""
-	if opts.KernelPkgInfo != nil {
-		name = opts.KernelPkgInfo.Version
-		k.Version = name
-	}
-	switch {
-	case strings.HasSuffix(name, "xenU") || (name == "" && in.OS.Family == "redhat" && in.OS.Major == 4):
-		k.Flavor = "xenlinux-domU"
-		k.PAE = in.Arch.Bits == 32
-	case strings.HasSuffix(name, "xen") || (name == "" && in.OS.Family == "redhat" && in.OS.Major == 5):
-		k.Flavor = "xenlinux"
-		k.PAE = in.Arch.Bits == 32
-	default:
-		k.Flavor = "pvops"
-		k.PAE = in.Arch.Bits == 32
-	}
-	return k
 }
 
 // Validate checks the options alone, before any guest is read, with
@@ -379,19 +357,10 @@ func guestName(c *Context) string {
 	if c.Opts.Name != "" {
 		return c.Opts.Name
 	}
-	if b, err := c.Root.ReadFile("/etc/hostname"); err == nil {
-		if n := strings.SplitN(strings.TrimSpace(string(b)), ".", 2)[0]; nameRe.MatchString(n) {
-			return n
-		}
-	}
-	if b, err := c.Root.ReadFile("/etc/sysconfig/network"); err == nil {
-		if f, err := shellvars.Parse("/etc/sysconfig/network", b); err == nil {
-			if h, ok := f.Get("HOSTNAME"); ok {
-				if n := strings.SplitN(h, ".", 2)[0]; nameRe.MatchString(n) {
-					return n
-				}
-			}
-		}
+	// inspect read it from where the release keeps it (/etc/hostname,
+	// or /etc/sysconfig/network on RHEL before systemd).
+	if n := strings.SplitN(c.In.Hostname, ".", 2)[0]; nameRe.MatchString(n) {
+		return n
 	}
 	return "xenify-guest"
 }

@@ -18,9 +18,10 @@ type Family interface {
 	// PackageInstall returns the command that installs a package file
 	// already copied into the guest at guestPath.
 	PackageInstall(in *inspect.Inspection, guestPath string, info PackageInfo) Op
-	// Initrd returns the ops that make k's initrd load the Xen block and
-	// network frontends before the root filesystem is mounted.
-	Initrd(in *inspect.Inspection, k inspect.Kernel, c *Context) ([]Op, error)
+	// InitrdName is where the release keeps the initrd of kernel
+	// version, for a kernel that has none yet. Which generator builds it
+	// is the guest's choice, not the family's (see chooseInitrd).
+	InitrdName(in *inspect.Inspection, version string) string
 	// GlibcReplace returns the command that freshens the guest's glibc
 	// from package files copied into guestDir.
 	GlibcReplace(in *inspect.Inspection, guestDir string, files []string) Op
@@ -31,4 +32,14 @@ type Family interface {
 	NetFrontend(k inspect.Kernel) string
 	// BlockFrontend is the module name of the block frontend for k.
 	BlockFrontend(k inspect.Kernel) string
+	// ExpectedKernel describes the kernel a pending install will bring:
+	// version is the package's, "" when the guest's repositories choose.
+	ExpectedKernel(in *inspect.Inspection, version string) inspect.Kernel
+	// Network adapts the release's network configuration to the Xen vif
+	// on kernel k: module aliases, and the quirks of its domU kernels.
+	Network(c *Context, k inspect.Kernel) error
+	// BootDisk records disk (/dev/xvda, or /dev/sda for XenLinux), the
+	// guest's first virtual disk, where the release keeps the boot
+	// loader's install device beyond GRUB's device.map.
+	BootDisk(c *Context, disk string) error
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/xenify/xenify/conf/fstab"
 	"github.com/xenify/xenify/conf/linelist"
-	"github.com/xenify/xenify/conf/modprobe"
 	"github.com/xenify/xenify/conf/shellvars"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xerr"
@@ -72,19 +71,7 @@ func stepCleanup(c *Context) error {
 			return err
 		}
 	}
-	if data, ok, err := c.Read("/etc/sysconfig/grub"); err == nil && ok {
-		f, err := shellvars.Parse("/etc/sysconfig/grub", []byte(data))
-		if err == nil {
-			if _, has := f.Get("boot"); has {
-				if err := f.Set("boot", disk); err == nil {
-					if err := c.Write("cleanup", "/etc/sysconfig/grub", string(f.Bytes()), "the boot disk is now "+disk, nil); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	return nil
+	return c.Family.BootDisk(c, disk)
 }
 
 func rewriteDeviceMap(data, disk string) string {
@@ -164,82 +151,18 @@ securetty:
 	return nil
 }
 
-// stepNetwork points eth0 at the Xen network frontend and adds the TX
-// checksum workaround where the kernel needs it.
+// stepNetwork adapts the network configuration to the Xen vif: what the
+// family needs (module aliases, quirks of its domU kernels), then the MAC.
 func stepNetwork(c *Context) error {
-	k := *c.Kernel
-	if k.XenLinux() && c.In.Modprobe.Path != "" {
-		p := c.In.Modprobe.Path
-		data, _, err := c.Read(p)
-		if err != nil {
-			return err
-		}
-		f, err := modprobe.Parse(p, []byte(data))
-		if err != nil {
-			return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err}
-		}
-		front := c.Family.NetFrontend(k)
-		names := []string{}
-		for _, n := range c.In.NICs {
-			if strings.HasPrefix(n.Name, "eth") {
-				names = append(names, n.Name)
-			}
-		}
-		if len(names) == 0 {
-			names = []string{"eth0"}
-		}
-		for _, name := range names {
-			if mod, ok := f.Alias(name); ok {
-				if mod == front {
-					continue
-				}
-				if _, err := f.SetAlias(name, front); err != nil {
-					return err
-				}
-			} else if err := f.AddAlias(name, front); err != nil {
-				return err
-			}
-		}
-		// The domU kernel has no native disk controller modules; EL4/5
-		// mkinitrd aborts on a scsi_hostadapter alias it cannot satisfy.
-		f.CommentOut(func(e modprobe.Entry) bool {
-			return e.Command == "alias" && len(e.Args) >= 1 && strings.HasPrefix(e.Args[0], "scsi_hostadapter")
-		}, "a Xen domU has no native disk controller (mkinitrd would fail to find the module)")
-		if err := c.Write("network", p, string(f.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); no native disk controller aliases", nil); err != nil {
-			return err
-		}
+	if err := c.Family.Network(c, *c.Kernel); err != nil {
+		return err
 	}
 	if c.Opts.MAC != "keep" {
 		if err := dropHWADDR(c); err != nil {
 			return err
 		}
 	}
-	if needsTxOff(c.In, k) && !c.Opts.NoIfupLocal {
-		const p = "/sbin/ifup-local"
-		const line = "/sbin/ethtool -K ${1} tx off"
-		data, ok, err := c.Read(p)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			data = "#!/bin/sh\n"
-		}
-		if !strings.Contains(data, line) {
-			if data != "" && !strings.HasSuffix(data, "\n") {
-				data += "\n"
-			}
-			data += "# Added by xenify: the CentOS 4.4 domU kernel corrupts packets with\n# TX checksum offload on its Xen network frontend; turn it off.\n" + line + "\n"
-			if err := c.Write("network", p, data, "turn TX checksumming off on Xen vifs (checksum bug of the EL4.4 domU kernel); --no-ifup-local disables this", Mode(0o755)); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
-}
-
-// needsTxOff: CentOS/RHEL 4.4's experimental domU kernels.
-func needsTxOff(in *inspect.Inspection, k inspect.Kernel) bool {
-	return in.OS.Family == "redhat" && in.OS.Major == 4 && in.OS.Minor <= 4 && k.XenLinux()
 }
 
 // dropHWADDR removes the native MAC from interface configs when the vif

@@ -78,6 +78,9 @@ type Input struct {
 	BootType  string
 	// ReadHost reads a host file (kernel and ramdisk of direct boot).
 	ReadHost func(string) ([]byte, error)
+	// Family names the Xen frontend modules of the booted kernel
+	// (plan.Family does); nil: the pvops names.
+	Family Frontends
 	// FirstDisk, when the domain's first disk is a real image or device,
 	// is what pygrub finds on it (pygrub.Candidates, with FS set for each
 	// filesystem the source has mounted). verify then emulates pygrub on
@@ -88,6 +91,12 @@ type Input struct {
 	// GRUB built for Xen searches them (pvgrub); FS is nil for those GRUB
 	// cannot read.
 	Filesystems []pvgrub.Filesystem
+}
+
+// Frontends names a kernel's Xen frontend modules: xenblk for the
+// XenLinux kernels of RHEL 4 and 5, xen-blkfront for pvops.
+type Frontends interface {
+	BlockFrontend(k inspect.Kernel) string
 }
 
 // Verify runs every check.
@@ -298,8 +307,8 @@ func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 		return false
 	}
 	blk := "xen-blkfront"
-	if strings.HasSuffix(ver, "xenU") || strings.HasSuffix(ver, "xen") {
-		blk = "xenblk"
+	if in.Family != nil {
+		blk = in.Family.BlockFrontend(bootedKernel(in.In, ver))
 	}
 	if !have {
 		if builtin(blk) {
@@ -420,6 +429,17 @@ func hasLVMTools(ents []initramfs.Entry) bool {
 		}
 	}
 	return false
+}
+
+// bootedKernel is the inspected kernel of version ver (a bare one with
+// that version when inspect did not list it).
+func bootedKernel(in *inspect.Inspection, ver string) inspect.Kernel {
+	for _, k := range in.Kernels {
+		if k.Version == ver {
+			return k
+		}
+	}
+	return inspect.Kernel{Version: ver}
 }
 
 func kernelVersion(p string) string {

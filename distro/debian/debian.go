@@ -1,11 +1,11 @@
 // Package debian is the Debian family: Debian and Ubuntu, with pvops
-// kernels and initramfs-tools.
+// kernels. Their initrd generator (initramfs-tools, or dracut) is the
+// guest's choice, handled in package plan.
 package debian
 
 import (
 	"strings"
 
-	"github.com/xenify/xenify/conf/linelist"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xerr"
@@ -49,91 +49,8 @@ func (Family) PackageInstall(in *inspect.Inspection, guestPath string, info plan
 	}
 }
 
-const modulesFile = "/etc/initramfs-tools/modules"
-
-func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) ([]plan.Op, error) {
-	blk, net := "xen-blkfront", "xen-netfront"
-	data, ok, err := c.Read(modulesFile)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		data = "# List of modules that you want to include in your initramfs.\n"
-	}
-	f, err := linelist.Parse(modulesFile, []byte(data))
-	if err != nil {
-		return nil, &xerr.Refused{Path: modulesFile, Msg: "cannot parse", Err: err}
-	}
-	changed := false
-	want := []string{blk, net}
-	// The root filesystem's driver too: with MODULES=dep (or list) the
-	// initramfs was sized for the native machine, or, built in a chroot,
-	// for the host xenify runs on.
-	if root, ok := in.Fstab.Root(); ok {
-		if m := rootFSModule(root.Type, k.Version); m != "" && !c.ModuleBuiltin(k, m) {
-			want = append(want, m)
-		}
-	}
-	for _, m := range want {
-		if !f.Has(m) {
-			if _, err := f.Add(m); err != nil {
-				return nil, err
-			}
-			changed = true
-		}
-	}
-	if changed {
-		if err := c.Write("initrd", modulesFile, string(f.Bytes()), "load the Xen block and network frontends in the initramfs, whatever MODULES= says", nil); err != nil {
-			return nil, err
-		}
-	}
-	rebuild := changed
-	if !k.BlkfrontBuiltin {
-		has, known := c.InitrdHas(k, want...)
-		rebuild = rebuild || !has || !known
-	}
-	resumed, err := resume(c, rebuild)
-	if err != nil {
-		return nil, err
-	}
-	if !rebuild && !resumed {
-		return nil, nil
-	}
-	tool := in.Tools["update-initramfs"]
-	if tool == "" {
-		return nil, xerr.Refuse("/usr/sbin/update-initramfs", 0, "install initramfs-tools in the guest", "no update-initramfs in the guest")
-	}
-	initrd := k.Initrd
-	if initrd == "" {
-		initrd = "/boot/initrd.img-" + k.Version
-	}
-	var ops []plan.Op
-	if k.Initrd != "" && !c.Root.Exists(k.Initrd+".xenify-orig") {
-		ops = append(ops, plan.Op{Step: "initrd", Kind: plan.WriteFile, Reason: "keep the previous initramfs", Path: k.Initrd + ".xenify-orig", FromGuest: k.Initrd})
-	}
-	return append(ops, plan.Op{
-		Step: "initrd", Kind: plan.RunInGuest,
-		Reason: "rebuild the initramfs of " + k.Version + " with " + blk + " and " + net,
-		// update-initramfs keeps a .bak only with backup_initramfs=yes;
-		// the plan keeps its own copy (.xenify-orig) before this runs.
-		Argv:    []string{tool, "-u", "-k", k.Version},
-		Touches: []string{initrd, initrd + ".bak", "/var/lib/initramfs-tools"},
-	}), nil
-}
-
-// rootFSModule names the module that mounts a root filesystem of type t.
-// Since Linux 4.3 ext3 is served by the ext4 driver.
-func rootFSModule(t, kver string) string {
-	switch t {
-	case "ext4", "xfs", "btrfs":
-		return t
-	case "ext3":
-		if inspect.CompareVersions(kver, "4.3") >= 0 {
-			return "ext4"
-		}
-		return "ext3"
-	}
-	return ""
+func (Family) InitrdName(in *inspect.Inspection, version string) string {
+	return "/boot/initrd.img-" + version
 }
 
 func (Family) GlibcReplace(in *inspect.Inspection, guestDir string, files []string) plan.Op {
@@ -158,4 +75,24 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// Network: Debian's network configuration names interfaces, not modules;
+// its pvops kernels need no quirks.
+func (Family) Network(*plan.Context, inspect.Kernel) error { return nil }
+
+// BootDisk: nothing to record besides GRUB's device.map.
+func (Family) BootDisk(*plan.Context, string) error { return nil }
+
+// ExpectedKernel: pvops; a package named like a XenLinux kernel (a
+// --kernel-package built from the old Xen tree) is taken at its word.
+func (Family) ExpectedKernel(in *inspect.Inspection, version string) inspect.Kernel {
+	k := inspect.Kernel{Bits: in.Arch.Bits, PV: true, Version: version, PAE: in.Arch.Bits == 32, Flavor: "pvops"}
+	switch {
+	case strings.HasSuffix(version, "xenU"):
+		k.Flavor = "xenlinux-domU"
+	case strings.HasSuffix(version, "xen"):
+		k.Flavor = "xenlinux"
+	}
+	return k
 }

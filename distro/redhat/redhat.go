@@ -119,36 +119,13 @@ func (Family) PackageInstall(in *inspect.Inspection, guestPath string, info plan
 	}
 }
 
-func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) ([]plan.Op, error) {
-	blk := Family{}.BlockFrontend(k)
-	net := Family{}.NetFrontend(k)
-	if has, known := c.InitrdHas(k, blk); has && known {
-		return nil, nil
+// InitrdName: RHEL 5 and earlier name the initrd initrd-VERSION.img,
+// dracut's releases initramfs-VERSION.img.
+func (Family) InitrdName(in *inspect.Inspection, version string) string {
+	if in.OS.Major > 0 && in.OS.Major <= 5 {
+		return "/boot/initrd-" + version + ".img"
 	}
-	initrd := k.Initrd
-	if initrd == "" {
-		if in.Initrd == "dracut" {
-			initrd = "/boot/initramfs-" + k.Version + ".img"
-		} else {
-			initrd = "/boot/initrd-" + k.Version + ".img"
-		}
-	}
-	touches := []string{initrd, initrd + ".xenify-orig"}
-	var argv []string
-	switch in.Initrd {
-	case "dracut":
-		argv = []string{in.Tools["dracut"], "--force", "--add-drivers", blk + " " + net, initrd, k.Version}
-	case "mkinitrd":
-		argv = []string{in.Tools["mkinitrd"], "-f", "--preload", blk, "--preload", net, initrd, k.Version}
-	default:
-		return nil, xerr.Refuse("/sbin/mkinitrd", 0, "install mkinitrd or dracut in the guest", "no initrd tool in the guest to rebuild %s", initrd)
-	}
-	var ops []plan.Op
-	if k.Initrd != "" && !c.Root.Exists(k.Initrd+".xenify-orig") {
-		ops = append(ops, plan.Op{Step: "initrd", Kind: plan.WriteFile, Reason: "keep the previous initrd", Path: k.Initrd + ".xenify-orig", FromGuest: k.Initrd})
-	}
-	ops = append(ops, plan.Op{Step: "initrd", Kind: plan.RunInGuest, Reason: "rebuild the initrd so it loads " + blk + " (and " + net + ") before mounting the root filesystem", Argv: argv, Touches: touches})
-	return ops, nil
+	return "/boot/initramfs-" + version + ".img"
 }
 
 func (Family) GlibcReplace(in *inspect.Inspection, guestDir string, files []string) plan.Op {

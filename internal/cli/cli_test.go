@@ -202,6 +202,8 @@ func convertCases(t *testing.T) map[string]convertCase {
 		"centos5-x86_64":          {"centos5-x86_64", []string{"--hypervisor-caps", hostCaps}, 0},
 		"debian12":                {"debian12", []string{"--hypervisor-caps", hostCaps}, 0},
 		"debian12-uuid":           {"debian12-uuid", []string{"--hypervisor-caps", hostCaps}, 0},
+		"debian12-dracut":         {"debian12-dracut", []string{"--hypervisor-caps", hostCaps}, 0},
+		"ubuntu2510":              {"ubuntu2510", []string{"--hypervisor-caps", hostCaps}, 0},
 		"ubuntu1204":              {"ubuntu1204", []string{"--hypervisor-caps", hostCaps}, 0},
 		"rocky9":                  {"rocky9", []string{"--kernel-package", kernelMLPackage(t), "--hypervisor-caps", hostCaps}, 0},
 		"rocky9-no-kernel":        {"rocky9", []string{"--hypervisor-caps", hostCaps}, 3},

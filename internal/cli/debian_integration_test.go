@@ -22,6 +22,35 @@ import (
 // convert add them).
 func prepareNativeDebian(t testing.TB, root string) (kver string) {
 	t.Helper()
+	kver = prepareNativeDebianBoot(t, root)
+	conf := filepath.Join(root, "etc/initramfs-tools/initramfs.conf")
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(strings.Replace(string(b), "MODULES=most", "MODULES=list", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guestCommand(t, root, "preparing the native initramfs", "/usr/sbin/update-initramfs", "-u", "-k", kver)
+	return kver
+}
+
+// guestCommand runs a command chrooted into a test guest.
+func guestCommand(t testing.TB, root, what string, argv ...string) {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = chrootAttr(root)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, out)
+	}
+}
+
+// prepareNativeDebianBoot writes what the installer leaves on a physical
+// PC, whatever the initrd generator: fstab with native device names, the
+// hostname, the network and a grub.cfg as grub-mkconfig writes it.
+func prepareNativeDebianBoot(t testing.TB, root string) (kver string) {
+	t.Helper()
 	mods, err := filepath.Glob(filepath.Join(root, "lib/modules/*"))
 	if err != nil || len(mods) != 1 {
 		t.Fatalf("want one kernel in the guest, found %v", mods)
@@ -69,20 +98,6 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
 	initrd	/boot/initrd.img-`+kver+`
 }
 `)
-	conf := filepath.Join(root, "etc/initramfs-tools/initramfs.conf")
-	b, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte(strings.Replace(string(b), "MODULES=most", "MODULES=list", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/usr/sbin/update-initramfs", "-u", "-k", kver)
-	cmd.SysProcAttr = chrootAttr(root)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("preparing the native initramfs: %v\n%s", err, out)
-	}
 	return kver
 }
 
@@ -112,12 +127,7 @@ func TestIntegrationConvertDebian12(t *testing.T) {
 		t.Fatalf("native initramfs already has xen-blkfront: the test could not tell whether convert worked")
 	}
 	before := treeState(t, root)
-	cfg := filepath.Join(t.TempDir(), "pc1.cfg")
-	args := []string{"convert", "--hypervisor-caps", "xen-3.0-x86_64 hvm-3.0-x86_64", "--config-out", cfg, root}
-	out, errOut, code := xenify(t, args...)
-	if code != 0 {
-		t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
-	}
+	args, cfg, _ := convertNative(t, root)
 	if !initrdHas(t, initrd, "xen-blkfront") || !initrdHas(t, initrd, "xen-netfront") {
 		t.Errorf("initramfs after convert lacks xen-blkfront or xen-netfront")
 	}
@@ -133,6 +143,27 @@ func TestIntegrationConvertDebian12(t *testing.T) {
 	if err != nil || !strings.Contains(string(dom), `bootloader = "pygrub"`) {
 		t.Errorf("domain config %s = %q, %v", cfg, dom, err)
 	}
+	againThenRollback(t, root, args, before)
+}
+
+// convertNative converts a prepared native guest with defaults (the
+// domain config goes to a temporary file, cfg) and fails the test unless
+// it succeeds; out is its output.
+func convertNative(t *testing.T, root string) (args []string, cfg, out string) {
+	t.Helper()
+	cfg = filepath.Join(t.TempDir(), "pc1.cfg")
+	args = []string{"convert", "--hypervisor-caps", "xen-3.0-x86_64 hvm-3.0-x86_64", "--config-out", cfg, root}
+	out, errOut, code := xenify(t, args...)
+	if code != 0 {
+		t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	return args, cfg, out + errOut
+}
+
+// againThenRollback checks that converting a converted guest again (args)
+// changes nothing, and that rollback restores the tree to before.
+func againThenRollback(t *testing.T, root string, args []string, before map[string]string) {
+	t.Helper()
 	converted := treeState(t, root)
 	if out, errOut, code := xenify(t, args...); code != 0 || !strings.Contains(out, "nothing changed") {
 		t.Errorf("second convert = exit %d, %q %q; want nothing changed", code, out, errOut)

@@ -360,3 +360,49 @@ func TestSecondConvertChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyInitrdAnyGenerator: verify checks the final initrd the same way
+// whichever generator built it: the family's block frontend (xenblk for
+// XenLinux, xen-blkfront for pvops) and the root filesystem's driver.
+func TestVerifyInitrdAnyGenerator(t *testing.T) {
+	tests := []struct {
+		fixture, want string
+	}{
+		// dracut's hostonly image of the native machine: no frontend.
+		{"debian12-dracut", "xen-blkfront"},
+		// The native EL5 nash initrd: no xenblk.
+		{"centos5-x86_64", "xenblk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			guest := copyTree(t, filepath.Join(fixtures, tt.fixture))
+			cfg := filepath.Join(t.TempDir(), "g.cfg")
+			// --skip-guest-commands: the initrd is not rebuilt.
+			if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
+				t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
+			}
+			r, code := verifyJSON(t, guest, cfg)
+			if c := check(r, "initramfs"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "("+tt.want+")") {
+				t.Errorf("verify of %s with its native initrd = exit %d, initramfs check %+v; want exit 3 and a failure naming %s", tt.fixture, code, c, tt.want)
+			}
+		})
+	}
+	// The same dracut guest once its initrd holds xen-blkfront and ext4
+	// (here the initramfs-tools image of debian12: the generator does not
+	// matter) passes.
+	guest := copyTree(t, filepath.Join(fixtures, "debian12-dracut"))
+	cfg := filepath.Join(t.TempDir(), "g.cfg")
+	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
+		t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
+	}
+	good, err := os.ReadFile(filepath.Join(fixtures, "debian12/boot/initrd.img-6.1.0-56-amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(guest, "boot/initrd.img-6.1.0-56-amd64"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r, code := verifyJSON(t, guest, cfg); code != 0 || check(r, "initramfs").Status != verify.Pass {
+		t.Errorf("verify with xen-blkfront and ext4 in the initrd = exit %d, initramfs check %+v; want a pass", code, check(r, "initramfs"))
+	}
+}

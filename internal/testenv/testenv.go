@@ -40,6 +40,15 @@ var Debian12 = Recipe{
 	Packages: []string{"linux-image-amd64", "initramfs-tools", "systemd-sysv", "udev", "kmod", "zstd", "ifupdown"},
 }
 
+// Debian12Dracut is Debian12 with dracut in place of initramfs-tools
+// (Debian's dracut conflicts with it), as a user who prefers RHEL's
+// generator installs it.
+var Debian12Dracut = Recipe{
+	Suite:    "bookworm",
+	Variant:  "apt",
+	Packages: []string{"linux-image-amd64", "dracut", "systemd-sysv", "udev", "kmod", "zstd", "ifupdown"},
+}
+
 // key names the cached tarball; r.Mirror is the resolved mirror.
 func (r Recipe) key() string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("v1|%s|%s|%s|%s", r.Suite, r.Variant, strings.Join(r.Packages, ","), r.Mirror)))

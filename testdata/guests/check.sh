@@ -96,7 +96,7 @@ initrd_has() {
 elf32="ELF 32-bit LSB" elf64="ELF 64-bit LSB"
 i386="Intel 80386" amd64="x86-64"
 
-for f in centos44-i386 centos45-x86_64 centos5-x86_64 ubuntu1204 debian12 debian12-uuid rocky9; do
+for f in centos44-i386 centos45-x86_64 centos5-x86_64 ubuntu1204 debian12 debian12-uuid debian12-dracut ubuntu2510 rocky9; do
 	[ -d "$here/$f" ] || { bad "missing fixture $f"; continue; }
 	check_links "$f"
 done
@@ -109,7 +109,7 @@ check_elf centos45-x86_64 "$elf32" /lib/ld-linux.so.2
 check_elf centos5-x86_64 "$elf64 executable, $amd64" /bin/sh /sbin/init
 check_elf ubuntu1204 "$elf64 executable, $amd64" /bin/sh /sbin/init
 check_elf ubuntu1204 "$elf64" /lib64/ld-linux-x86-64.so.2
-for f in debian12 debian12-uuid; do
+for f in debian12 debian12-uuid debian12-dracut ubuntu2510; do
 	check_elf $f "$elf64 executable, $amd64" /bin/sh /sbin/init
 	check_elf $f "$elf64" /lib64/ld-linux-x86-64.so.2
 done
@@ -119,7 +119,7 @@ check_elf hostile "$elf32 executable, $i386" /bin/sh /sbin/init
 bz="Linux kernel x86 boot executable bzImage"
 for k in centos44-i386/boot/vmlinuz-2.6.9-42.EL centos44-i386/boot/vmlinuz-2.6.9-42.ELsmp \
 	centos45-x86_64/boot/vmlinuz-2.6.9-55.EL centos5-x86_64/boot/vmlinuz-2.6.18-8.el5 \
-	ubuntu1204/boot/vmlinuz-3.2.0-23-generic debian12/boot/vmlinuz-6.1.0-56-amd64 \
+	ubuntu1204/boot/vmlinuz-3.2.0-23-generic debian12/boot/vmlinuz-6.1.0-56-amd64 ubuntu2510/boot/vmlinuz-6.17.0-5-generic \
 	rocky9/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64; do
 	check_file "${k%%/*}" "${k#*/}" "$bz"
 done
@@ -141,10 +141,16 @@ initrd_has ubuntu1204 boot/initrd.img-3.2.0-23-generic "gzip -dc" xen-blkfront a
 for f in debian12 debian12-uuid; do
 	initrd_has $f boot/initrd.img-6.1.0-56-amd64 "zstd -dcq" usr/lib/modules/6.1.0-56-amd64/kernel/drivers/block/xen-blkfront.ko
 done
+# debian12-dracut: a hostonly dracut image of the native machine.
+initrd_has debian12-dracut boot/initrd.img-6.1.0-56-amd64 "zstd -dcq" usr/lib/modules/6.1.0-56-amd64/kernel/drivers/ata/ahci.ko
+initrd_has debian12-dracut boot/initrd.img-6.1.0-56-amd64 "zstd -dcq" xen-blkfront absent
+# ubuntu2510: dracut, the Xen frontends built into the kernel.
+initrd_has ubuntu2510 boot/initrd.img-6.17.0-5-generic "zstd -dcq" usr/lib/modules/6.17.0-5-generic/kernel/drivers/nvme/host/nvme.ko
+initrd_has ubuntu2510 boot/initrd.img-6.17.0-5-generic "zstd -dcq" xen-blkfront absent
 # rocky9: uncompressed early cpio first; cpio -t stops after its trailer.
 initrd_has rocky9 boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img cat kernel/x86/microcode/GenuineIntel.bin
 
-for g in ubuntu1204/boot/grub/grubenv debian12/boot/grub/grubenv debian12-uuid/boot/grub/grubenv rocky9/boot/grub2/grubenv; do
+for g in ubuntu1204/boot/grub/grubenv ubuntu2510/boot/grub/grubenv debian12/boot/grub/grubenv debian12-uuid/boot/grub/grubenv rocky9/boot/grub2/grubenv; do
 	if [ "$(wc -c < "$here/$g")" = 1024 ]; then ok; else bad "$g is not 1024 bytes"; fi
 done
 

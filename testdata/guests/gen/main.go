@@ -83,6 +83,8 @@ func main() {
 	g.centos5()
 	g.ubuntu1204()
 	g.debian12()
+	g.debian12Dracut()
+	g.ubuntu2510()
 	g.rocky9()
 	g.hostile()
 	g.kernels()
@@ -598,6 +600,124 @@ func (z bzImage) bytes() []byte {
 	return append(setup, pm.Bytes()...)
 }
 
+// pvops61Notes are the notes of a 6.x x86_64 pvops vmlinux, in the order
+// and with the values of the real 6.1.0-56-amd64 (readelf -n), including
+// the absence of HYPERCALL_PAGE, which Linux dropped in late 2024
+// (XSA-466); buildID nil leaves out the GNU build-id and Linux notes
+// before the version.
+func pvops61Notes(ver string, entry, phys32 uint64, buildID []byte) []note {
+	ns := []note{
+		{"Xen", xenGuestOS, str("linux")},
+		{"Xen", xenGuestVersion, str("2.6")},
+		{"Xen", xenXenVersion, str("xen-3.0")},
+		{"Xen", xenVirtBase, q(0xffffffff80000000)},
+		{"Xen", xenInitP2M, q(0x8000000000)},
+		{"Xen", xenEntry, q(entry)},
+		{"Xen", xenFeatures, ascii("!writable_page_tables|pae_pgdir_above_4gb")},
+		{"Xen", xenSupportedFeatures, l(0x8801)},
+		{"Xen", xenPAEMode, str("yes")},
+		{"Xen", xenLoader, str("generic")},
+		{"Xen", xenL1MFNValid, append(q(1), q(1)...)},
+		{"Xen", xenSuspendCancel, l(1)},
+		{"Xen", xenModStartPFN, l(1)},
+		{"Xen", xenHVStartLow, q(0xffff800000000000)},
+		{"Xen", xenPaddrOffset, q(0)},
+	}
+	if buildID != nil {
+		ns = append(ns, note{"GNU", 3, buildID}, note{"Linux", 0x100, l(0)})
+	}
+	return append(ns, note{"Linux", 0x101, str(ver)}, note{"Xen", xenPhys32Entry, q(phys32)})
+}
+
+// debian12Kernel writes Debian 12's linux-image-6.1.0-56-amd64 kernel.
+func (g *gen) debian12Kernel(f string) {
+	const ver = "6.1.0-56-amd64"
+	banner := ver + " (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"
+	buildID := []byte{0xeb, 0x4f, 0xbc, 0xd0, 0x37, 0xe7, 0x25, 0x37, 0x17, 0x95, 0x0b, 0xf2, 0xb9, 0x3b, 0xd5, 0x56, 0x6f, 0x47, 0xc5, 0x6f}
+	notes := pvops61Notes(ver, 0xffffffff830791c0, 0x1000850, buildID)
+	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
+	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: xzKernel(vmlinux), is64: true}.bytes(), 0o644)
+}
+
+// dracutInit is the start of dracut's shell init (modules.d/99base/init.sh),
+// which images built without the systemd module run.
+const dracutInit = "#!/bin/sh\n#\n# Licensed under the GPLv2\n#\n# Copyright 2008-2010, Red Hat, Inc.\n# Harald Hoyer <harald@redhat.com>\n# Jeremy Katz <katzj@redhat.com>\n\nexport -p > /tmp/export.orig\n\nNEWROOT=\"/sysroot\"\n[ -d \"$NEWROOT\" ] || mkdir -p -m 0755 \"$NEWROOT\"\n\nOLDPATH=$PATH\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PATH\n\n# (remainder of dracut's init elided in this fixture)\n"
+
+// dracutImage assembles a dracut image (no early microcode archive) with
+// the given kernel modules, as dracut 059 lays it out on a merged-/usr
+// system. params is what build-parameter.txt records.
+func dracutImage(ver string, mods []string, params, release, vermagic string, mtime time.Time) []byte {
+	bin := func(p string) cpioEntry { return file(p, elfStub(true, emX8664, etExec, 256), 0o755) }
+	es := []cpioEntry{
+		file("init", []byte(dracutInit), 0o755),
+		symlink("bin", "usr/bin"), symlink("sbin", "usr/sbin"), symlink("lib", "usr/lib"), symlink("lib64", "usr/lib64"),
+		bin("usr/bin/bash"), symlink("usr/bin/sh", "bash"), bin("usr/bin/kmod"), symlink("usr/sbin/modprobe", "../bin/kmod"),
+		bin("usr/bin/udevadm"), bin("usr/lib64/ld-linux-x86-64.so.2"), bin("usr/bin/switch_root"),
+		file("usr/lib/dracut/build-parameter.txt", []byte(params), 0o644),
+		file("usr/lib/dracut/dracut-059-4", nil, 0o644),
+		file("usr/lib/dracut/modules.txt", []byte("bash\nudev-rules\nbase\nfs-lib\nkernel-modules\nrootfs-block\nterminfo\nudev-rules\nusrmount\nshutdown\n"), 0o644),
+		file("usr/lib/modules/"+ver+"/modules.dep", nil, 0o644),
+		file("etc/initrd-release", []byte(release), 0o644),
+		dir("proc"), dir("sys"), dir("dev"), dir("run"), dir("sysroot"), dir("tmp"), dir("var"),
+	}
+	var dep strings.Builder
+	for _, m := range mods {
+		es = append(es, file("usr/lib/modules/"+ver+"/"+m, koStub(true, strings.TrimSuffix(filepath.Base(m), ".ko"), vermagic, ""), 0o644))
+		fmt.Fprintf(&dep, "%s:\n", m)
+	}
+	es[15].data = []byte(dep.String())
+	return cpioNewc(withParents(es), mtime)
+}
+
+// debian12Dracut is Debian 12 with sysvinit whose initramfs-tools was
+// replaced by dracut configured hostonly="yes" (as on RHEL): its initrd
+// holds the native machine's SATA drivers and no Xen frontend.
+func (g *gen) debian12Dracut() {
+	const f = "debian12-dracut"
+	const ver = "6.1.0-56-amd64"
+	g.guestBins(f, true, "usr/bin/bash", "usr/bin/dash", "usr/sbin/init", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		"usr/sbin/agetty", "usr/sbin/getty", "usr/bin/dpkg", "usr/sbin/grub-probe", "usr/bin/kmod")
+	g.script(f+"/usr/sbin/grub-mkconfig", "#! /bin/sh\nset -e\n\n# Generate grub.cfg by inspecting /boot contents.\n")
+	g.script(f+"/usr/bin/dracut", "#!/bin/bash -p\n#\n# Generator script for a dracut initramfs\n")
+	g.debian12Kernel(f)
+	magic := ver + " SMP preempt mod_unload modversions "
+	// hostonly: the drivers of the native machine's disk and root only.
+	mods := []string{
+		"kernel/drivers/ata/libata.ko", "kernel/drivers/ata/libahci.ko", "kernel/drivers/ata/ahci.ko",
+		"kernel/drivers/scsi/scsi_mod.ko", "kernel/drivers/scsi/sd_mod.ko",
+		"kernel/fs/ext4/ext4.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko", "kernel/crypto/crc32c_generic.ko",
+	}
+	params := " --kver '" + ver + "' -f -q -H"
+	release := "NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\nVERSION=\"12 (bookworm) dracut-059-4 (Initramfs)\"\n"
+	g.write(f+"/boot/initrd.img-"+ver, zst(dracutImage(ver, mods, params, release, magic, date("2026-11-20T08:14:41Z"))), 0o644)
+	g.modulesTree(f, "usr/lib", ver, magic, true, append(mods, "kernel/drivers/block/xen-blkfront.ko", "kernel/drivers/net/xen-netfront.ko",
+		"kernel/drivers/ata/ata_piix.ko", "kernel/drivers/net/ethernet/intel/e1000/e1000.ko")...)
+}
+
+// ubuntu2510 is Ubuntu 25.10, whose default initrd generator is dracut.
+// The generic kernel builds the Xen frontends and ext4 in
+// (modules.builtin), so its dracut image has no Xen module files.
+func (g *gen) ubuntu2510() {
+	const f = "ubuntu2510"
+	const ver = "6.17.0-5-generic"
+	g.guestBins(f, true, "usr/bin/bash", "usr/bin/dash", "usr/lib/systemd/systemd", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		"usr/sbin/agetty", "usr/bin/dpkg", "usr/sbin/grub-probe", "usr/bin/kmod")
+	g.script(f+"/usr/sbin/grub-mkconfig", "#! /bin/sh\nset -e\n\n# Generate grub.cfg by inspecting /boot contents.\n")
+	g.script(f+"/usr/bin/dracut", "#!/bin/bash -p\n#\n# Generator script for a dracut initramfs\n")
+	banner := ver + " (buildd@lcy02-amd64-080) (x86_64-linux-gnu-gcc-15 (Ubuntu 15.2.0-4ubuntu4) 15.2.0, GNU ld (GNU Binutils for Ubuntu) 2.45) #5-Ubuntu SMP PREEMPT_DYNAMIC Wed Oct  1 09:36:17 UTC 2025"
+	notes := pvops61Notes(ver, 0xffffffff83b4b1f0, 0x1000a10, nil)
+	vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x3200000, banner: banner, notes: notes}.bytes()
+	g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: gz(vmlinux), is64: true}.bytes(), 0o600)
+	magic := ver + " SMP preempt mod_unload modversions "
+	mods := []string{
+		"kernel/drivers/ata/libahci.ko", "kernel/drivers/ata/ahci.ko", "kernel/drivers/scsi/virtio_scsi.ko",
+		"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko",
+	}
+	release := "PRETTY_NAME=\"Ubuntu 25.10 dracut-108-1ubuntu1 (Initramfs)\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"25.10\"\nID=ubuntu\nID_LIKE=debian\n"
+	g.write(f+"/boot/initrd.img-"+ver, zst(dracutImage(ver, mods, " --kver '"+ver+"' -f", release, magic, date("2025-10-09T14:02:55Z"))), 0o644)
+	g.modulesTree(f, "usr/lib", ver, magic, true, append(mods, "kernel/drivers/net/ethernet/intel/e1000/e1000.ko", "kernel/drivers/xen/xen-gntdev.ko")...)
+}
+
 // ---------------------------------------------------------------------------
 // cpio (newc)
 
@@ -1035,33 +1155,7 @@ func (g *gen) debian12() {
 		g.script(f+"/usr/sbin/grub-mkconfig", "#! /bin/sh\nset -e\n\n# Generate grub.cfg by inspecting /boot contents.\n")
 		g.script(f+"/usr/sbin/mkinitramfs", "#!/bin/sh\n\numask 0022\nexport PATH='/usr/bin:/sbin:/bin'\n")
 		g.script(f+"/usr/sbin/update-initramfs", "#!/bin/sh\n\nSTATEDIR=/var/lib/initramfs-tools\nBOOTDIR=/boot\n")
-		banner := ver + " (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"
-		// The notes as they appear in the real 6.1.0-56-amd64 vmlinux
-		// (readelf -n), including the absence of HYPERCALL_PAGE, which
-		// Linux dropped in late 2024 (XSA-466).
-		notes := []note{
-			{"Xen", xenGuestOS, str("linux")},
-			{"Xen", xenGuestVersion, str("2.6")},
-			{"Xen", xenXenVersion, str("xen-3.0")},
-			{"Xen", xenVirtBase, q(0xffffffff80000000)},
-			{"Xen", xenInitP2M, q(0x8000000000)},
-			{"Xen", xenEntry, q(0xffffffff830791c0)},
-			{"Xen", xenFeatures, ascii("!writable_page_tables|pae_pgdir_above_4gb")},
-			{"Xen", xenSupportedFeatures, l(0x8801)},
-			{"Xen", xenPAEMode, str("yes")},
-			{"Xen", xenLoader, str("generic")},
-			{"Xen", xenL1MFNValid, append(q(1), q(1)...)},
-			{"Xen", xenSuspendCancel, l(1)},
-			{"Xen", xenModStartPFN, l(1)},
-			{"Xen", xenHVStartLow, q(0xffff800000000000)},
-			{"Xen", xenPaddrOffset, q(0)},
-			{"GNU", 3, []byte{0xeb, 0x4f, 0xbc, 0xd0, 0x37, 0xe7, 0x25, 0x37, 0x17, 0x95, 0x0b, 0xf2, 0xb9, 0x3b, 0xd5, 0x56, 0x6f, 0x47, 0xc5, 0x6f}},
-			{"Linux", 0x100, l(0)},
-			{"Linux", 0x101, str(ver)},
-			{"Xen", xenPhys32Entry, q(0x1000850)},
-		}
-		vmlinux := kernelELF{is64: true, machine: emX8664, vaddr: 0xffffffff81000000, paddr: 0x1000000, entry: 0x1000000, memsz: 0x2200000, banner: banner, notes: notes}.bytes()
-		g.write(f+"/boot/vmlinuz-"+ver, bzImage{protocol: 0x020f, setupSects: 39, version: banner, payload: xzKernel(vmlinux), is64: true}.bytes(), 0o644)
+		g.debian12Kernel(f)
 		conf := "MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%\nFSTYPE=auto\n"
 		magic := ver + " SMP preempt mod_unload modversions "
 		// MODULES=most: the Xen front-ends (=m in Debian) are included.

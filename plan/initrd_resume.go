@@ -1,10 +1,9 @@
-package debian
+package plan
 
 import (
 	"strings"
 
 	"github.com/xenify/xenify/conf/shellvars"
-	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -13,7 +12,7 @@ const (
 	initramfsConf = "/etc/initramfs-tools/initramfs.conf"
 )
 
-// resume makes the initramfs resume from a device the guest has. The
+// initramfsResume makes the initramfs resume from a device the guest has. The
 // initramfs waits about 30 s at every boot for a RESUME device that does
 // not appear ("Gave up waiting for suspend/resume device"): a native
 // /dev/sda5 or /dev/mapper/vg0-swap after the device map renamed it, or,
@@ -21,7 +20,7 @@ const (
 // swap initramfs-tools picks from /proc/swaps, which is the conversion
 // host's. rebuild says the initramfs is rebuilt anyway; resume reports
 // whether it changed RESUME (and so the initramfs must be rebuilt).
-func resume(c *plan.Context, rebuild bool) (bool, error) {
+func initramfsResume(c *Context, rebuild bool) (bool, error) {
 	cur := ""
 	for _, p := range []string{resumeFile, initramfsConf} { // conf.d wins
 		f, ok, err := readVars(c, p)
@@ -77,7 +76,7 @@ func resume(c *plan.Context, rebuild bool) (bool, error) {
 
 // guestSwap is the guest's first swap area as its fstab names it after
 // conversion, or "none".
-func guestSwap(c *plan.Context) string {
+func guestSwap(c *Context) string {
 	for _, m := range c.DevMap.Entries {
 		if m.Type == "swap" {
 			return m.Spec
@@ -88,7 +87,7 @@ func guestSwap(c *plan.Context) string {
 
 // readVars parses a shell variable file of the guest (an empty one when
 // it does not exist).
-func readVars(c *plan.Context, p string) (*shellvars.File, bool, error) {
+func readVars(c *Context, p string) (*shellvars.File, bool, error) {
 	data, ok, err := c.Read(p)
 	if err != nil {
 		return nil, false, err
