@@ -202,10 +202,23 @@ func stepNetwork(c *Context) error {
 		}
 		// The domU kernel has no native disk controller modules; EL4/5
 		// mkinitrd aborts on a scsi_hostadapter alias it cannot satisfy.
+		// It puts the block frontend in every initrd it builds from an
+		// alias scsi_hostadapter, as anaconda writes it in a domU: the
+		// guest's next kernel update keeps the frontend.
+		blk := c.Family.BlockFrontend(k)
 		f.CommentOut(func(e modprobe.Entry) bool {
-			return e.Command == "alias" && len(e.Args) >= 1 && strings.HasPrefix(e.Args[0], "scsi_hostadapter")
+			return e.Command == "alias" && len(e.Args) >= 2 && strings.HasPrefix(e.Args[0], "scsi_hostadapter") && e.Args[1] != blk
 		}, "a Xen domU has no native disk controller (mkinitrd would fail to find the module)")
-		if err := c.Write("network", p, string(f.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); no native disk controller aliases", nil); err != nil {
+		hasBlk := false
+		for _, a := range f.AliasFamily("scsi_hostadapter") {
+			hasBlk = hasBlk || a.Module == blk
+		}
+		if !hasBlk {
+			if err := f.AddAlias("scsi_hostadapter", blk); err != nil {
+				return err
+			}
+		}
+		if err := c.Write("network", p, string(f.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); the disk controller is "+blk+" (alias scsi_hostadapter), so mkinitrd keeps it at kernel updates", nil); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/conf/linelist"
+	"github.com/xenify/xenify/initramfs"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xerr"
@@ -65,15 +66,10 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 		return nil, &xerr.Refused{Path: modulesFile, Msg: "cannot parse", Err: err}
 	}
 	changed := false
-	want := []string{blk, net}
 	// The root filesystem's driver too: with MODULES=dep (or list) the
 	// initramfs was sized for the native machine, or, built in a chroot,
 	// for the host xenify runs on.
-	if root, ok := in.Fstab.Root(); ok {
-		if m := rootFSModule(root.Type, k.Version); m != "" && !c.ModuleBuiltin(k, m) {
-			want = append(want, m)
-		}
-	}
+	want := append([]string{blk, net}, c.RootFSModules(k)...)
 	for _, m := range want {
 		if !f.Has(m) {
 			if _, err := f.Add(m); err != nil {
@@ -86,6 +82,9 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 		if err := c.Write("initrd", modulesFile, string(f.Bytes()), "load the Xen block and network frontends in the initramfs, whatever MODULES= says", nil); err != nil {
 			return nil, err
 		}
+	}
+	if ops, fallback, err := appendLayer(c, k, want); !fallback {
+		return ops, err
 	}
 	rebuild := changed
 	if !k.BlkfrontBuiltin {
@@ -121,19 +120,36 @@ func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) 
 	}), nil
 }
 
-// rootFSModule names the module that mounts a root filesystem of type t.
-// Since Linux 4.3 ext3 is served by the ext4 driver.
-func rootFSModule(t, kver string) string {
-	switch t {
-	case "ext4", "xfs", "btrfs":
-		return t
-	case "ext3":
-		if inspect.CompareVersions(kver, "4.3") >= 0 {
-			return "ext4"
-		}
-		return "ext3"
+// appendLayer plans the initramfs layer of --initrd append (and auto):
+// conf/modules with the frontends, the modules, and, when RESUME names a
+// native device, the initramfs' resume configuration. fallback says the
+// initramfs is to be rebuilt instead.
+func appendLayer(c *plan.Context, k inspect.Kernel, want []string) ([]plan.Op, bool, error) {
+	if c.InitrdMode() == "rebuild" {
+		return nil, true, nil
 	}
-	return ""
+	resumed, err := resume(c, false)
+	if err != nil {
+		return nil, false, err
+	}
+	replace := map[string][]byte{}
+	if resumed {
+		data, _, err := c.Read(resumeFile)
+		if err != nil {
+			return nil, false, err
+		}
+		// conf.d files are sourced in name order: the hook's
+		// zz-resume-auto, if the initramfs has one, would win.
+		replace["conf/conf.d/resume"] = []byte(data)
+		if b, err := c.Root.ReadFile(k.Initrd); err == nil {
+			if _, err := initramfs.ReadFile(b, "conf/conf.d/zz-resume-auto"); err == nil {
+				replace["conf/conf.d/zz-resume-auto"] = []byte(data)
+			}
+		}
+	}
+	// The root filesystem's driver is required too: without it the
+	// layer cannot be proven to mount root.
+	return c.AppendInitrd(k, want, append([]string{"xen-blkfront"}, want[2:]...), replace)
 }
 
 func (Family) GlibcReplace(in *inspect.Inspection, guestDir string, files []string) plan.Op {

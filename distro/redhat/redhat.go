@@ -122,6 +122,12 @@ func (Family) PackageInstall(in *inspect.Inspection, guestPath string, info plan
 func (Family) Initrd(in *inspect.Inspection, k inspect.Kernel, c *plan.Context) ([]plan.Op, error) {
 	blk := Family{}.BlockFrontend(k)
 	net := Family{}.NetFrontend(k)
+	// The root filesystem's driver is required too: mkinitrd and dracut
+	// put it in, so the layer must prove it is there.
+	fsMods := c.RootFSModules(k)
+	if ops, fallback, err := c.AppendInitrd(k, append([]string{blk, net}, fsMods...), append([]string{blk}, fsMods...), nil); !fallback {
+		return ops, err
+	}
 	if has, known := c.InitrdHas(k, blk); has && known {
 		return nil, nil
 	}
