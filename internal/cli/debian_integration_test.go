@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -100,51 +101,78 @@ func initrdHas(t *testing.T, path, module string) bool {
 }
 
 // TestIntegrationConvertDebian12 converts a real Debian 12 tree built with
-// mmdebstrap, running the guest's own update-initramfs chrooted, and
-// checks the initramfs gains xen-blkfront, a second convert changes
-// nothing and rollback restores the tree byte for byte.
+// mmdebstrap, both ways: --initrd rebuild runs the guest's own
+// update-initramfs chrooted, --initrd append adds a layer built in Go
+// and leaves the original initramfs as the new one's first bytes. Either
+// way the initramfs's final view gains xen-blkfront and xen-netfront,
+// verify passes, a second convert changes nothing and rollback restores
+// the tree byte for byte.
 func TestIntegrationConvertDebian12(t *testing.T) {
 	testenv.RequireRoot(t)
-	root := testenv.Root(t, testenv.Debian12)
-	kver := prepareNativeDebian(t, root)
-	initrd := filepath.Join(root, "boot/initrd.img-"+kver)
-	if initrdHas(t, initrd, "xen-blkfront") {
-		t.Fatalf("native initramfs already has xen-blkfront: the test could not tell whether convert worked")
-	}
-	before := treeState(t, root)
-	cfg := filepath.Join(t.TempDir(), "pc1.cfg")
-	args := []string{"convert", "--hypervisor-caps", "xen-3.0-x86_64 hvm-3.0-x86_64", "--config-out", cfg, root}
-	out, errOut, code := xenify(t, args...)
-	if code != 0 {
-		t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
-	}
-	if !initrdHas(t, initrd, "xen-blkfront") || !initrdHas(t, initrd, "xen-netfront") {
-		t.Errorf("initramfs after convert lacks xen-blkfront or xen-netfront")
-	}
-	fstab, _ := os.ReadFile(filepath.Join(root, "etc/fstab"))
-	if !strings.Contains(string(fstab), "/dev/xvda1 / ext4") {
-		t.Errorf("fstab after convert =\n%s\nwant the root on /dev/xvda1", fstab)
-	}
-	grub, _ := os.ReadFile(filepath.Join(root, "boot/grub/grub.cfg"))
-	if !strings.Contains(string(grub), "root=/dev/xvda1") || !strings.Contains(string(grub), "console=hvc0") {
-		t.Errorf("grub.cfg after convert lacks root=/dev/xvda1 console=hvc0:\n%s", grub)
-	}
-	dom, err := os.ReadFile(cfg)
-	if err != nil || !strings.Contains(string(dom), `bootloader = "pygrub"`) {
-		t.Errorf("domain config %s = %q, %v", cfg, dom, err)
-	}
-	converted := treeState(t, root)
-	if out, errOut, code := xenify(t, args...); code != 0 || !strings.Contains(out, "nothing changed") {
-		t.Errorf("second convert = exit %d, %q %q; want nothing changed", code, out, errOut)
-	}
-	if diff := cmp.Diff(converted, treeState(t, root)); diff != "" {
-		t.Errorf("second convert changed the guest:\n%s", diff)
-	}
-	if out, errOut, code := xenify(t, "rollback", root); code != 0 {
-		t.Fatalf("rollback = exit %d\n%s%s", code, out, errOut)
-	}
-	if diff := cmp.Diff(before, treeState(t, root)); diff != "" {
-		t.Errorf("rollback did not restore the guest (-before +after):\n%s", diff)
+	for _, mode := range []string{"rebuild", "append"} {
+		t.Run(mode, func(t *testing.T) {
+			root := testenv.Root(t, testenv.Debian12)
+			kver := prepareNativeDebian(t, root)
+			initrd := filepath.Join(root, "boot/initrd.img-"+kver)
+			if initrdHas(t, initrd, "xen-blkfront") {
+				t.Fatalf("native initramfs already has xen-blkfront: the test could not tell whether convert worked")
+			}
+			native, err := os.ReadFile(initrd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := treeState(t, root)
+			cfg := filepath.Join(t.TempDir(), "pc1.cfg")
+			args := []string{"convert", "--initrd", mode, "--hypervisor-caps", "xen-3.0-x86_64 hvm-3.0-x86_64", "--config-out", cfg, root}
+			out, errOut, code := xenify(t, args...)
+			if code != 0 {
+				t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			if !initrdHas(t, initrd, "xen-blkfront") || !initrdHas(t, initrd, "xen-netfront") {
+				t.Errorf("initramfs after convert lacks xen-blkfront or xen-netfront")
+			}
+			converted, err := os.ReadFile(initrd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if appended := bytes.HasPrefix(converted, native) && len(converted) > len(native); appended != (mode == "append") {
+				t.Errorf("--initrd %s: the new initramfs starts with the native one: %v", mode, appended)
+			}
+			if mode == "append" {
+				if strings.Contains(errOut, "update-initramfs") {
+					t.Errorf("--initrd append ran the guest's update-initramfs:\n%s", errOut)
+				}
+				conf, err := initramfs.ReadFile(converted, "conf/modules")
+				if err != nil || !strings.Contains(string(conf), "xen-blkfront\n") {
+					t.Errorf("final conf/modules = %q, %v; want xen-blkfront listed", conf, err)
+				}
+			}
+			fstab, _ := os.ReadFile(filepath.Join(root, "etc/fstab"))
+			if !strings.Contains(string(fstab), "/dev/xvda1 / ext4") {
+				t.Errorf("fstab after convert =\n%s\nwant the root on /dev/xvda1", fstab)
+			}
+			grub, _ := os.ReadFile(filepath.Join(root, "boot/grub/grub.cfg"))
+			if !strings.Contains(string(grub), "root=/dev/xvda1") || !strings.Contains(string(grub), "console=hvc0") {
+				t.Errorf("grub.cfg after convert lacks root=/dev/xvda1 console=hvc0:\n%s", grub)
+			}
+			dom, err := os.ReadFile(cfg)
+			if err != nil || !strings.Contains(string(dom), `bootloader = "pygrub"`) {
+				t.Errorf("domain config %s = %q, %v", cfg, dom, err)
+			}
+			convertedTree := treeState(t, root)
+			if out, errOut, code := xenify(t, args...); code != 0 || !strings.Contains(out, "nothing changed") {
+				t.Errorf("second convert = exit %d, %q %q; want nothing changed", code, out, errOut)
+			}
+			if diff := cmp.Diff(convertedTree, treeState(t, root)); diff != "" {
+				t.Errorf("second convert changed the guest:\n%s", diff)
+			}
+			if out, errOut, code := xenify(t, "rollback", root); code != 0 {
+				t.Fatalf("rollback = exit %d\n%s%s", code, out, errOut)
+			}
+			if diff := cmp.Diff(before, treeState(t, root)); diff != "" {
+				t.Errorf("rollback did not restore the guest (-before +after):\n%s", diff)
+			}
+		})
 	}
 }
 
