@@ -92,3 +92,35 @@ func TestVerifyChecksTheFinalView(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendRefusedOrRebuilt: a kernel without the block frontend cannot
+// get it appended. --initrd append refuses (exit 3) naming why; auto
+// says why in a warning and rebuilds with the guest's own tool.
+func TestAppendRefusedOrRebuilt(t *testing.T) {
+	guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+	dep := filepath.Join(guest, "usr/lib/modules/6.1.0-56-amd64/modules.dep")
+	b, err := os.ReadFile(dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "kernel/drivers/block/xen-blkfront.ko:\n", "", 1))
+	if err := os.WriteFile(dep, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The initrd must lack it too, or there is nothing to add.
+	native, err := os.ReadFile(filepath.Join(fixtures, "centos5-x86_64/boot/initrd-2.6.18-8.el5.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(guest, "boot/initrd.img-6.1.0-56-amd64"), native, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := xenify(t, "plan", "--initrd", "append", "--hypervisor-caps", hostCaps, guest)
+	if code != 3 || !strings.Contains(errOut, "has no xen-blkfront module and does not build it in") {
+		t.Errorf("plan --initrd append = exit %d\n%s%s\nwant exit 3 naming the missing module", code, out, errOut)
+	}
+	out, errOut, code = xenify(t, "plan", "--hypervisor-caps", hostCaps, guest)
+	if code != 0 || !strings.Contains(out, "cannot be appended as a layer") || !strings.Contains(out, "update-initramfs -u -k 6.1.0-56-amd64") {
+		t.Errorf("plan (auto) = exit %d\n%s%s\nwant a warning and the guest's update-initramfs", code, out, errOut)
+	}
+}
