@@ -179,12 +179,9 @@ func Build(in Input) (*Layer, error) {
 // canGzip: the kernel unpacks a gzip-compressed layer if the initrd
 // already has a gzip part or the kernel is configured for it.
 func (b *builder) canGzip() bool {
-	ents, err := initramfs.List(b.in.Initrd)
-	if err == nil {
-		for _, e := range ents {
-			if e.Compression == decompress.Gzip {
-				return true
-			}
+	for _, e := range b.view.Entries() {
+		if e.Compression == decompress.Gzip {
+			return true
 		}
 	}
 	cfg, err := fs.ReadFile(b.in.Guest, "boot/config-"+b.in.Kernel)
