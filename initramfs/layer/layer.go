@@ -166,7 +166,7 @@ func Build(in Input) (*Layer, error) {
 	l.Compression = "none"
 	if b.canGzip() {
 		var z bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+		w, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 		w.Write(archive)
 		w.Close()
 		archive, l.Compression = z.Bytes(), "gzip"
