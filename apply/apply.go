@@ -187,6 +187,15 @@ func writeFile(root *guest.Root, j *journal.Journal, op plan.Op) error {
 			return err
 		}
 		content = b
+	case op.Append != nil:
+		b, err := root.ReadFile(real)
+		if err != nil {
+			return err
+		}
+		if plan.Hash(b) != op.OldSHA256 {
+			return &StaleError{Path: op.Path, Want: op.OldSHA256, Got: plan.Hash(b)}
+		}
+		content = append(b, op.Append...)
 	case op.FromGuest != "":
 		b, err := root.ReadFile(op.FromGuest)
 		if err != nil {

@@ -85,7 +85,7 @@ func TestRunThroughTheLibrary(t *testing.T) {
 	var steps []convert.Step
 	o := convert.Options{
 		Sources: []string{guest},
-		Plan:    plan.Options{Name: "web1", Caps: hostCaps, SkipGuestCmds: true, ConfigOut: filepath.Join(t.TempDir(), "web1.cfg")},
+		Plan:    plan.Options{Name: "web1", Caps: hostCaps, SkipGuestCmds: true, Initrd: "rebuild", ConfigOut: filepath.Join(t.TempDir(), "web1.cfg")},
 		Progress: func(ev convert.Event) {
 			if ev.Step != nil {
 				steps = append(steps, *ev.Step)

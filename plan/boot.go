@@ -25,6 +25,12 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 			}
 		}
 	}
+	for _, a := range c.kernelArgs {
+		k, v, _ := strings.Cut(a, "=")
+		if cur, ok := cl.Get(k); !ok || cur != v {
+			cl.Set(k, v)
+		}
+	}
 	if !c.Kernel.XenLinux() {
 		// Drop consoles that do not exist under Xen, keep the rest.
 		cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") })

@@ -213,6 +213,11 @@ func validate(o Options) error {
 	if o.Boot == BootPvgrub && o.Toolstack == "xm" {
 		return xerr.Usagef("--boot pvgrub needs --toolstack xl: GRUB 2 built for Xen boots on Xen 4 (use pygrub or direct with xm)")
 	}
+	switch o.Initrd {
+	case "auto", "append", "rebuild":
+	default:
+		return xerr.Usagef("--initrd %q: want append, rebuild or auto", o.Initrd)
+	}
 	switch o.SELinuxRelabel {
 	case "boot", "offline", "none":
 	default:

@@ -29,6 +29,9 @@ type Context struct {
 
 	plan  *Plan
 	files map[string]int // guest path -> index of its WriteFile op
+	// kernelArgs are arguments the boot entry must carry for the
+	// initrd (dracut's rd.driver.pre= with an appended layer).
+	kernelArgs []string
 	// pvhShim is the kernel's PV ABI when the host lacks it and the
 	// guest runs as PVH under the PV shim (checkABI); "" otherwise.
 	pvhShim string

@@ -12,11 +12,15 @@ import (
 // frontend (and the network frontend, and the root filesystem's driver)
 // before it mounts the root filesystem.
 //
-// How is decided here, in one place: chooseInitrd picks the method for
-// the guest. Today the only method is a rebuild with the initrd
+// How is decided here, in one place. chooseInitrd picks the initrd
 // generator the guest has installed, whatever its distribution family:
 // initramfs-tools, dracut (Debian and Ubuntu may use it too) or the
-// nash mkinitrd of RHEL 3 to 5. Each generator is an initrdTool below.
+// nash mkinitrd of RHEL 3 to 5. Each generator is an initrdTool below;
+// its configuration is changed so that its next build (the guest's next
+// kernel update) includes the drivers. stepInitrd then appends the
+// drivers to the current initrd as a cpio layer (--initrd append, and
+// auto where the layer can be proven, initrd_append.go), or has the
+// generator rebuild it (--initrd rebuild, and auto's fallback).
 
 // initrdTool is one initrd generator of the guest.
 type initrdTool interface {
@@ -35,6 +39,10 @@ type initrdTool interface {
 	Rebuild(c *Context, k inspect.Kernel, image string, d initrdDrivers) Op
 	// Noun is what the generator calls its image ("initramfs", "initrd").
 	Noun() string
+	// LayerReplace are the files an appended layer replaces in the
+	// initrd (initramfs paths) so that it agrees with the configuration
+	// Persist planned; nil when none.
+	LayerReplace(c *Context, k inspect.Kernel) map[string][]byte
 }
 
 // initrdDrivers are the modules the initrd must hold.
@@ -148,6 +156,25 @@ func stepInitrd(c *Context, k inspect.Kernel) error {
 	rebuild, err := tool.Persist(c, k, d, missing)
 	if err != nil || !rebuild {
 		return err
+	}
+	// --initrd append (and auto): add the drivers as a cpio layer
+	// instead of running the generator; auto falls back to the rebuild
+	// below when the layer cannot be proven to work.
+	ops, fallback, err := c.AppendInitrd(k, d.list(), need, tool.LayerReplace(c, k))
+	if err != nil {
+		return err
+	}
+	if !fallback {
+		for _, op := range ops {
+			c.Add(op)
+		}
+		return nil
+	}
+	if _, ok := tool.(initramfsTools); ok && c.InitrdMode() != "rebuild" {
+		// auto fell back to the rebuild: RESUME must be explicit now.
+		if _, err := initramfsResume(c, true); err != nil {
+			return err
+		}
 	}
 	image := k.Initrd
 	if image == "" {

@@ -56,7 +56,7 @@ func TestInitrdGeneratorRefusals(t *testing.T) {
 // passes the frontends and the root filesystem's driver explicitly,
 // disables hostonly, and persists them in dracut.conf.d.
 func TestDracutNeverHostonly(t *testing.T) {
-	p, err := buildFixture(t, "debian12-dracut", plan.Options{})
+	p, err := buildFixture(t, "debian12-dracut", plan.Options{Initrd: "rebuild"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/conf/linelist"
+	"github.com/xenify/xenify/initramfs"
 	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xerr"
 )
@@ -46,7 +47,11 @@ func (initramfsTools) Persist(c *Context, k inspect.Kernel, d initrdDrivers, mis
 		}
 	}
 	rebuild := changed || missing
-	resumed, err := initramfsResume(c, rebuild)
+	// RESUME is made explicit only for a rebuild in the chroot, where
+	// initramfs-tools would otherwise pick the conversion host's swap;
+	// an appended layer keeps what the native build chose, unless it
+	// names a native device (then the layer carries the mapped one).
+	resumed, err := initramfsResume(c, rebuild && c.InitrdMode() == "rebuild")
 	if err != nil {
 		return false, err
 	}
@@ -155,3 +160,27 @@ func (nashMkinitrd) Rebuild(c *Context, k inspect.Kernel, image string, d initrd
 		Touches: []string{image, image + ".xenify-orig"},
 	}
 }
+
+// LayerReplace: when the plan changes RESUME (initrd_resume.go), the
+// layer carries the new conf.d/resume, and replaces the resume hook's
+// zz-resume-auto too if the initramfs has one: conf.d files are sourced
+// in name order, so it would win.
+func (initramfsTools) LayerReplace(c *Context, k inspect.Kernel) map[string][]byte {
+	planned, ok, err := c.Read(resumeFile)
+	if err != nil || !ok {
+		return nil
+	}
+	if onDisk, err := c.Root.ReadFile(resumeFile); err == nil && string(onDisk) == planned {
+		return nil
+	}
+	replace := map[string][]byte{"conf/conf.d/resume": []byte(planned)}
+	if b, err := c.Root.ReadFile(k.Initrd); err == nil {
+		if _, err := initramfs.ReadFile(b, "conf/conf.d/zz-resume-auto"); err == nil {
+			replace["conf/conf.d/zz-resume-auto"] = []byte(planned)
+		}
+	}
+	return replace
+}
+
+func (dracut) LayerReplace(*Context, inspect.Kernel) map[string][]byte       { return nil }
+func (nashMkinitrd) LayerReplace(*Context, inspect.Kernel) map[string][]byte { return nil }

@@ -40,7 +40,12 @@ type Options struct {
 	GuestType      string
 	SELinuxRelabel string // boot, offline, none
 	SkipGuestCmds  bool
-	NoIfupLocal    bool // do not add the TX checksum workaround
+	// Initrd says how the initrd gets the Xen frontends: "append" a cpio
+	// layer built in Go (no guest code runs), "rebuild" it with the
+	// guest's own tool, or "auto" ("" too): append where the layer can
+	// be proven to work, else rebuild.
+	Initrd      string
+	NoIfupLocal bool // do not add the TX checksum workaround
 	// KeepBoot keeps a separate /boot as its own (first) virtual device
 	// instead of copying it into the root filesystem.
 	KeepBoot bool
@@ -119,6 +124,9 @@ func (o *Options) defaults() {
 	}
 	if o.Toolstack == "" {
 		o.Toolstack = "xl"
+	}
+	if o.Initrd == "" {
+		o.Initrd = "auto"
 	}
 	if o.SELinuxRelabel == "" {
 		o.SELinuxRelabel = "boot"

@@ -61,6 +61,10 @@ type Op struct {
 	// FromGuest, for WriteFile, names a guest file to copy (keeping its
 	// mode and owner), e.g. the previous initrd kept before a rebuild.
 	FromGuest string `json:"from_guest,omitempty"`
+	// Append, for WriteFile, is appended to the file's current content
+	// (which must still hash to OldSHA256): the initrd layer of
+	// --initrd append. The journal keeps the whole original.
+	Append []byte `json:"append,omitempty"`
 
 	// For RunInGuest.
 	Argv    []string `json:"argv,omitempty"`
@@ -134,6 +138,9 @@ func (p *Plan) GuestOps() []Op {
 func (op Op) String() string {
 	switch op.Kind {
 	case WriteFile:
+		if op.Append != nil {
+			return "append to " + op.Path
+		}
 		return "write " + op.Path
 	case RemoveFile:
 		return "remove " + op.Path

@@ -122,7 +122,19 @@ func Verify(in Input) *Report {
 	}()
 	var rd initrd
 	if initrdData != nil {
-		rd.ents, rd.files, rd.err = initramfs.ListFiles(initrdData, resumeConfs...)
+		// The final view: what the kernel has after unpacking every
+		// concatenated archive (an appended layer replaces earlier
+		// members).
+		rd.view, rd.err = initramfs.NewView(initrdData)
+		if rd.err == nil {
+			rd.ents = rd.view.Entries()
+			rd.files = map[string][]byte{}
+			for _, p := range resumeConfs {
+				if b, ok := rd.view.ReadFile(p); ok {
+					rd.files[p] = b
+				}
+			}
+		}
 	}
 	k := <-kc
 	kernelCheck(r, in, kernelData != nil, k.info, k.err)
@@ -138,6 +150,7 @@ func Verify(in Input) *Report {
 
 // initrd is the initrd's listing and the files verify reads from it.
 type initrd struct {
+	view  *initramfs.View
 	ents  []initramfs.Entry
 	files map[string][]byte
 	err   error
@@ -318,16 +331,23 @@ func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 		}
 		return
 	}
-	ents := rd.ents
 	if rd.err != nil {
 		r.add("initramfs", Fail, r.Initrd+": cannot read: "+rd.err.Error(), "rebuild the initrd with xenify convert")
 		return
 	}
-	if _, ok := initramfs.HasXenBlockFrontend(ents); !ok && !builtin(blk) {
+	view, ents := rd.view, rd.ents
+	fe, ok := initramfs.HasXenBlockFrontend(ents)
+	if !ok && !builtin(blk) {
 		r.add("initramfs", Fail, r.Initrd+" has no Xen block frontend ("+blk+") and the kernel does not build it in: the root disk will not appear", "xenify convert rebuilds it with "+blk)
 		return
 	}
 	var missing []string
+	if ok && !builtin(blk) {
+		if why := moduleUsable(view, ents, fe, ver, builtin); why != "" {
+			r.add("initramfs", Fail, r.Initrd+": "+why, "xenify convert adds the frontend again (--initrd append or rebuild)")
+			return
+		}
+	}
 	if root, ok := in.In.Fstab.Root(); ok {
 		if mods := fsModules(root.Type); len(mods) > 0 {
 			ok := false
@@ -348,6 +368,54 @@ func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	}
 	r.add("initramfs", Pass, r.Initrd+" has the Xen block frontend and the root filesystem's driver", "")
 	resumeCheck(r, in, rd.files)
+}
+
+// moduleUsable says why module m of the initrd's final view cannot be
+// loaded ("" when it can): a module built for another kernel (vermagic),
+// a dependency (its modinfo "depends") neither in the initrd nor built
+// in, or, for an EL4/EL5 nash init, which loads only the modules it
+// names, no insmod of it before the root device is made.
+func moduleUsable(view *initramfs.View, ents []initramfs.Entry, m initramfs.Entry, kver string, builtin func(string) bool) string {
+	data, ok := view.ReadFile(m.Path)
+	if !ok {
+		return m.Path + " cannot be read"
+	}
+	name := path.Base(m.Path)
+	if kver != "" {
+		vm, err := initramfs.Vermagic(data)
+		if err != nil {
+			return name + ": " + err.Error()
+		}
+		if vm != kver {
+			return fmt.Sprintf("%s was built for kernel %s (vermagic), not %s: the kernel refuses it", name, vm, kver)
+		}
+	}
+	deps, err := initramfs.Depends(data)
+	if err != nil {
+		return name + ": " + err.Error()
+	}
+	for _, d := range deps {
+		if !initramfs.HasModule(ents, d) && !builtin(d) {
+			return fmt.Sprintf("%s needs %s, which the initrd does not hold", name, d)
+		}
+	}
+	if init, ok := view.ReadFile("init"); ok && strings.HasPrefix(string(init), "#!/bin/nash") {
+		stem := strings.TrimSuffix(name, ".ko")
+		loaded, root := -1, -1
+		for i, l := range strings.Split(string(init), "\n") {
+			f := strings.Fields(l)
+			switch {
+			case len(f) >= 2 && f[0] == "insmod" && path.Base(f[1]) == name && loaded < 0:
+				loaded = i
+			case len(f) >= 1 && f[0] == "mkrootdev" && root < 0:
+				root = i
+			}
+		}
+		if loaded < 0 || (root >= 0 && loaded > root) {
+			return "its nash init does not load " + stem + " before making the root device (insmod /lib/" + name + ")"
+		}
+	}
+	return ""
 }
 
 // resumeCheck warns when the initramfs resumes from a device that is no

@@ -60,10 +60,24 @@ func (f Family) modprobeAliases(c *plan.Context, k inspect.Kernel) error {
 	}
 	// The domU kernel has no native disk controller modules; EL4/5
 	// mkinitrd aborts on a scsi_hostadapter alias it cannot satisfy.
+	// It puts the block frontend in every initrd it builds from an
+	// alias scsi_hostadapter, as anaconda writes it in a domU: the
+	// guest's next kernel update keeps the frontend (whether this
+	// convert appends it to the initrd or rebuilds the initrd).
+	blk := Family{}.BlockFrontend(k)
 	m.CommentOut(func(e modprobe.Entry) bool {
-		return e.Command == "alias" && len(e.Args) >= 1 && strings.HasPrefix(e.Args[0], "scsi_hostadapter")
+		return e.Command == "alias" && len(e.Args) >= 2 && strings.HasPrefix(e.Args[0], "scsi_hostadapter") && e.Args[1] != blk
 	}, "a Xen domU has no native disk controller (mkinitrd would fail to find the module)")
-	return c.Write("network", p, string(m.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); no native disk controller aliases", nil)
+	hasBlk := false
+	for _, a := range m.AliasFamily("scsi_hostadapter") {
+		hasBlk = hasBlk || a.Module == blk
+	}
+	if !hasBlk {
+		if err := m.AddAlias("scsi_hostadapter", blk); err != nil {
+			return err
+		}
+	}
+	return c.Write("network", p, string(m.Bytes()), "the guest's NICs are Xen virtual interfaces (alias "+strings.Join(names, ", ")+" "+front+"); the disk controller is "+blk+" (alias scsi_hostadapter), so mkinitrd keeps it at kernel updates", nil)
 }
 
 // needsTxOff: CentOS/RHEL 4.4's experimental domU kernels.

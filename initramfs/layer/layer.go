@@ -76,7 +76,8 @@ type Layer struct {
 	// module and holds every member; nothing to do). It starts with the
 	// zero padding that aligns it to 4 bytes after the initrd.
 	Bytes []byte
-	// Members lists the layer's members (canonical paths).
+	// Members lists the layer's files (canonical paths; the new
+	// directories that hold them are not listed).
 	Members []string
 	// Load are the modules the initrd loads explicitly, dependencies
 	// first; Builtin those built into the kernel; Missing the wanted
@@ -154,7 +155,9 @@ func Build(in Input) (*Layer, error) {
 	}
 	members := b.members()
 	for _, m := range members {
-		l.Members = append(l.Members, m.Path)
+		if m.Mode&0o170000 != 0o040000 {
+			l.Members = append(l.Members, m.Path)
+		}
 	}
 	archive, err := initramfs.WriteNewc(members)
 	if err != nil {
@@ -163,7 +166,7 @@ func Build(in Input) (*Layer, error) {
 	l.Compression = "none"
 	if b.canGzip() {
 		var z bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+		w, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 		w.Write(archive)
 		w.Close()
 		archive, l.Compression = z.Bytes(), "gzip"
@@ -176,12 +179,9 @@ func Build(in Input) (*Layer, error) {
 // canGzip: the kernel unpacks a gzip-compressed layer if the initrd
 // already has a gzip part or the kernel is configured for it.
 func (b *builder) canGzip() bool {
-	ents, err := initramfs.List(b.in.Initrd)
-	if err == nil {
-		for _, e := range ents {
-			if e.Compression == decompress.Gzip {
-				return true
-			}
+	for _, e := range b.view.Entries() {
+		if e.Compression == decompress.Gzip {
+			return true
 		}
 	}
 	cfg, err := fs.ReadFile(b.in.Guest, "boot/config-"+b.in.Kernel)
@@ -247,7 +247,7 @@ func (b *builder) modules(l *Layer) error {
 		if c := compression(rel); c != "" && !b.canLoad(c, config) {
 			return xerr.Refuse("/"+p, 0, "use --initrd rebuild", "module %s is %s-compressed, and neither the initrd's own modules nor the kernel configuration (CONFIG_MODULE_COMPRESS_%s) show that %s can load it", n, c, strings.ToUpper(c), b.loader())
 		}
-		vm, err := Vermagic(data)
+		vm, err := initramfs.Vermagic(data)
 		if err != nil {
 			return xerr.Refuse("/"+p, 0, "reinstall the kernel package in the guest", "module %s: %v", n, err)
 		}

@@ -117,8 +117,8 @@ func TestCentOS5Nash(t *testing.T) {
 			t.Errorf("final view lacks %s", m)
 			continue
 		}
-		if vm, err := Vermagic(data); err != nil || vm != kver {
-			t.Errorf("Vermagic(%s) = %q, %v; want %s", m, vm, err, kver)
+		if vm, err := initramfs.Vermagic(data); err != nil || vm != kver {
+			t.Errorf("initramfs.Vermagic(%s) = %q, %v; want %s", m, vm, err, kver)
 		}
 	}
 	// The insmod comes before the root device is made.

@@ -1,12 +1,9 @@
 package layer
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"strings"
-
-	"github.com/xenify/xenify/decompress"
 )
 
 // depTable is a kernel's modules.dep: each module's path (relative to
@@ -112,41 +109,4 @@ func compression(p string) string {
 		return "bzip2"
 	}
 	return ""
-}
-
-// maxModule bounds a decompressed module.
-const maxModule = 64 << 20
-
-// Vermagic returns the first word of a module's vermagic (the kernel
-// release it was built for), decompressing the module if needed.
-func Vermagic(data []byte) (string, error) {
-	if decompress.Detect(data) != decompress.None {
-		out, _, err := decompress.All(data, maxModule)
-		if err != nil {
-			return "", err
-		}
-		data = out
-	}
-	i := bytes.Index(data, []byte("vermagic="))
-	for i > 0 && data[i-1] != 0 {
-		// Only a .modinfo string starts after a NUL.
-		j := bytes.Index(data[i+1:], []byte("vermagic="))
-		if j < 0 {
-			i = -1
-			break
-		}
-		i += 1 + j
-	}
-	if i < 0 {
-		return "", fmt.Errorf("no vermagic in the module")
-	}
-	v := data[i+len("vermagic="):]
-	if end := bytes.IndexByte(v, 0); end >= 0 {
-		v = v[:end]
-	}
-	f := strings.Fields(string(v))
-	if len(f) == 0 {
-		return "", fmt.Errorf("empty vermagic")
-	}
-	return f[0], nil
 }

@@ -87,6 +87,9 @@ func TestPlanGolden(t *testing.T) {
 		// Debian's Xen 4.17: no 32-bit PV, but a PV shim that has it.
 		variant{"centos44-i386-pvh-shim", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps, "--pvh-shim", absTestdata(t, "xen-shim")}},
 		variant{"debian12-pvh-shim-always", "debian12", []string{"--guest-type", "pvh-shim", "--pvh-shim", absTestdata(t, "xen-shim")}},
+		// The rebuild path: the guest's own mkinitrd and update-initramfs.
+		variant{"centos5-x86_64-rebuild", "centos5-x86_64", []string{"--initrd", "rebuild"}},
+		variant{"debian12-rebuild", "debian12", []string{"--initrd", "rebuild"}},
 		variant{"centos44-i386-no-pv32", "centos44-i386", []string{"--kernel-package", "../../pkgfile/testdata/kernel-xenU-2.6.9-42.0.3.EL.i686.rpm", "--hypervisor-caps", noPV32Caps}},
 		// Guest types and boot paths: auto picks PVH above (the host
 		// offers hvm-3.0-x86_64); PV when asked, or on a PV-only host;

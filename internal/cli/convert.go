@@ -22,10 +22,13 @@ func init() {
 	register(&command{
 		name: "convert", usage: "[options] SOURCE", summary: "convert the guest in place (journaled, reversible)",
 		help: `Convert applies the plan: it journals every file inside the guest
-(/var/lib/xenify) before changing it, writes atomically, runs the
-guest's own tools (kernel install, initrd rebuild) chrooted in a sandbox
-that cannot see the host's disks or processes, and writes the Xen domain
-configuration. When a kernel must be installed first,
+(/var/lib/xenify) before changing it, writes atomically, and writes the
+Xen domain configuration. The initrd gets the Xen frontends as an
+appended cpio layer built from the guest's own modules (--initrd append,
+the default where it can be proven to work), or is rebuilt by the
+guest's own tool (--initrd rebuild); the guest's own tools (kernel
+install, initrd rebuild) run chrooted in a sandbox that cannot see the
+host's disks or processes. When a kernel must be installed first,
 convert inspects again afterwards and plans the boot entry and initrd for
 it. A separate /boot is copied into the root filesystem first (when the
 disks are given, not a directory; --keep-boot keeps it). Running convert
@@ -46,6 +49,8 @@ Examples:
   xenify convert --layout lv /dev/VolGroup00/LogVol00 --disk /dev/sda1   # /boot is copied into /
   xenify convert --layout lv --keep-boot /dev/sda                      # /boot stays, as the first disk
   xenify convert --dry-run /mnt/centos4
+  xenify convert --initrd append /mnt/debian12     # never run guest code for the initrd
+  xenify convert --initrd rebuild /mnt/debian12    # the guest's update-initramfs, chrooted
   xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12
   xenify convert --guest-type pvh --hypervisor-caps "xen-3.0-x86_64 hvm-3.0-x86_64" /mnt/debian12
   xenify convert --boot pvgrub /srv/xen/el7.img                  # GRUB for Xen reads XFS /boot in the guest

@@ -34,7 +34,7 @@ func TestIntegrationConvertDebian12Dracut(t *testing.T) {
 		t.Fatalf("native initrd already has xen-blkfront: the test could not tell whether convert worked")
 	}
 	before := treeState(t, root)
-	args, cfg, out := convertNative(t, root)
+	args, cfg, out := convertNative(t, root, "--initrd", "rebuild")
 	if !strings.Contains(out, "/usr/bin/dracut --force --no-hostonly") {
 		t.Errorf("convert did not rebuild with the guest's dracut:\n%s", out)
 	}

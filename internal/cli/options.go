@@ -80,6 +80,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
 	fs.BoolVar(&o.SkipGuestCmds, "skip-guest-commands", false, "apply file changes only and print the guest commands for you to run")
+	fs.StringVar(&o.Initrd, "initrd", "auto", "how the initrd gets the Xen frontends: append (a cpio layer built by xenify from the guest's modules; no guest code runs), rebuild (the guest's own update-initramfs, dracut or mkinitrd, chrooted) or auto (append where xenify can prove the layer works, else rebuild)")
 	fs.BoolVar(&o.NoIfupLocal, "no-ifup-local", false, "do not add the TX checksum workaround for CentOS 4.4 domU kernels")
 	fs.BoolVar(&o.KeepBoot, "keep-boot", false, "keep a separate /boot as its own filesystem, the guest's first virtual disk, instead of copying it into the root filesystem")
 	fs.Var(&vncFlag{on: &o.VNC, listen: &o.VNCListen}, "vnc", "give the guest a framebuffer served by VNC on dom0 (vfb; vnc for HVM); --vnc=ADDRESS listens there instead of 127.0.0.1")

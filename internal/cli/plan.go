@@ -86,6 +86,10 @@ func printPlan(w io.Writer, p *plan.Plan) {
 				fmt.Fprintf(w, "    copy %s to %s\n", op.FromHost, op.Path)
 				continue
 			}
+			if op.Append != nil {
+				fmt.Fprintf(w, "    append %d bytes to %s\n", len(op.Append), op.Path)
+				continue
+			}
 			if op.FromGuest != "" {
 				fmt.Fprintf(w, "    copy guest %s to %s\n", op.FromGuest, op.Path)
 				continue

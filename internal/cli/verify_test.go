@@ -377,8 +377,9 @@ func TestVerifyInitrdAnyGenerator(t *testing.T) {
 		t.Run(tt.fixture, func(t *testing.T) {
 			guest := copyTree(t, filepath.Join(fixtures, tt.fixture))
 			cfg := filepath.Join(t.TempDir(), "g.cfg")
-			// --skip-guest-commands: the initrd is not rebuilt.
-			if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
+			// --initrd rebuild --skip-guest-commands: the initrd is
+			// neither appended to nor rebuilt.
+			if out, errOut, code := xenify(t, "convert", "--initrd", "rebuild", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
 				t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
 			}
 			r, code := verifyJSON(t, guest, cfg)
@@ -392,7 +393,7 @@ func TestVerifyInitrdAnyGenerator(t *testing.T) {
 	// matter) passes.
 	guest := copyTree(t, filepath.Join(fixtures, "debian12-dracut"))
 	cfg := filepath.Join(t.TempDir(), "g.cfg")
-	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
+	if out, errOut, code := xenify(t, "convert", "--initrd", "rebuild", "--skip-guest-commands", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
 		t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
 	}
 	good, err := os.ReadFile(filepath.Join(fixtures, "debian12/boot/initrd.img-6.1.0-56-amd64"))
