@@ -218,7 +218,7 @@ func TestIntegrationConvertEL6Real(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("xenify convert = exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	t.Logf("convert:\n%s", out)
+	t.Logf("convert:\n%s%s", out, errOut)
 
 	// The guest's rpm installed the package: its database knows it.
 	q := exec.Command("/usr/bin/rpm", "-q", "kernel")
