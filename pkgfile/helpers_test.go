@@ -62,7 +62,7 @@ type rpmSpec struct {
 // buildRPM builds s with rpmbuild and returns the .rpm path.
 func buildRPM(t *testing.T, s rpmSpec) string {
 	t.Helper()
-	rpmbuild := needTool(t, "rpmbuild")
+	needTool(t, "rpmbuild")
 	dir := t.TempDir()
 	var install, files strings.Builder
 	for _, f := range s.files {
@@ -88,16 +88,12 @@ test kernel package for xenify's pkgfile
 %s
 %%files
 %s`, s.name, s.version, s.release, install.String(), files.String())
-	specPath := filepath.Join(dir, s.name+".spec")
-	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+	p, err := testenv.RPMBuild(dir, spec, s.arch)
+	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, rpmbuild, "-bb", "--quiet", "--target", s.arch,
-		"--define", "_topdir "+filepath.Join(dir, "top"),
-		"--buildroot", filepath.Join(dir, "buildroot"), specPath)
-	p := filepath.Join(dir, "top", "RPMS", s.arch, fmt.Sprintf("%s-%s-%s.%s.rpm", s.name, s.version, s.release, s.arch))
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("rpmbuild did not produce %s: %v", p, err)
+	if want := fmt.Sprintf("%s-%s-%s.%s.rpm", s.name, s.version, s.release, s.arch); filepath.Base(p) != want {
+		t.Fatalf("rpmbuild produced %s, want %s", p, want)
 	}
 	return p
 }

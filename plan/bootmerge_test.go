@@ -2,6 +2,10 @@ package plan_test
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,16 +18,23 @@ import (
 	"github.com/xenify/xenify/xerr"
 )
 
+// buildFixture plans the fixture name, or the guest tree at an absolute
+// path.
 func buildFixture(t *testing.T, name string, opts plan.Options) (*plan.Plan, error) {
 	t.Helper()
 	return buildWith(t, name, opts, nil)
 }
 
-// buildWith plans a fixture after edit (if any) changes its inspection,
-// to stand for guests the fixtures do not have.
+// buildWith plans a fixture (or the guest tree at an absolute path)
+// after edit (if any) changes its inspection, to stand for guests the
+// fixtures do not have.
 func buildWith(t *testing.T, name string, opts plan.Options, edit func(*inspect.Inspection)) (*plan.Plan, error) {
 	t.Helper()
-	root, err := guest.Open("../testdata/guests/" + name)
+	dir := name
+	if !filepath.IsAbs(dir) {
+		dir = "../testdata/guests/" + name
+	}
+	root, err := guest.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +180,42 @@ func TestLayeredDevMap(t *testing.T) {
 		if m, ok := p.DevMap.ByNative(spec); !ok || m.Spec != spec {
 			t.Errorf("device map turns %s into %+v, want it kept", spec, m)
 		}
+	}
+}
+
+// TestBootEntryNamesBuiltInitrd plans a guest whose Xen kernel was
+// installed without an initrd (a kernel package whose scriptlets build
+// none): the plan builds one, and the boot entry must name it, or the
+// kernel boots without the block frontend and cannot find its root.
+func TestBootEntryNamesBuiltInitrd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "guest")
+	if out, err := exec.Command("cp", "-a", "../testdata/guests/centos5-x86_64", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copying the fixture: %v\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(dir, "boot/initrd-2.6.18-8.el5xen.img")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := buildFixture(t, dir, plan.Options{RootFS: &plan.RootFS{Free: 1 << 30, Size: 4 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := false
+	for _, op := range p.Ops {
+		built = built || (op.Kind == plan.RunInGuest && op.Step == "initrd" && slices.Contains(op.Touches, "/boot/initrd-2.6.18-8.el5xen.img"))
+	}
+	if !built {
+		t.Fatalf("plan builds no /boot/initrd-2.6.18-8.el5xen.img:\n%+v", p.Ops)
+	}
+	grub, ok := opWriting(p, "/boot/grub/grub.conf")
+	if !ok {
+		t.Fatal("no boot entry written")
+	}
+	f, err := grublegacy.Parse("grub.conf", []byte(grub.Content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := f.DefaultIndex()
+	if e := f.Entries()[n]; e.Kernel != "/boot/vmlinuz-2.6.18-8.el5xen" || e.Initrd != "/boot/initrd-2.6.18-8.el5xen.img" {
+		t.Errorf("default entry %q boots %q with initrd %q, want the initrd the plan builds", e.Title, e.Kernel, e.Initrd)
 	}
 }

@@ -179,6 +179,14 @@ func stepInitrd(c *Context, k inspect.Kernel) error {
 	image := k.Initrd
 	if image == "" {
 		image = c.Family.InitrdName(c.In, k.Version)
+		// A kernel installed without an initrd (a package whose
+		// scriptlets build none) boots from the one built here: the
+		// boot entry must name it.
+		if c.Kernel != nil && c.Kernel.Version == k.Version {
+			withInitrd := *c.Kernel
+			withInitrd.Initrd = image
+			c.Kernel = &withInitrd
+		}
 	}
 	if k.Initrd != "" && !c.Root.Exists(k.Initrd+".xenify-orig") {
 		c.Add(Op{Step: "initrd", Kind: WriteFile, Reason: "keep the previous " + tool.Noun(), Path: k.Initrd + ".xenify-orig", FromGuest: k.Initrd})

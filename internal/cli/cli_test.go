@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xenify/xenify/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -234,10 +236,6 @@ var (
 )
 
 func buildKernelML() (string, error) {
-	rpmbuild, err := exec.LookPath("rpmbuild")
-	if err != nil {
-		return "", err
-	}
 	dir, err := os.MkdirTemp("", "xenify-kernel-ml-")
 	if err != nil {
 		return "", err
@@ -261,19 +259,7 @@ echo modules > %{buildroot}/lib/modules/` + kver + `/modules.dep
 /boot/vmlinuz-` + kver + `
 /lib/modules/` + kver + `
 `
-	specPath := filepath.Join(dir, "kernel-ml.spec")
-	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
-		return "", err
-	}
-	cmd := exec.Command(rpmbuild, "-bb", "--quiet", "--target", "x86_64",
-		"--define", "_topdir "+filepath.Join(dir, "top"),
-		"--buildroot", filepath.Join(dir, "buildroot"), specPath)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("rpmbuild: %v\n%s", err, out)
-	}
-	p := filepath.Join(dir, "top/RPMS/x86_64/kernel-ml-6.6.8-1.el9.elrepo.x86_64.rpm")
-	_, err = os.Stat(p)
-	return p, err
+	return testenv.RPMBuild(dir, spec, "x86_64")
 }
 
 // sortedKeys returns m's keys in order, for subtests in a stable order.

@@ -49,6 +49,17 @@ var Debian12Dracut = Recipe{
 	Packages: []string{"linux-image-amd64", "dracut", "systemd-sysv", "udev", "kmod", "zstd", "ifupdown"},
 }
 
+// RHELTools is a Debian 12 base holding every binary the redhat family's
+// kernel path runs in a RHEL 6 guest: rpm (with an empty database), dracut
+// (the RHEL 6 /sbin/mkinitrd is a wrapper around it) and kmod. No kernel:
+// the test installs one from an RPM. prepareEL6 (internal/cli) turns it into a
+// guest the redhat family handles.
+var RHELTools = Recipe{
+	Suite:    "bookworm",
+	Variant:  "apt",
+	Packages: []string{"rpm", "dracut", "kmod", "cpio", "mount", "xz-utils", "zstd", "e2fsprogs", "udev"},
+}
+
 // key names the cached tarball; r.Mirror is the resolved mirror.
 func (r Recipe) key() string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("v1|%s|%s|%s|%s", r.Suite, r.Variant, strings.Join(r.Packages, ","), r.Mirror)))

@@ -12,3 +12,15 @@ func TestIntegrationDebian12Tree(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationRHELToolsTree builds (or finds) the cached tree the RHEL
+// 6 guest is made from and checks it holds the binaries the redhat family
+// runs.
+func TestIntegrationRHELToolsTree(t *testing.T) {
+	root := Root(t, RHELTools)
+	for _, p := range []string{"/usr/bin/rpm", "/usr/bin/dracut", "/usr/bin/cpio", "/sbin/depmod", "/bin/mount"} {
+		if _, err := lstat(root + p); err != nil {
+			t.Errorf("RHEL tools tree lacks %s: %v", p, err)
+		}
+	}
+}
