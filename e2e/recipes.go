@@ -83,11 +83,12 @@ var Variants = []Variant{
 	{Name: "deb12-bootmerge", Suite: "bookworm", Layout: "bootlvm", Names: "dev", XenifyLayout: "lv",
 		WantDisks: []Disk{{Vdev: "xvda1", Target: "/dev/vg0/root"}, {Vdev: "xvda2", Target: "/dev/vg0/swap"}},
 		WantRoot:  "/dev/xvda1", WantBoot: BootNotMounted},
-	// The plain image with the Xen frontends given to its initramfs as
-	// an appended cpio layer (conf/modules, modules, indexes), built by
-	// xenify without running the guest's update-initramfs.
-	{Name: "deb12-append", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
-		XenifyArgs: []string{"--initrd", "append"}},
+	// Every variant above converts with the default --initrd auto, which
+	// appends the Xen frontends to the initramfs as a cpio layer built
+	// by xenify (no guest code runs). This one keeps the other path
+	// proven: the guest's own update-initramfs rebuilds it, chrooted.
+	{Name: "deb12-rebuild", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs: []string{"--initrd", "rebuild"}},
 	// The plain image, forced under the PV shim: a 64-bit PV kernel run
 	// as PV inside a PVH container, as a 32-bit guest would be on a host
 	// without 32-bit PV. The shim needs a CPU family other than qemu64's
