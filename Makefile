@@ -28,12 +28,12 @@ endif
 
 # Fast tier: no root, seconds.
 test-fast:
-	$(GOTEST) -count=1 -skip 'TestIntegration' ./...
+	$(GOTEST) -count=1 -timeout 20m -skip 'TestIntegration' ./...
 
 # Integration tier: root, real loop devices, real tools (skips without
 # root on a developer's machine; fails under CI=true).
 test-integration:
-	$(GOTEST) -count=1 -run 'TestIntegration' ./...
+	$(GOTEST) -count=1 -timeout 45m -run 'TestIntegration' ./...
 
 # The README's first command, as a test: a real Debian 12 disk converted
 # end to end (root). Fails unless verify passes and rollback restores
