@@ -47,7 +47,7 @@ func TestIntegrationConvertDebian12Dracut(t *testing.T) {
 	if err != nil || !strings.Contains(string(conf), `add_drivers+=" xen-blkfront xen-netfront ext4 "`) {
 		t.Errorf("dracut.conf.d/90-xenify.conf = %q, %v; want add_drivers+= with the frontends", conf, err)
 	}
-	if out, errOut, code := xenify(t, "verify", "--hypervisor-caps", "xen-3.0-x86_64", "--config", cfg, root); code != 0 {
+	if out, errOut, code := xenify(t, "verify", "--hypervisor-caps", "xen-3.0-x86_64 hvm-3.0-x86_64", "--config", cfg, root); code != 0 {
 		t.Errorf("verify = exit %d\n%s%s", code, out, errOut)
 	}
 	againThenRollback(t, root, args, before)
