@@ -108,26 +108,38 @@ func TestPlanGolden(t *testing.T) {
 	for _, v := range variants {
 		name := v.name
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(fixtures, v.fixture)
-			args := append([]string{"plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/" + name + ".cfg", "--name", name}, v.args...)
-			out, errOut, code := xenify(t, append(args, dir)...)
-			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
-			got = strings.ReplaceAll(got, absTestdata(t, ""), "$TESTDATA/")
-			golden := filepath.Join("testdata/golden", name+".plan")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("no golden file (run with -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("xenify plan %s differs from %s (-want +got):\n%s", name, golden, diff)
-			}
+			checkPlanGolden(t, name, filepath.Join(fixtures, v.fixture), "", v.args)
 		})
+	}
+}
+
+// checkPlanGolden runs `xenify plan` on dir as domain name, with the
+// test host's capabilities, a config path under /etc/xen and extra, and
+// compares its exit code and output with testdata/golden/NAME.plan
+// (rewritten with -update). guestAs, when set, is what dir is shown as
+// (a temporary copy's path changes every run).
+func checkPlanGolden(t *testing.T, name, dir, guestAs string, extra []string) {
+	t.Helper()
+	args := append([]string{"plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/" + name + ".cfg", "--name", name}, extra...)
+	out, errOut, code := xenify(t, append(args, dir)...)
+	got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
+	if guestAs != "" {
+		got = strings.ReplaceAll(got, dir, guestAs)
+	}
+	got = strings.ReplaceAll(got, absTestdata(t, ""), "$TESTDATA/")
+	golden := filepath.Join("testdata/golden", name+".plan")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("no golden file (run with -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("xenify plan %s differs from %s (-want +got):\n%s", name, golden, diff)
 	}
 }
 

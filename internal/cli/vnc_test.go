@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -55,26 +52,7 @@ func TestPlanGoldenVNC(t *testing.T) {
 		{"debian12-vnc-no-vncserver", "debian12", map[string]string{"etc/passwd": passwd}, []string{"--vnc", "--guest-vnc", "alice"}},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			dir := vncGuest(t, v.fixture, v.extra)
-			args := append([]string{"plan", "--hypervisor-caps", hostCaps, "--config-out", "/etc/xen/" + v.name + ".cfg", "--name", v.name}, v.args...)
-			out, errOut, code := xenify(t, append(args, dir)...)
-			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, out, errOut)
-			got = strings.ReplaceAll(got, dir, "$GUEST")
-			got = strings.ReplaceAll(got, absTestdata(t, ""), "$TESTDATA/")
-			golden := filepath.Join("testdata/golden", v.name+".plan")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("no golden file (run with -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("xenify plan %s differs from %s (-want +got):\n%s", v.name, golden, diff)
-			}
+			checkPlanGolden(t, v.name, vncGuest(t, v.fixture, v.extra), "$GUEST", v.args)
 		})
 	}
 }
