@@ -92,16 +92,7 @@ func TestBootMerge(t *testing.T) {
 	if !ok || !strings.Contains(fstab.Content, "#LABEL=/boot") || !strings.Contains(fstab.Content, "/boot merged into /") {
 		t.Errorf("fstab does not comment out /boot as merged:\n%s", fstab.Content)
 	}
-	grub, ok := opWriting(p, "/boot/grub/grub.conf")
-	if !ok {
-		t.Fatal("no boot entry written")
-	}
-	f, err := grublegacy.Parse("grub.conf", []byte(grub.Content))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := f.DefaultIndex()
-	if e := f.Entries()[n]; e.Kernel != "/boot/vmlinuz-2.6.18-8.el5xen" || e.Initrd != "/boot/initrd-2.6.18-8.el5xen.img" {
+	if e := defaultGrubEntry(t, p); e.Kernel != "/boot/vmlinuz-2.6.18-8.el5xen" || e.Initrd != "/boot/initrd-2.6.18-8.el5xen.img" {
 		t.Errorf("default entry %q boots %q with %q, want the paths below /boot on the root filesystem", e.Title, e.Kernel, e.Initrd)
 	}
 }
@@ -206,6 +197,14 @@ func TestBootEntryNamesBuiltInitrd(t *testing.T) {
 	if !built {
 		t.Fatalf("plan builds no /boot/initrd-2.6.18-8.el5xen.img:\n%+v", p.Ops)
 	}
+	if e := defaultGrubEntry(t, p); e.Kernel != "/boot/vmlinuz-2.6.18-8.el5xen" || e.Initrd != "/boot/initrd-2.6.18-8.el5xen.img" {
+		t.Errorf("default entry %q boots %q with initrd %q, want the initrd the plan builds", e.Title, e.Kernel, e.Initrd)
+	}
+}
+
+// defaultGrubEntry is the default entry of the grub.conf the plan writes.
+func defaultGrubEntry(t *testing.T, p *plan.Plan) grublegacy.Entry {
+	t.Helper()
 	grub, ok := opWriting(p, "/boot/grub/grub.conf")
 	if !ok {
 		t.Fatal("no boot entry written")
@@ -215,7 +214,5 @@ func TestBootEntryNamesBuiltInitrd(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _ := f.DefaultIndex()
-	if e := f.Entries()[n]; e.Kernel != "/boot/vmlinuz-2.6.18-8.el5xen" || e.Initrd != "/boot/initrd-2.6.18-8.el5xen.img" {
-		t.Errorf("default entry %q boots %q with initrd %q, want the initrd the plan builds", e.Title, e.Kernel, e.Initrd)
-	}
+	return f.Entries()[n]
 }
