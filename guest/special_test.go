@@ -48,13 +48,7 @@ func TestReadRefusesFIFOAndSocket(t *testing.T) {
 		r, err := Open(dir)
 		must(t, err)
 		defer r.Close()
-		for _, p := range []string{"/etc/fifo", "/etc/link-to-fifo", "/etc/socket"} {
-			for name, read := range readPaths {
-				if err := read(r, p); !errors.Is(err, ErrNotRegular) {
-					t.Errorf("%s(%s) = %v, want ErrNotRegular", name, p, err)
-				}
-			}
-		}
+		refusedOnEveryPath(t, r, "/etc/fifo", "/etc/link-to-fifo", "/etc/socket")
 	})
 }
 
@@ -124,5 +118,18 @@ func TestReadRegular(t *testing.T) {
 	b, err := io.ReadAll(f)
 	if err != nil || string(b) != "default=0\n" {
 		t.Errorf("FS().Open(etc/grub.conf) read %q, %v", b, err)
+	}
+}
+
+// refusedOnEveryPath checks that every read path (readPaths) refuses
+// each of paths with ErrNotRegular.
+func refusedOnEveryPath(t *testing.T, r *Root, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		for name, read := range readPaths {
+			if err := read(r, p); !errors.Is(err, ErrNotRegular) {
+				t.Errorf("%s(%s) = %v, want ErrNotRegular", name, p, err)
+			}
+		}
 	}
 }
