@@ -20,26 +20,13 @@ const mergedWhy = "/boot merged into /: its files were copied to the root filesy
 // when /boot stays a filesystem of its own.
 func bootMerge(root *guest.Root, in *inspect.Inspection, opts Options, warn func(string)) (e inspect.FstabEntry, used int64, ok bool, err error) {
 	e, sep := in.Fstab.Find("/boot")
-	if !sep || !e.Local() || opts.KeepBoot || opts.Boot != "pygrub" {
+	if !sep || !e.Local() || opts.Boot != "pygrub" {
 		return e, 0, false, nil
 	}
-	if opts.Layout == "disk" {
-		// The guest gets its disks whole: /boot stays the partition GRUB
-		// used, which pygrub finds by walking the partitions in order.
-		return e, 0, false, nil
-	}
-	if why := mergeUnreadable(in); why != "" {
-		warn(why)
-		return e, 0, false, nil
-	}
-	if r, ok := in.Fstab.Root(); ok {
-		if d := hostFor(opts, r); d != nil && d.Layered {
-			warn(fmt.Sprintf("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: with --layout %s the root filesystem is inside LVM or md that the guest assembles itself, where pygrub cannot read it (--layout lv hands the root filesystem over bare, and /boot is merged into it; --keep-boot keeps /boot separate without this warning)", opts.Layout))
-			return e, 0, false, nil
+	if stays, why := bootStaysSeparate(in, opts); stays {
+		if why != "" {
+			warn(why)
 		}
-	}
-	if opts.RootFS == nil {
-		warn("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: xenify copies it into the root filesystem only when it can tell the two apart (give the disks as SOURCE, or mount the separate /boot on the directory as the native system did; --keep-boot keeps /boot separate without this warning)")
 		return e, 0, false, nil
 	}
 	used, err = treeBytes(root, "/boot")
@@ -54,6 +41,34 @@ func bootMerge(root *guest.Root, in *inspect.Inspection, opts Options, warn func
 			Fix: "free space on /, or convert with --keep-boot to hand /boot to the guest as its own first disk"}
 	}
 	return e, used, true, nil
+}
+
+// bootStaysSeparate says whether a separate, local /boot stays a
+// filesystem of its own rather than being merged into the root
+// filesystem, and the warning to give ("" when the user asked for it).
+// It decides from fstab and the options only; bootMerge then also checks
+// that the files fit.
+func bootStaysSeparate(in *inspect.Inspection, opts Options) (bool, string) {
+	if opts.KeepBoot {
+		return true, ""
+	}
+	if opts.Layout == "disk" {
+		// The guest gets its disks whole: /boot stays the partition GRUB
+		// used, which pygrub finds by walking the partitions in order.
+		return true, ""
+	}
+	if why := mergeUnreadable(in); why != "" {
+		return true, why
+	}
+	if r, ok := in.Fstab.Root(); ok {
+		if d := hostFor(opts, r); d != nil && d.Layered {
+			return true, fmt.Sprintf("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: with --layout %s the root filesystem is inside LVM or md that the guest assembles itself, where pygrub cannot read it (--layout lv hands the root filesystem over bare, and /boot is merged into it; --keep-boot keeps /boot separate without this warning)", opts.Layout)
+		}
+	}
+	if opts.RootFS == nil {
+		return true, "/boot stays a filesystem of its own, handed to the guest as its first virtual disk: xenify copies it into the root filesystem only when it can tell the two apart (give the disks as SOURCE, or mount the separate /boot on the directory as the native system did; --keep-boot keeps /boot separate without this warning)"
+	}
+	return false, ""
 }
 
 // treeBytes is the space the files below p take, in 4 KiB blocks.

@@ -56,13 +56,14 @@ func checkBootPath(in *inspect.Inspection, opts Options, merged bool) error {
 }
 
 // mergeUnreadable says why /boot must not be merged into the root
-// filesystem: pygrub could read it where it is, but not there.
+// filesystem: pygrub could read it where it is, but not there (btrfs, or
+// XFS as mkfs.xfs makes it).
 func mergeUnreadable(in *inspect.Inspection) string {
 	r, ok := in.Fstab.Root()
 	if !ok {
 		return ""
 	}
-	if why := pygrubUnreadable(r.Type); why != "" {
+	if why := pygrubCannotRead(r.Type); why != "" {
 		return fmt.Sprintf("/boot stays a filesystem of its own, handed to the guest as its first virtual disk: the root filesystem is %s, and %s", r.Type, why)
 	}
 	return ""

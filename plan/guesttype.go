@@ -153,13 +153,14 @@ func chooseBoot(in *inspect.Inspection, o Options) (boot, why string, err error)
 
 // bootFilesystems are the filesystems pygrub would read kernel and
 // initrd from: a separate /boot kept as it is, or the root filesystem
-// with /boot merged into it (both, when xenify cannot yet tell).
+// with /boot merged into it (both, when only the files' size, checked
+// later, decides).
 func bootFilesystems(in *inspect.Inspection, o Options) []inspect.FstabEntry {
 	var out []inspect.FstabEntry
 	b, sep := in.Fstab.Find("/boot")
 	if sep && b.Local() {
 		out = append(out, b)
-		if o.KeepBoot || o.Layout == "disk" {
+		if stays, _ := bootStaysSeparate(in, o); stays {
 			return out
 		}
 	}

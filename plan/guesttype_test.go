@@ -9,8 +9,9 @@ import (
 
 // TestChooseBoot: --boot auto picks pvgrub where pygrub cannot read the
 // filesystem it would boot from (XFS as mkfs.xfs makes it, btrfs), or
-// dom0 has no pygrub; pygrub otherwise. A kept ext4 /boot saves an XFS
-// root from pvgrub.
+// dom0 has no pygrub; pygrub otherwise. An ext4 /boot, which stays a
+// filesystem of its own when the root filesystem is one pygrub cannot
+// read, saves an XFS or btrfs root from pvgrub.
 func TestChooseBoot(t *testing.T) {
 	fstab := func(rootType, bootType string) *inspect.Inspection {
 		in := &inspect.Inspection{}
@@ -29,7 +30,11 @@ func TestChooseBoot(t *testing.T) {
 		{"xfs root", "xfs", "", Options{}, BootPvgrub, "XFS"},
 		{"btrfs root", "btrfs", "", Options{}, BootPvgrub, "btrfs"},
 		{"xfs /boot", "ext4", "xfs", Options{}, BootPvgrub, "/boot (xfs"},
-		{"ext4 /boot merged into xfs root", "xfs", "ext4", Options{}, BootPvgrub, "/ (xfs"},
+		// Merging /boot into XFS would lose pygrub: /boot stays, and
+		// pygrub reads it.
+		{"ext4 /boot, xfs root", "xfs", "ext4", Options{}, BootPygrub, "pygrub reads"},
+		{"ext4 /boot, btrfs root", "btrfs", "ext4", Options{}, BootPygrub, "pygrub reads"},
+		{"ext4 /boot, xfs root, whole disks", "xfs", "ext4", Options{Layout: "disk"}, BootPygrub, "pygrub reads"},
 		{"ext4 /boot kept, xfs root", "xfs", "ext4", Options{KeepBoot: true}, BootPygrub, "pygrub reads"},
 		{"no pygrub on dom0", "ext4", "", Options{NoPygrub: true}, BootPvgrub, "no pygrub"},
 		{"asked for", "xfs", "", Options{Boot: BootPygrub}, BootPygrub, "--boot pygrub"},

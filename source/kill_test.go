@@ -86,7 +86,8 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal, build func(testing
 	xenify, hold := buildBinaries(t)
 
 	// The installation, with the guest commands convert runs replaced
-	// by the hold helper.
+	// by the hold helper. --initrd rebuild below makes convert run
+	// mkinitrd in the guest (the default appends without guest code).
 	img := build(t)
 	{
 		o, err := source.Open(t.Context(), img.paths, source.ReadWrite)
@@ -110,7 +111,7 @@ func testInterruptedConvert(t *testing.T, sig syscall.Signal, build func(testing
 	orig := listing(t, img.paths)
 
 	cfg := filepath.Join(t.TempDir(), "guest.cfg")
-	cmd := exec.Command(xenify, append([]string{"convert", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", layout}, sourceArgs(img)...)...)
+	cmd := exec.Command(xenify, append([]string{"convert", "--initrd", "rebuild", "--hypervisor-caps", caps, "--config-out", cfg, "--layout", layout}, sourceArgs(img)...)...)
 	cmd.Env = append(os.Environ(), "XENIFY_RUN_DIR="+runDir)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
