@@ -322,7 +322,7 @@ func buildDom0(t *testing.T, cache string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := readAll(t, "dom0/build-dom0.sh", "dom0/xenify-e2e.service", "dom0/xenify-e2e-run", "dom0/console-driver.py")
+	script := readAll(t, "dom0/build-dom0.sh", "dom0/xenify-e2e.service", "dom0/xenify-e2e-boot")
 	key := RecipeKey(script, filepath.Base(deb))
 	dir, built, err := Cached(cache, "dom0", key, func(dir string) error {
 		return runLogged(t, "", "bash", "dom0/build-dom0.sh", dir, deb)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,14 @@ import (
 	"time"
 )
 
-// Job is what the dom0 service reads from the job disk (dom0/xenify-e2e-run,
-// dom0/console-driver.py).
+// driver is the dom0 side of a run (dom0/driver/run, console-driver.py),
+// shipped in every job: dom0's image only unpacks the job and runs it
+// (dom0/xenify-e2e-boot), so the driver changes without a dom0 rebuild.
+//
+//go:embed dom0/driver
+var driver embed.FS
+
+// Job is what the dom0 driver reads from the job disk (dom0/driver).
 type Job struct {
 	Name     string `json:"name"`     // domain name, from the config
 	Config   string `json:"config"`   // path of the domain config in dom0
@@ -26,8 +33,8 @@ type Job struct {
 // jobDir is where dom0 unpacks the job tar.
 const jobDir = "/run/xenify-e2e"
 
-// WriteJob writes the job disk: a raw tar holding job.json, the domain
-// config (domain.cfg) and, under files/, each host file the config names by
+// WriteJob writes the job disk: a raw tar holding the driver (driver/),
+// job.json, the domain config (domain.cfg) and, under files/, each host file the config names by
 // absolute path, which dom0 copies to the same path. vgs are the volume
 // groups dom0 activates first.
 func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []byte, files, vgs []string) error {
@@ -44,6 +51,19 @@ func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []b
 			return fmt.Errorf("writing job %s: %w", name, err)
 		}
 		return nil
+	}
+	ents, err := driver.ReadDir("dom0/driver")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		data, err := driver.ReadFile("dom0/driver/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := add("driver/"+e.Name(), int64(len(data)), bytes.NewReader(data)); err != nil {
+			return err
+		}
 	}
 	if err := add("job.json", int64(len(job)), bytes.NewReader(job)); err != nil {
 		return err

@@ -48,6 +48,16 @@ func TestWriteJob(t *testing.T) {
 	if k := got[filepath.Join("files", kernel)]; k != "KERNEL" {
 		t.Errorf("files%s = %q, want KERNEL (tar has %v)", kernel, k, keys(got))
 	}
+	// The driver travels with the job: dom0's image only runs driver/run.
+	for _, f := range []string{"driver/run", "driver/console-driver.py"} {
+		want, err := os.ReadFile(filepath.Join("dom0", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[f] != string(want) {
+			t.Errorf("job %s differs from dom0/%s (tar has %v)", f, f, keys(got))
+		}
+	}
 	if err := WriteJob(io.Discard, "g", "pw", time.Minute, nil, []string{"/does/not/exist"}, nil); err == nil {
 		t.Errorf("WriteJob(missing file) = nil, want error")
 	}

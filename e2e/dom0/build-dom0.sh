@@ -7,7 +7,9 @@
 #   OUTDIR/initrd.img   dom0 initramfs
 #   OUTDIR/xen          gunzipped Xen 4.17 hypervisor (multiboot image for QEMU -kernel)
 # HYPERVISOR_DEB is the xen-hypervisor-4.17-amd64 .deb; it is only unpacked with
-# dpkg-deb -x, never installed on the host.
+# dpkg-deb -x, never installed on the host. qemu-system-xen is the device
+# model for HVM guests and serves a PV guest's framebuffer over VNC.
+# The image holds only xenify-e2e-boot; the driver comes with each job.
 set -euo pipefail
 
 out=$1
@@ -33,13 +35,13 @@ root="$work/root"
 mmdebstrap \
 	--variant=minbase \
 	--aptopt='Apt::Install-Recommends "false"' \
-	--include=systemd-sysv,udev,kmod,iproute2,procps,linux-image-amd64,initramfs-tools,xen-utils-4.17,xen-utils-common,python3,util-linux,tar,lvm2,dmsetup \
+	--include=systemd-sysv,udev,kmod,iproute2,procps,linux-image-amd64,initramfs-tools,xen-utils-4.17,xen-utils-common,python3,util-linux,tar,lvm2,dmsetup,qemu-system-xen,seabios \
 	--customize-hook='echo xenify-dom0 >"$1/etc/hostname"' \
 	--customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 1\n" >"$1/etc/fstab"' \
 	--customize-hook='printf "xen-blkback\nxen-gntdev\nxen-evtchn\nxenfs\nqemu_fw_cfg\n" >"$1/etc/modules-load.d/xenify-e2e.conf"' \
 	--customize-hook="copy-in $here/xenify-e2e.service /etc/systemd/system" \
-	--customize-hook="copy-in $here/xenify-e2e-run $here/console-driver.py /usr/local/sbin" \
-	--customize-hook='chmod 0755 "$1/usr/local/sbin/xenify-e2e-run" "$1/usr/local/sbin/console-driver.py"' \
+	--customize-hook="copy-in $here/xenify-e2e-boot /usr/local/sbin" \
+	--customize-hook='chmod 0755 "$1/usr/local/sbin/xenify-e2e-boot"' \
 	--customize-hook='ln -sf /etc/systemd/system/xenify-e2e.service "$1/etc/systemd/system/multi-user.target.wants/xenify-e2e.service"' \
 	--customize-hook='for u in xendomains.service serial-getty@hvc0.service getty@tty1.service serial-getty@ttyS0.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
 	--customize-hook='passwd --root "$1" -d root' \
