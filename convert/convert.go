@@ -61,6 +61,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if err := checkConfig(p, o.Force); err != nil {
 				return nil, err
 			}
+			p = withoutUnchangedConfig(p)
 		}
 		progress := func(ev apply.Event) {
 			if ev.Done {

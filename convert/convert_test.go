@@ -110,7 +110,13 @@ func TestRunThroughTheLibrary(t *testing.T) {
 		t.Errorf("Run() left /etc/fstab unchanged")
 	}
 	converted, _ := os.ReadFile(fstab)
+	steps = nil
 	again, err := convert.Run(ctx, o)
+	for _, st := range steps {
+		if st.Step == "domain" {
+			t.Errorf("second Run() announces %q although the domain config is unchanged", st.What)
+		}
+	}
 	// The guest commands left to the user are left again; nothing else.
 	if err != nil || again.Applied != len(again.Manual) {
 		t.Errorf("second Run() = %d changes (%d left to the user), %v; want only those, nil", again.Applied, len(again.Manual), err)

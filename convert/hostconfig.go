@@ -58,3 +58,22 @@ func sameGuest(path string, old []byte, planned string) bool {
 	}
 	return slices.Equal(targets(c.Disks), targets(d.Disks))
 }
+
+// withoutUnchangedConfig drops the domain config write when the file
+// already holds exactly the planned text, so a second convert neither
+// rewrites it nor reports a step.
+func withoutUnchangedConfig(p *plan.Plan) *plan.Plan {
+	old, err := os.ReadFile(p.ConfigPath)
+	if err != nil || string(old) != p.ConfigText {
+		return p
+	}
+	q := *p
+	q.Ops = nil
+	for _, op := range p.Ops {
+		if op.Kind == plan.WriteHostFile && op.HostPath == p.ConfigPath {
+			continue
+		}
+		q.Ops = append(q.Ops, op)
+	}
+	return &q
+}
