@@ -108,7 +108,8 @@ func TestIntegrationBoot(t *testing.T) {
 		dir := t.TempDir()
 		jobPath := filepath.Join(dir, "job.tar")
 		var job bytes.Buffer
-		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files, vgs); err != nil {
+		ex := proofExtras(t, v, cfg, label)
+		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files, vgs, ex); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(jobPath, job.Bytes(), 0o644); err != nil {
@@ -138,6 +139,9 @@ func TestIntegrationBoot(t *testing.T) {
 		}
 		r.login = rep.LoginAfter
 		r.reason = rep.Verdict(v.WantRoot, v.WantBoot)
+		if why := proofVerdict(t, ex, m.SerialLog, label); r.reason == "" {
+			r.reason = why
+		}
 		t.Logf("xen_caps: %s", rep.XenCaps)
 		if set, _ := ConfigSettings(cfg); r.reason != "" && set["type"] == "pvh" && rep.XenCaps != "" && !strings.Contains(rep.XenCaps, "hvm-") {
 			r.reason += " (PVH needs HVM; Xen offers only " + rep.XenCaps + ")"

@@ -22,19 +22,7 @@ func TestWriteJob(t *testing.T) {
 	if err := WriteJob(&buf, "g", "pw", 5*time.Minute, []byte("name='g'\n"), []string{kernel}, []string{"vg0"}); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		got[h.Name] = string(b)
-	}
+	got := readTar(t, &buf)
 	var job Job
 	if err := json.Unmarshal([]byte(got["job.json"]), &job); err != nil {
 		t.Fatalf("job.json: %v", err)
@@ -60,6 +48,24 @@ func TestWriteJob(t *testing.T) {
 	}
 	if err := WriteJob(io.Discard, "g", "pw", time.Minute, nil, []string{"/does/not/exist"}, nil); err == nil {
 		t.Errorf("WriteJob(missing file) = nil, want error")
+	}
+}
+
+// readTar returns a job's files by name.
+func readTar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
 	}
 }
 

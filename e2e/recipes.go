@@ -39,6 +39,15 @@ type Variant struct {
 	// QEMUCPU is QEMU's -cpu under TCG; "" is qemu64 (CPUQEMU64). Under
 	// KVM the CPU is always "host".
 	QEMUCPU string
+	// VNC asks for the framebuffer proof (proof.go): after login, the
+	// guest's /dev/fb0 must be xen-fbfront's, and a frame of the
+	// device model's VNC server must show its text console. The
+	// variant converts with --vnc (in XenifyArgs).
+	VNC bool
+	// HostCheckRefusals adds host-check's refusals (proof.go) to its good
+	// case, which every variant converted by xenify runs: the config
+	// with a missing bridge, and with its disk attached to dom0.
+	HostCheckRefusals bool
 	// BootAttempts is how often a boot that fails is tried (0 and 1: once).
 	// The table shows a pass after a failed attempt, with its reason.
 	BootAttempts int
@@ -120,6 +129,11 @@ var Variants = []Variant{
 		XenifyArgs:   []string{"--boot", "pvgrub", "--guest-type", "pvh"},
 		WantSettings: map[string]string{"type": "pvh", "kernel": "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"},
 		QEMUCPU:      CPUShim, BootAttempts: 2},
+	// The framebuffer (issue 14): the plain image with --vnc. dom0's
+	// device model serves the guest's vfb over VNC; the driver captures
+	// a frame of tty1. Host-check's refusals run here, once.
+	{Name: "deb12-vnc", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs: []string{"--vnc"}, VNC: true, HostCheckRefusals: true},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):

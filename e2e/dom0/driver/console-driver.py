@@ -9,6 +9,8 @@ the test on the host reads from QEMU's serial log:
   XENIFY-E2E: LOGIN-PROMPT <seconds since xl create>
   XENIFY-E2E: ROOT <source> <rw|ro>
   XENIFY-E2E: BOOT <source of /boot's own mount | none>
+  XENIFY-E2E: FB0 <driver bound to /dev/fb0 | none> <first line of /proc/fb>
+  XENIFY-E2E: VNC-PNG ... (a frame of the guest's framebuffer, vnc.py)
   XENIFY-E2E: FAIL <one-line reason>
 """
 import glob
@@ -20,6 +22,8 @@ import select
 import subprocess
 import sys
 import time
+
+import vnc
 
 
 def say(*words):
@@ -190,9 +194,47 @@ def drive(con, job, t0, deadline):
     if not m:
         return 1
     say("BOOT", m.group(1).decode())
+    if job.get("vnc") and framebuffer(con, job, step) != 0:
+        return 1
     con.send("poweroff\r")
     con.expect(rb"(?!x)x", time.monotonic() + 5)  # drain the shutdown output
     con.flush()
+    return 0
+
+
+def framebuffer(con, job, step):
+    """The --vnc proof: which driver has /dev/fb0 in the guest, then a
+    frame of the guest's tty1 from the device model's VNC server."""
+    con.send("d=$(readlink /sys/class/graphics/fb0/device/driver); f=$(sed -n 1p /proc/fb | tr ' ' _); "
+             "echo XENIFY-E2E-\"\"FB0 d=${d##*/} fb=${f:-none} END\r")
+    m = step(rb"XENIFY-E2E-FB0 d=(\S*) fb=(\S+) END", "the /dev/fb0 driver", time.monotonic() + 60)
+    if not m:
+        return 1
+    drv = m.group(1).decode() or "none"
+    say("FB0", drv, m.group(2).decode())
+    # Something to see on tty1 (the framebuffer's console) besides its
+    # login prompt: what the guest says about its framebuffer.
+    con.send("{ echo; echo \"xenify e2e: $(uname -sr), $(cat /proc/sys/kernel/hostname)\"; "
+             "echo \"/proc/fb: $(cat /proc/fb)\"; ls -l /sys/class/graphics/fb0/device/driver; "
+             "echo; } >/dev/tty1; echo XENIFY-E2E-\"\"TTY1 $? END\r")
+    if not step(rb"XENIFY-E2E-TTY1 0 END", "the text on tty1", time.monotonic() + 60):
+        return 1
+    domid = subprocess.run(["xl", "domid", job["name"]], capture_output=True, text=True).stdout.strip()
+    ports = []
+    p = subprocess.run(["xenstore-read", "/local/domain/%s/console/vnc-port" % domid], capture_output=True, text=True)
+    if p.returncode == 0 and p.stdout.strip().isdigit():
+        ports.append(int(p.stdout.strip()))
+    ports += [pt for pt in range(5900, 5910) if pt not in ports]
+    try:
+        sock, port = vnc.connect(ports)
+        with sock:
+            w, h, rgb = vnc.capture(sock)
+    except (OSError, vnc.RFBError) as e:
+        diagnose()
+        say("FAIL", "VNC capture: %s" % e)
+        return 1
+    print("dom0| VNC server of domain %s on 127.0.0.1:%d: %dx%d" % (domid, port, w, h), flush=True)
+    vnc.emit(vnc.png(w, h, rgb), w, h)
     return 0
 
 

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""Runs xenify host-check in the e2e dom0 before xl create (e2e/proof.go).
+
+For each case of job.json's "hostchecks" ({name, config, attach}): when
+attach is set, the guest disk is first attached to dom0 itself
+(xl block-attach 0), so the disk is held by a domain as it would be by a
+running guest; then `xenify host-check --json CONFIG` runs and its exit
+status and report are printed on one line for the harness to judge:
+
+  XENIFY-E2E: HOSTCHECK <name> <exit status> <report as compact JSON | null>
+
+host-check's stderr is relayed as "hostcheck| ". The disk is detached
+again before the next case; a failed attach or detach is a FAIL.
+"""
+import json
+import subprocess
+import sys
+
+
+def say(*words):
+    print("XENIFY-E2E:", *words, flush=True)
+
+
+def relay(prefix, text):
+    for ln in text.splitlines():
+        print(prefix + ln.rstrip(), flush=True)
+
+
+def xl(*args):
+    p = subprocess.run(["xl", *args], capture_output=True, text=True)
+    relay("xl| ", p.stdout + p.stderr)
+    return p
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    xenify = sys.argv[2]
+    for case in job.get("hostchecks") or []:
+        vdev = None
+        if case.get("attach"):
+            vdev = "xvdz"
+            spec = "format=raw, vdev=%s, access=rw, target=%s" % (vdev, case["attach"])
+            if xl("block-attach", "0", spec).returncode != 0:
+                say("FAIL", "dom0: xl block-attach 0 '%s' failed" % spec)
+                return 1
+        p = subprocess.run([xenify, "host-check", "--json", case["config"]], capture_output=True, text=True)
+        relay("hostcheck| ", p.stderr)
+        try:
+            rep = json.dumps(json.loads(p.stdout), separators=(",", ":"))
+        except ValueError:
+            relay("hostcheck| ", p.stdout)
+            rep = "null"
+        say("HOSTCHECK", case["name"], p.returncode, rep)
+        if vdev and xl("block-detach", "0", vdev).returncode != 0:
+            say("FAIL", "dom0: xl block-detach 0 %s failed" % vdev)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
