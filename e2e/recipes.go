@@ -134,6 +134,13 @@ var Variants = []Variant{
 	// a frame of tty1. Host-check's refusals run here, once.
 	{Name: "deb12-vnc", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
 		XenifyArgs: []string{"--vnc"}, VNC: true, HostCheckRefusals: true},
+	// The same as PVH: xl gives a PVH guest the vfb too (libxl starts
+	// the same device model for PV and PVH framebuffers), so xenify
+	// writes vfb for both.
+	{Name: "deb12-pvh-vnc", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
+		XenifyArgs:   []string{"--guest-type", "pvh", "--vnc"},
+		WantSettings: map[string]string{"type": "pvh"}, VNC: true,
+		QEMUCPU: CPUShim, BootAttempts: 2},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):
