@@ -48,6 +48,7 @@ def server(sock, w, h, pixel, security=(1,), split=True):
 
 def run(w, h, pixel, **kw):
     a, b = socket.socketpair()
+    a.settimeout(10)  # a client that waits for more than the server sends fails, not hangs
     t = threading.Thread(target=server, args=(b, w, h, pixel), kwargs=kw)
     t.start()
     try:
