@@ -11,7 +11,8 @@ apt-get install -y --no-install-recommends \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
 	rpm dpkg-dev file kmod busybox-static grub-common grub-xen-host iproute2 iputils-ping \
 	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils \
-	openssh-client rsync
+	openssh-client rsync \
+	python3
 
 # openssh-server for the remote copy tests, which run their own sshd on
 # 127.0.0.1: keep its package scripts from starting a system service
