@@ -44,7 +44,11 @@ def main():
             if xl("block-attach", "0", spec).returncode != 0:
                 say("FAIL", "dom0: xl block-attach 0 '%s' failed" % spec)
                 return 1
-        p = subprocess.run([xenify, "host-check", "--json", case["config"]], capture_output=True, text=True)
+        try:
+            p = subprocess.run([xenify, "host-check", "--json", case["config"]], capture_output=True, text=True)
+        except OSError as e:
+            say("FAIL", "dom0: cannot run %s: %s" % (xenify, e))
+            return 1
         relay("hostcheck| ", p.stderr)
         try:
             rep = json.dumps(json.loads(p.stdout), separators=(",", ":"))
