@@ -19,7 +19,7 @@ import (
 
 const (
 	guestTimeout = 5 * time.Minute  // xl create to findmnt result, inside dom0
-	bootTimeout  = 12 * time.Minute // whole QEMU run, on the host
+	bootTimeout  = 15 * time.Minute // whole QEMU run, on the host (dom0 alone took 5 min under load)
 )
 
 // result is one row of the summary table.

@@ -2,22 +2,26 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xenify/xenify/internal/testenv"
 )
 
-// TestIntegrationVNCQEMU captures a frame from a real QEMU's VNC server
-// with the dom0 driver's client (dom0/driver/vnc.py), the same server
-// code qemu-system-xen runs for a vfb: a paused machine with a standard
-// VGA shows QEMU's own "Guest has not initialized the display" text on
-// 640x480. The frame must come back through the serial encoding
-// (ParseProof), decode, and not be blank.
-func TestIntegrationVNCQEMU(t *testing.T) {
+// TestIntegrationConsoleDriverVNC runs the dom0 console driver
+// (dom0/driver/console-driver.py) for a VNC job against a stand-in xl
+// (testdata/fakexl: a guest console answering the driver's commands)
+// and a real QEMU's VNC server, the same server code qemu-system-xen
+// runs for a vfb: a paused machine with a standard VGA shows QEMU's own
+// "Guest has not initialized the display" text on 640x480. What the
+// driver prints must satisfy ParseProof and the framebuffer Verdict.
+func TestIntegrationConsoleDriverVNC(t *testing.T) {
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		testenv.Skipf(t, "needs qemu-system-x86_64 (qemu-system-x86): %v", err)
@@ -26,8 +30,8 @@ func TestIntegrationVNCQEMU(t *testing.T) {
 	if err != nil {
 		testenv.Skipf(t, "needs python3: %v", err)
 	}
-	sock := filepath.Join(t.TempDir(), "vnc.sock")
-	q := exec.Command(qemu, "-nodefaults", "-vga", "std", "-display", "none", "-vnc", "unix:"+sock,
+	port := freeVNCPort(t)
+	q := exec.Command(qemu, "-nodefaults", "-vga", "std", "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", port-5900),
 		"-S", "-m", "64", "-accel", "tcg", "-monitor", "none", "-serial", "none")
 	var qout bytes.Buffer
 	q.Stdout, q.Stderr = &qout, &qout
@@ -38,39 +42,55 @@ func TestIntegrationVNCQEMU(t *testing.T) {
 		_ = q.Process.Kill()
 		_ = q.Wait()
 	}()
-	// The client waits (up to 60 s) for QEMU to create the socket.
-	const script = `import os, socket, sys, time, vnc
-path = sys.argv[1]
-for _ in range(600):
-    if os.path.exists(path):
-        break
-    time.sleep(0.1)
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(60)
-s.connect(path)
-w, h, rgb = vnc.capture(s)
-vnc.emit(vnc.png(w, h, rgb), w, h, pause=0)
-`
-	c := exec.Command(py, "-c", script, sock)
-	c.Dir, c.Env = "dom0/driver", append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	out, err := c.Output()
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.json")
+	if err := os.WriteFile(job, []byte(`{"name": "g", "config": "/nonexistent.cfg", "password": "pw", "timeout": 120, "vnc": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake, err := filepath.Abs("testdata/fakexl")
 	if err != nil {
-		t.Fatalf("vnc.py against QEMU: %v\n%s\nqemu: %s", err, stderr.Bytes(), qout.Bytes())
+		t.Fatal(err)
+	}
+	// connect() in vnc.py tries the port xenstore-read names first and
+	// waits for QEMU: the driver reaches it only after the login steps.
+	c := exec.Command(py, "dom0/driver/console-driver.py", job)
+	c.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+":"+os.Getenv("PATH"), fmt.Sprintf("FAKE_VNC_PORT=%d", port))
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("console-driver.py: %v\n%s\nqemu: %s", err, out, qout.Bytes())
+	}
+	rep, err := ParseReport(bytes.NewReader(out))
+	if err != nil || rep.RootSource != "/dev/xvda1" || rep.BootSource != BootNotMounted {
+		t.Errorf("ParseReport: %v, root %q, boot %q\n%s", err, rep.RootSource, rep.BootSource, out)
 	}
 	p, err := ParseProof(bytes.NewReader(out))
-	if err != nil || p.PNG == nil {
-		t.Fatalf("ParseProof = %v (%s)", err, p.PNGErr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := p.Verdict(nil, true); why != "" {
+		t.Fatalf("Verdict() = %s\n%s", why, out)
 	}
 	img, err := png.Decode(bytes.NewReader(p.PNG))
 	if err != nil {
-		t.Fatalf("decoding the frame: %v", err)
+		t.Fatal(err)
 	}
 	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
 		t.Errorf("frame is %dx%d, want QEMU's 640x480", b.Dx(), b.Dy())
 	}
-	if why := FrameBlank(img); why != "" {
-		t.Errorf("%s", why)
+	if !strings.Contains(string(out), fmt.Sprintf("on 127.0.0.1:%d: 640x480", port)) {
+		t.Errorf("the driver did not say which VNC server it used:\n%s", out)
 	}
+}
+
+// freeVNCPort returns a TCP port from 5910 to 5999 that nothing listens on.
+func freeVNCPort(t *testing.T) int {
+	for p := 5910; p < 6000; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port in 5910-5999 for QEMU's VNC server")
+	return 0
 }

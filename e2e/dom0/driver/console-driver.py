@@ -194,7 +194,7 @@ def drive(con, job, t0, deadline):
     if not m:
         return 1
     say("BOOT", m.group(1).decode())
-    if job.get("vnc") and framebuffer(con, job, step) != 0:
+    if job.get("vnc") and framebuffer(con, job) != 0:
         return 1
     con.send("poweroff\r")
     con.expect(rb"(?!x)x", time.monotonic() + 5)  # drain the shutdown output
@@ -202,9 +202,17 @@ def drive(con, job, t0, deadline):
     return 0
 
 
-def framebuffer(con, job, step):
+def framebuffer(con, job):
     """The --vnc proof: which driver has /dev/fb0 in the guest, then a
-    frame of the guest's tty1 from the device model's VNC server."""
+    frame of the guest's tty1 from the device model's VNC server. It
+    runs after the findmnt result, so each step has its own 120 s, not
+    what is left of the boot's bound."""
+    def step(pattern, what, _limit):
+        m, why = con.expect(pattern, time.monotonic() + 120)
+        if m is None:
+            say("FAIL", "timeout after 120s waiting for %s" % what if why == "timeout" else why)
+        return m
+
     con.send("d=$(readlink /sys/class/graphics/fb0/device/driver); f=$(sed -n 1p /proc/fb | tr ' ' _); "
              "echo XENIFY-E2E-\"\"FB0 d=${d##*/} fb=${f:-none} END\r")
     m = step(rb"XENIFY-E2E-FB0 d=(\S*) fb=(\S+) END", "the /dev/fb0 driver", time.monotonic() + 60)

@@ -163,13 +163,17 @@ def emit(data, w, h, out=sys.stdout, pause=0.05):
     print("XENIFY-E2E: VNC-PNG-END", file=out, flush=True)
 
 
-def connect(ports, host="127.0.0.1", timeout=30.0):
-    """Connects to the first port that answers."""
-    errs = []
-    for port in ports:
-        try:
-            s = socket.create_connection((host, port), timeout=timeout)
-            return s, port
-        except OSError as e:
-            errs.append("%d: %s" % (port, e))
-    raise RFBError("no VNC server on %s (%s)" % (host, "; ".join(errs[:3]) + (" ..." if len(errs) > 3 else "")))
+def connect(ports, host="127.0.0.1", timeout=30.0, rounds=30):
+    """Connects to the first port that answers, trying them all once a
+    second for up to rounds seconds (the server may still be starting)."""
+    for r in range(rounds):
+        errs = []
+        for port in ports:
+            try:
+                s = socket.create_connection((host, port), timeout=timeout)
+                return s, port
+            except OSError as e:
+                errs.append("%d: %s" % (port, e))
+        if r < rounds - 1:
+            time.sleep(1)
+    raise RFBError("no VNC server on %s after %ds (%s)" % (host, rounds, "; ".join(errs[:3]) + (" ..." if len(errs) > 3 else "")))
