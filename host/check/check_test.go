@@ -2,11 +2,13 @@ package check
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xenify/xenify/run"
 	"github.com/xenify/xenify/verify"
 	"github.com/xenify/xenify/xen/domain"
 )
@@ -235,6 +237,27 @@ func TestParsers(t *testing.T) {
 	for _, bad := range []string{"", "a;b", "br 0", "../x", "verylongbridgename0", "$(x)"} {
 		if ValidBridgeName(bad) == nil {
 			t.Errorf("ValidBridgeName(%q) = nil, want error", bad)
+		}
+	}
+}
+
+// A dom0 that has run no guest yet has no backend directory in
+// xenstore: xenstore-ls fails, and that means no disk is attached, not
+// that the attachments are unknown (found by the boot tier's host-check).
+func TestNoBackends(t *testing.T) {
+	fresh := &run.Error{Cmd: "xenstore-ls -f /local/domain/0/backend", ExitCode: 1,
+		Stderr: "xenstore-ls: xs_directory (/local/domain/0/backend): No such file or directory\n"}
+	if !NoBackends(fresh) {
+		t.Errorf("NoBackends(%v) = false, want true", fresh)
+	}
+	for _, err := range []error{
+		nil,
+		&run.Error{Cmd: "xenstore-ls", ExitCode: 1, Stderr: "xenstore-ls: could not connect to xenstored: Permission denied\n"},
+		&run.Error{Cmd: "xenstore-ls", ExitCode: 127, Stderr: "exec: xenstore-ls: No such file or directory\n"},
+		errors.New("xs_directory: No such file or directory"),
+	} {
+		if NoBackends(err) {
+			t.Errorf("NoBackends(%v) = true, want false", err)
 		}
 	}
 }

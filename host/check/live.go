@@ -3,6 +3,7 @@ package check
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -28,12 +29,25 @@ func Live(r run.Runner) *Host {
 		},
 		Attached: func(ctx context.Context) ([]Attachment, error) {
 			out, err := r.Run(ctx, run.Cmd{Argv: []string{"xenstore-ls", "-f", "/local/domain/0/backend"}})
+			if NoBackends(err) {
+				return nil, nil
+			}
 			if err != nil {
 				return nil, err
 			}
 			return ParseBackends(string(out)), nil
 		},
 	}
+}
+
+// NoBackends reports whether xenstore-ls failed only because dom0 has
+// no backend directory yet: before the first guest starts, xenstore has
+// no /local/domain/0/backend, and xenstore-ls says "xs_directory
+// (/local/domain/0/backend): No such file or directory" (seen in the
+// boot tier). No backend means no disk is attached.
+func NoBackends(err error) bool {
+	var re *run.Error
+	return errors.As(err, &re) && strings.Contains(re.Stderr, "xs_directory") && strings.Contains(re.Stderr, "No such file or directory")
 }
 
 // ParseFreeMemory reads free_memory (MiB) from `xl info` or `xm info`.
