@@ -122,7 +122,7 @@ type HostCheckRun struct {
 // Proof is what the dom0 driver printed on the serial for the extras.
 type Proof struct {
 	HostChecks map[string]HostCheckRun
-	FB0Driver  string // the driver of the guest's /dev/fb0 ("none": no fb0)
+	FB0Driver  string // the module of the guest's xenbus vfb driver ("none": no vfb bound)
 	FB0        string // the first line of the guest's /proc/fb, spaces as '_'
 	PNG        []byte // the captured frame, checked against its length and CRC
 	PNGErr     string // why a frame dom0 sent could not be read back
@@ -134,7 +134,7 @@ const pngPrefix = "vnc-png| "
 // ParseProof reads the extras' markers from a serial log:
 //
 //	XENIFY-E2E: HOSTCHECK <case> <exit> <JSON report | null>
-//	XENIFY-E2E: FB0 <driver> <first line of /proc/fb>
+//	XENIFY-E2E: FB0 <module of the vfb driver> <first line of /proc/fb>
 //	XENIFY-E2E: VNC-PNG <width> <height> <bytes> <crc32 hex>
 //	vnc-png| <base64>...
 //	XENIFY-E2E: VNC-PNG-END
@@ -243,8 +243,8 @@ func (p Proof) Verdict(cases []HostCheckCase, vnc bool) string {
 	if !vnc {
 		return ""
 	}
-	if !strings.Contains(p.FB0Driver, "fbfront") {
-		return fmt.Sprintf("the guest's /dev/fb0 is not xen-fbfront's (driver %q, /proc/fb %q)", p.FB0Driver, p.FB0)
+	if p.FB0Driver != "xen_fbfront" || p.FB0 != "0_xen" {
+		return fmt.Sprintf("the guest's /dev/fb0 is not xen-fbfront's (vfb driver module %q, /proc/fb %q; want xen_fbfront and \"0 xen\")", p.FB0Driver, p.FB0)
 	}
 	if p.PNG == nil {
 		if p.PNGErr != "" {

@@ -9,7 +9,7 @@ the test on the host reads from QEMU's serial log:
   XENIFY-E2E: LOGIN-PROMPT <seconds since xl create>
   XENIFY-E2E: ROOT <source> <rw|ro>
   XENIFY-E2E: BOOT <source of /boot's own mount | none>
-  XENIFY-E2E: FB0 <driver bound to /dev/fb0 | none> <first line of /proc/fb>
+  XENIFY-E2E: FB0 <module of the xenbus driver of vfb-0 | none> <first line of /proc/fb>
   XENIFY-E2E: VNC-PNG ... (a frame of the guest's framebuffer, vnc.py)
   XENIFY-E2E: FAIL <one-line reason>
 """
@@ -213,8 +213,11 @@ def framebuffer(con, job):
             say("FAIL", "timeout after 120s waiting for %s" % what if why == "timeout" else why)
         return m
 
-    con.send("d=$(readlink /sys/class/graphics/fb0/device/driver); f=$(sed -n 1p /proc/fb | tr ' ' _); "
-             "echo XENIFY-E2E-\"\"FB0 d=${d##*/} fb=${f:-none} END\r")
+    # /proc/fb names fb0's driver by its id ("0 xen" for xen-fbfront);
+    # the xenbus driver bound to the vfb device (/sys/bus/xen/drivers/
+    # vfb/vfb-0) names its module. fb0 has no driver link of its own.
+    con.send("v=$(ls -d /sys/bus/xen/drivers/*/vfb-* | head -1); m=$(readlink ${v%/*}/module); "
+             "f=$(sed -n 1p /proc/fb | tr ' ' _); echo XENIFY-E2E-\"\"FB0 d=${m##*/} fb=${f:-none} END\r")
     m = step(rb"XENIFY-E2E-FB0 d=(\S*) fb=(\S+) END", "the /dev/fb0 driver", time.monotonic() + 60)
     if not m:
         return 1
@@ -223,7 +226,7 @@ def framebuffer(con, job):
     # Something to see on tty1 (the framebuffer's console) besides its
     # login prompt: what the guest says about its framebuffer.
     con.send("{ echo; echo \"xenify e2e: $(uname -sr), $(cat /proc/sys/kernel/hostname)\"; "
-             "echo \"/proc/fb: $(cat /proc/fb)\"; ls -l /sys/class/graphics/fb0/device/driver; "
+             "echo \"/proc/fb: $(cat /proc/fb)\"; echo \"$v: module ${m##*/}\"; "
              "echo; } >/dev/tty1; echo XENIFY-E2E-\"\"TTY1 $? END\r")
     if not step(rb"XENIFY-E2E-TTY1 0 END", "the text on tty1", time.monotonic() + 60):
         return 1
