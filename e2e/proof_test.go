@@ -197,7 +197,7 @@ func TestProofFrame(t *testing.T) {
 	for _, tc := range []struct{ name, log, want string }{
 		{"a frame with text", fb + framed(text, 64, 48, ""), ""},
 		{"blank", fb + framed(pngOf(t, 64, 48, 10), 64, 48, ""), "frame: 64x48 blank (10 pixels differ"},
-		{"no vfb driver", "XENIFY-E2E: FB0 none 0_xen\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
+		{"no fb0", "XENIFY-E2E: FB0 none none\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
 		{"fb0 another framebuffer", "XENIFY-E2E: FB0 xen_fbfront 0_EFI_VGA\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
 		{"garbled", fb + framed(text, 64, 48, "00000000"), "frame: CRC"},
 		{"truncated", fb + strings.TrimSuffix(framed(text, 64, 48, ""), "XENIFY-E2E: VNC-PNG-END\n"), "frame: no VNC-PNG-END"},
