@@ -14,6 +14,10 @@ type Variant struct {
 	Direct   bool   // convert with --boot direct instead of pygrub
 	WantRoot string // findmnt SOURCE of / in the booted guest
 
+	// Init and Initrd are guest/build-guest.sh INIT (systemd, or
+	// sysvinit) and INITRD (initramfs-tools, or dracut); "" is the first.
+	Init, Initrd string
+
 	// XenifyLayout, when set, converts a whole-disk loop device of the
 	// image (losetup --find --show) with --layout XenifyLayout instead of
 	// the image file. The domain config then names dom0 devices itself
@@ -120,6 +124,11 @@ var Variants = []Variant{
 		XenifyArgs:   []string{"--boot", "pvgrub", "--guest-type", "pvh"},
 		WantSettings: map[string]string{"type": "pvh", "kernel": "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"},
 		QEMUCPU:      CPUShim, BootAttempts: 2},
+	// A Debian whose user swapped in RHEL's tools: sysvinit, and dracut
+	// configured hostonly="yes" instead of initramfs-tools; fstab names
+	// /dev/sdX. Converted with defaults: the guest's own dracut rebuilds
+	// the initrd with the Xen frontends (never hostonly).
+	{Name: "deb12-dracut", Suite: "bookworm", Layout: "plain", Names: "dev", Init: "sysvinit", Initrd: "dracut", WantRoot: "/dev/xvda1"},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):

@@ -15,6 +15,10 @@
 #              bootlvm : sda1 = /boot (ext4), sda2 = LVM PV, vg0/root (ext4), vg0/swap
 #   NAMES      dev  : fstab and root= use /dev/sdXN and /dev/mapper names
 #              uuid : fstab and root= use UUID=
+#   INIT       systemd (default) | sysvinit
+#   INITRD     initramfs-tools (default)
+#              dracut : dracut configured hostonly="yes", as on RHEL; the
+#                       image has the native PC's drivers, no Xen frontend
 #   PASSWORD   root password
 #   GUEST_HOSTNAME
 # LAYOUT=bootlvm needs root and a loop device (pvcreate/lvcreate write the LVM
@@ -76,7 +80,14 @@ ROOT_DEV=$ROOT_DEV ROOT_UUID=$ROOT_UUID ROOT_PARTUUID=$ROOT_PARTUUID ROOT_DRIVE=
 BOOT_DEV=$BOOT_DEV BOOT_UUID=$BOOT_UUID BOOT_PARTUUID=$BOOT_PARTUUID BOOT_DRIVE=$BOOT_DRIVE
 EOT
 
-pkgs=systemd-sysv,udev,kmod,login,passwd,util-linux,procps,iproute2,linux-image-amd64,initramfs-tools,grub-pc
+INIT=${INIT:-systemd} INITRD=${INITRD:-initramfs-tools}
+case $INIT in
+systemd) init_pkg=systemd-sysv ;;
+sysvinit) init_pkg=sysvinit-core ;;
+*) echo "unknown INIT $INIT" >&2; exit 2 ;;
+esac
+case $INITRD in initramfs-tools | dracut) ;; *) echo "unknown INITRD $INITRD" >&2; exit 2 ;; esac
+pkgs=$init_pkg,udev,kmod,login,passwd,util-linux,procps,iproute2,linux-image-amd64,$INITRD,grub-pc
 if [ "$LAYOUT" = bootlvm ]; then pkgs=$pkgs,lvm2; fi
 
 root="$work/root"
@@ -97,7 +108,18 @@ if [ "$LAYOUT" = bootlvm ]; then
 	echo "RESUME=$r" >"$root/etc/initramfs-tools/conf.d/resume"
 fi
 if [ "$NAMES" = dev ]; then echo 'GRUB_DISABLE_LINUX_UUID=true' >>"$root/etc/default/grub"; fi
-chroot "$root" update-initramfs -u -k all
+if [ "$INITRD" = dracut ]; then
+	printf '# Only the drivers of the machine it runs on, as on RHEL.\nhostonly="yes"\n' >"$root/etc/dracut.conf.d/10-hostonly.conf"
+	# What hostonly builds on the physical PC: its own disk drivers and no
+	# Xen frontend. (Here, chrooted, hostonly would see this build host:
+	# the image is built generic, without the frontends, instead.)
+	for k in "$root"/boot/vmlinuz-*; do
+		v=${k##*/vmlinuz-}
+		chroot "$root" dracut --force --no-hostonly --omit-drivers "xen-blkfront xen-netfront" "/boot/initrd.img-$v" "$v"
+	done
+else
+	chroot "$root" update-initramfs -u -k all
+fi
 
 # grub-mkconfig runs for real; only grub-probe/grub-mkrelpath, which would
 # inspect the (absent) disk, answer from the recipe. The fake /dev lives in a
