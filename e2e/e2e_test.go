@@ -39,7 +39,7 @@ func TestIntegrationBoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Skipf(t, "e2e boot tier needs root (loop devices, mmdebstrap, mounts)")
 	}
-	for _, tool := range []string{"mmdebstrap", "qemu-system-x86_64", "sfdisk", "mke2fs", "mkswap", "lvm",
+	for _, tool := range []string{"mmdebstrap", "qemu-system-x86_64", "sfdisk", "mke2fs", "mkfs.xfs", "mkswap", "lvm",
 		"losetup", "mount", "apt-get", "dpkg-deb", "cp"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testenv.Skipf(t, "e2e boot tier needs %s: %v", tool, err)
@@ -180,8 +180,8 @@ func TestIntegrationBoot(t *testing.T) {
 				if len(v.XenifyArgs) > 0 {
 					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
 				}
-				if v.Initrd == "dracut" {
-					t.Skipf("a dracut guest needs xenify (XENIFY_BIN); the hand conversion positive control does not rebuild the initrd")
+				if v.NeedsXenify != "" {
+					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN): %s", v.Name, v.NeedsXenify)
 				}
 				conv = HandConvert{Layout: layout}
 			}
@@ -494,13 +494,16 @@ func (v Variant) recipeEnv() []string {
 	if v.Initrd != "" {
 		env = append(env, "INITRD="+v.Initrd)
 	}
+	if v.FS != "" {
+		env = append(env, "FS="+v.FS)
+	}
 	return env
 }
 
 // imageName names a recipe's image in the cache.
 func (v Variant) imageName() string {
 	name := "guest-" + v.Suite + "-" + v.Layout + "-" + v.Names
-	for _, s := range []string{v.Init, v.Initrd} {
+	for _, s := range []string{v.Init, v.Initrd, v.FS} {
 		if s != "" {
 			name += "-" + s
 		}

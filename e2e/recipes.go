@@ -9,14 +9,19 @@ import (
 type Variant struct {
 	Name     string // also the domain name
 	Suite    string // Debian suite for mmdebstrap
-	Layout   string // guest/build-guest.sh LAYOUT: plain | bootlvm
+	Layout   string // guest/build-guest.sh LAYOUT: plain | bootlvm | bootpart
 	Names    string // guest/build-guest.sh NAMES: dev | uuid
 	Direct   bool   // convert with --boot direct instead of pygrub
 	WantRoot string // findmnt SOURCE of / in the booted guest
 
-	// Init and Initrd are guest/build-guest.sh INIT (systemd, or
-	// sysvinit) and INITRD (initramfs-tools, or dracut); "" is the first.
-	Init, Initrd string
+	// Init, Initrd and FS are guest/build-guest.sh INIT (systemd, or
+	// sysvinit), INITRD (initramfs-tools, or dracut) and FS (ext4, or
+	// xfs); "" is the first, and leaves the recipe's environment (and so
+	// its cached image) as it was before the choice existed.
+	Init, Initrd, FS string
+	// NeedsXenify, when set, says why the hand conversion positive
+	// control cannot convert this guest; the variant then needs xenify.
+	NeedsXenify string
 
 	// XenifyLayout, when set, converts a whole-disk loop device of the
 	// image (losetup --find --show) with --layout XenifyLayout instead of
@@ -128,7 +133,16 @@ var Variants = []Variant{
 	// configured hostonly="yes" instead of initramfs-tools; fstab names
 	// /dev/sdX. Converted with defaults: the guest's own dracut rebuilds
 	// the initrd with the Xen frontends (never hostonly).
-	{Name: "deb12-dracut", Suite: "bookworm", Layout: "plain", Names: "dev", Init: "sysvinit", Initrd: "dracut", WantRoot: "/dev/xvda1"},
+	{Name: "deb12-dracut", Suite: "bookworm", Layout: "plain", Names: "dev", Init: "sysvinit", Initrd: "dracut", WantRoot: "/dev/xvda1",
+		NeedsXenify: "the hand conversion adds no Xen frontend to a dracut initrd that lacks them"},
+	// / and /boot on XFS as mkfs.xfs makes it (v5, ftype=1), each its own
+	// partition: pygrub 4.17 reads no XFS v5, so the default --boot auto
+	// must pick GRUB built for Xen, which reads the guest's grub.cfg from
+	// the XFS /boot itself.
+	{Name: "deb12-xfs", Suite: "bookworm", Layout: "bootpart", Names: "dev", FS: "xfs", WantRoot: "/dev/xvda2",
+		WantBoot:     "/dev/xvda1",
+		WantSettings: map[string]string{"kernel": "/usr/lib/grub-xen/grub-x86_64-xen.bin"},
+		NeedsXenify:  "pygrub, the hand conversion's boot loader, cannot read XFS v5"},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):
