@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/xenify/xenify/p2v"
 	"github.com/xenify/xenify/run"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotBlockDevice: the remote path is missing or not a block device.
@@ -487,15 +489,23 @@ func (d *Device) hashTool() string {
 func (d *Device) stream(ctx context.Context, script string, consume func(io.Reader) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	// ssh writes straight into an OS pipe that we read with large reads:
+	// no copying goroutine between them, and a 1 MiB pipe buffer lets
+	// ssh keep writing while this process waits for a CPU (on a loaded
+	// host, each hand-off between processes is where a stream stalls).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", d.t, err)
+	}
+	defer pr.Close()
+	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	runErr := make(chan error, 1)
 	go func() {
 		_, err := d.c.Run(ctx, script, pw)
-		pw.CloseWithError(err) // nil: EOF
+		pw.Close() // EOF for the reader
 		runErr <- err
 	}()
 	var src io.Reader = &meter{r: pr, c: d.c, limit: d.c.opt.BWLimit, start: time.Now()}
-	var err error
 	if d.c.opt.Compress {
 		var gz *gzip.Reader
 		gz, err = gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
@@ -520,7 +530,8 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	}
 	if err != nil {
 		cancel()
-		pr.CloseWithError(err)
+		// Drain, so that ssh is not blocked on a full pipe while it dies.
+		go io.Copy(io.Discard, pr)
 	}
 	rerr := <-runErr
 	switch {
@@ -533,6 +544,9 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	}
 	return rerr
 }
+
+// pipeSize is the buffer of the pipe ssh writes into.
+const pipeSize = 1 << 20
 
 // meter counts the bytes received and holds reads back to the bandwidth
 // limit.
