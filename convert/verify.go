@@ -66,7 +66,7 @@ func (s *session) verify(in *inspect.Inspection, p *plan.Plan, d *domain.Config,
 	if shim == nil && d.PVShim && filepath.IsAbs(d.PVShimPath) {
 		shim, _ = caps.ReadShim(d.PVShimPath)
 	}
-	vin := verify.Input{Root: s.src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
+	vin := verify.Input{Root: s.src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile, KernelCache: s.o.KernelCache}
 	if fam, err := distro.For(in); err == nil {
 		vin.Family = fam
 	}

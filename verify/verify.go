@@ -91,6 +91,10 @@ type Input struct {
 	// GRUB built for Xen searches them (pvgrub); FS is nil for those GRUB
 	// cannot read.
 	Filesystems []pvgrub.Filesystem
+	// KernelCache, when set, keeps the decoded headers and notes of
+	// compressed kernels by content (kernelimage.Cache), so that the
+	// next verify of the same kernel decodes nothing.
+	KernelCache kernelimage.Cache
 }
 
 // Frontends names a kernel's Xen frontend modules: xenblk for the
@@ -116,7 +120,7 @@ func Verify(in Input) *Report {
 	go func() {
 		var k inspected
 		if kernelData != nil {
-			k.info, k.err = kernelimage.Inspect(kernelData)
+			k.info, k.err = kernelimage.InspectWith(kernelData, kernelimage.Options{Cache: in.KernelCache})
 		}
 		kc <- k
 	}()

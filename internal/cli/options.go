@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/convert"
+	"github.com/xenify/xenify/host/cache"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/kernelimage"
@@ -174,7 +175,7 @@ func (f *convertFlags) finish() error {
 // options are the library's options for these flags and sources, with
 // the library's events printed by pr.
 func (f *convertFlags) options(e *env, sources []string, pr *progress) convert.Options {
-	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr}
+	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr, KernelCache: kernelCache()}
 }
 
 // vncFlag is --vnc (on, 127.0.0.1) or --vnc=ADDRESS.
@@ -198,6 +199,15 @@ func (v *vncFlag) Set(s string) error {
 		*v.on, *v.listen = false, ""
 	default:
 		*v.on, *v.listen = true, s
+	}
+	return nil
+}
+
+// kernelCache is the host's cache of decoded kernels (host/cache;
+// $XENIFY_CACHE_DIR=off disables it), or nil.
+func kernelCache() kernelimage.Cache {
+	if d := cache.Default(); d != nil {
+		return d
 	}
 	return nil
 }
