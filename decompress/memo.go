@@ -95,4 +95,3 @@ func forgetShared() {
 	memo.ents = nil
 	memo.Unlock()
 }
-
