@@ -9,6 +9,26 @@ import (
 	"github.com/xenify/xenify/host/cache"
 )
 
+// TestVerifyKernelCacheEveryFixture: over every fixture guest, verify
+// with a cold and then a warm cache says exactly what it says without.
+func TestVerifyKernelCacheEveryFixture(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	for _, name := range fixtureNames(t) {
+		args := []string{"verify", "--json", "--hypervisor-caps", hostCaps, filepath.Join(fixtures, name)}
+		t.Setenv(cache.EnvDir, "off")
+		want, _, wantCode := xenify(t, args...)
+		t.Setenv(cache.EnvDir, dir)
+		for _, state := range []string{"cold", "warm"} {
+			if got, _, code := xenify(t, args...); got != want || code != wantCode {
+				t.Errorf("verify %s with a %s cache = exit %d\n%s\nwant exit %d, as without a cache:\n%s", name, state, code, got, wantCode, want)
+			}
+		}
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
+		t.Errorf("cache directory after verifying every fixture: %d entries, %v; want the compressed kernels", len(ents), err)
+	}
+}
+
 // TestVerifyKernelCache: verify fills the host cache with the decoded
 // kernel (never the guest), and a verify that reads it back says the
 // same as one without a cache.
