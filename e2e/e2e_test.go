@@ -103,6 +103,7 @@ func TestIntegrationBoot(t *testing.T) {
 
 	var guests []bootGuest
 	var control *bootGuest
+	works := t.TempDir() // the converted images outlive their subtests: they boot after all converts
 	for _, v := range variants {
 		t.Run(v.Name, func(t *testing.T) {
 			g := images[strings.Join(v.recipeEnv(), "\n")]
@@ -111,7 +112,10 @@ func TestIntegrationBoot(t *testing.T) {
 				t.Fatal(g.err)
 			}
 			img, layout := g.image, g.layout
-			work := t.TempDir()
+			work := filepath.Join(works, v.Name)
+			if err := os.Mkdir(work, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			image := filepath.Join(work, v.Name+".img")
 			if out, err := exec.Command("cp", "--sparse=always", img, image).CombinedOutput(); err != nil {
 				t.Fatalf("copying image: %v: %s", err, out)
