@@ -19,14 +19,35 @@ import (
 //go:embed dom0/driver
 var driver embed.FS
 
+// Guest is one guest a dom0 run boots, in turn with the others of the job.
+type Guest struct {
+	Label    string // marker label and table row, unique in the job
+	Config   []byte // domain config; its disk already names GuestDiskPath of the guest's index
+	Password string // guest root password, from the recipe
+	// Timeout bounds one attempt, from xl create to the findmnt result.
+	Timeout  time.Duration
+	Attempts int      // boots tried while one fails (0 and 1: once)
+	VGs      []string // volume groups dom0 activates on the guest's disk only
+	Files    []string // host files the config names by absolute path
+}
+
 // Job is what the dom0 driver reads from the job disk (dom0/driver).
 type Job struct {
+	Guests []JobGuest `json:"guests"`
+}
+
+// JobGuest is one guest of job.json, in boot order.
+type JobGuest struct {
+	Label    string `json:"label"`    // prefix of its markers and console lines
 	Name     string `json:"name"`     // domain name, from the config
 	Config   string `json:"config"`   // path of the domain config in dom0
+	Disk     string `json:"disk"`     // its virtio disk in dom0 (GuestDiskPath)
 	Password string `json:"password"` // guest root password, from the recipe
-	Timeout  int    `json:"timeout"`  // seconds from xl create to the findmnt result
-	// VGs are the LVM volume groups on the guest disk that dom0 activates
-	// (vgchange -ay) before xl create, for a config that names /dev/VG/LV.
+	Timeout  int    `json:"timeout"`  // seconds from xl create to the findmnt result, per attempt
+	Attempts int    `json:"attempts"` // boots tried while one fails
+	// VGs are the LVM volume groups on the guest's disk that dom0
+	// activates (vgchange -ay, seeing that disk only) before xl create and
+	// deactivates after the guest, for a config that names /dev/VG/LV.
 	VGs []string `json:"vgs,omitempty"`
 }
 
@@ -34,11 +55,27 @@ type Job struct {
 const jobDir = "/run/xenify-e2e"
 
 // WriteJob writes the job disk: a raw tar holding the driver (driver/),
-// job.json, the domain config (domain.cfg) and, under files/, each host file the config names by
-// absolute path, which dom0 copies to the same path. vgs are the volume
-// groups dom0 activates first.
-func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []byte, files, vgs []string) error {
-	job, err := json.Marshal(Job{Name: name, Config: jobDir + "/domain.cfg", Password: password, Timeout: int(timeout.Seconds()), VGs: vgs})
+// job.json, each guest's domain config (guests/LABEL.cfg) and, under
+// files/, each host file a config names by absolute path, which dom0
+// copies to the same path. Guest i boots from the disk GuestDiskPath(i).
+func WriteJob(w io.Writer, guests []Guest) error {
+	var job Job
+	seen := map[string]bool{}
+	for i, g := range guests {
+		if g.Label == "" || path.Base(g.Label) != g.Label || seen[g.Label] {
+			return fmt.Errorf("job guest %d: label %q is empty, not a plain name or not unique", i, g.Label)
+		}
+		seen[g.Label] = true
+		name, err := ConfigName(g.Config)
+		if err != nil {
+			return fmt.Errorf("job guest %s: %w", g.Label, err)
+		}
+		job.Guests = append(job.Guests, JobGuest{
+			Label: g.Label, Name: name, Config: jobDir + "/guests/" + g.Label + ".cfg", Disk: GuestDiskPath(i),
+			Password: g.Password, Timeout: int(g.Timeout.Seconds()), Attempts: max(g.Attempts, 1), VGs: g.VGs,
+		})
+	}
+	js, err := json.Marshal(job)
 	if err != nil {
 		return err
 	}
@@ -65,25 +102,37 @@ func WriteJob(w io.Writer, name, password string, timeout time.Duration, cfg []b
 			return err
 		}
 	}
-	if err := add("job.json", int64(len(job)), bytes.NewReader(job)); err != nil {
+	if err := add("job.json", int64(len(js)), bytes.NewReader(js)); err != nil {
 		return err
 	}
-	if err := add("domain.cfg", int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
-		return err
-	}
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return fmt.Errorf("domain config names %s: %w", f, err)
-		}
-		st, err := fh.Stat()
-		if err == nil {
-			err = add(path.Join("files", path.Clean(f)), st.Size(), fh)
-		}
-		fh.Close()
-		if err != nil {
+	files := map[string]bool{}
+	for _, g := range guests {
+		if err := add("guests/"+g.Label+".cfg", int64(len(g.Config)), bytes.NewReader(g.Config)); err != nil {
 			return err
+		}
+		for _, f := range g.Files {
+			// Guests may name the same file (pvgrub's GRUB image): once.
+			if files[path.Clean(f)] {
+				continue
+			}
+			files[path.Clean(f)] = true
+			if err := addFile(add, f); err != nil {
+				return err
+			}
 		}
 	}
 	return tw.Close()
+}
+
+func addFile(add func(string, int64, io.Reader) error, f string) error {
+	fh, err := os.Open(f)
+	if err != nil {
+		return fmt.Errorf("domain config names %s: %w", f, err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	return add(path.Join("files", path.Clean(f)), st.Size(), fh)
 }

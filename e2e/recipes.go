@@ -45,8 +45,9 @@ type Variant struct {
 	// WantSettings are scalar settings the domain config must have, as
 	// ConfigSettings reads them (quotes removed): e.g. "type": "pvh".
 	WantSettings map[string]string
-	// QEMUCPU is QEMU's -cpu under TCG; "" is qemu64 (CPUQEMU64). Under
-	// KVM the CPU is always "host".
+	// QEMUCPU is QEMU's -cpu under TCG; "" is the tier's CPUTier. Under
+	// KVM the CPU is always "host". Guests of different CPUs boot in
+	// different dom0 runs (PlanRuns).
 	QEMUCPU string
 	// BootAttempts is how often a boot that fails is tried (0 and 1: once).
 	// The table shows a pass after a failed attempt, with its reason.
@@ -68,6 +69,19 @@ const (
 	CPUQEMU64 = "qemu64"
 	CPUShim   = "qemu64,family=23,model=1,+svm,+npt"
 )
+
+// CPUTier is the TCG CPU of a variant that names none: CPUShim, so that
+// PV, PVH, the shim and HVM guests share dom0 runs (PlanRuns groups guests
+// by CPU). PV guests boot on it as they do on qemu64 (measured, README).
+const CPUTier = CPUShim
+
+// CPU is the variant's QEMU CPU under TCG: QEMUCPU, else CPUTier.
+func (v Variant) CPU() string {
+	if v.QEMUCPU != "" {
+		return v.QEMUCPU
+	}
+	return CPUTier
+}
 
 // PVShim is where Debian's xen-utils-4.17 installs the PV shim, in dom0
 // (and on the conversion host).
