@@ -72,6 +72,16 @@ func (s *session) verify(in *inspect.Inspection, p *plan.Plan, d *domain.Config,
 	}
 	if len(d.Disks) > 0 {
 		vin.FirstDisk = firstDisk(s.src, d.Disks[0].Target)
+		if d.Type == domain.TypeHVM {
+			// The emulated BIOS boots the first disk's MBR: verify reads
+			// it when the target is an image or a device here.
+			if f, err := os.Open(d.Disks[0].Target); err == nil {
+				defer f.Close()
+				if size, err := f.Seek(0, io.SeekEnd); err == nil && size > 0 {
+					vin.Disk, vin.DiskSize = f, size
+				}
+			}
+		}
 	}
 	if pvgrub.IsImage(d.Kernel) {
 		vin.Filesystems = grubFilesystems(s.src, in, p, d)
