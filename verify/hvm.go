@@ -17,7 +17,7 @@ import (
 // disk) or the emulated controller's driver (one without).
 
 // bootCodeCheck checks the first disk's MBR and the GRUB stage it
-// loads. It reports whether the boot can go on.
+// loads, and reports whether they boot.
 func bootCodeCheck(r *Report, in Input) bool {
 	if in.Disk == nil {
 		r.add("boot code", Warn, "the domain's first disk is not an image or device xenify can read here, so its MBR was not checked", "run verify where the disk is reachable")

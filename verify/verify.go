@@ -197,9 +197,8 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 	}
 	hvm := r.Type == domain.TypeHVM
 	if hvm {
-		if !bootCodeCheck(r, in) {
-			return nil, nil
-		}
+		// A failure here fails the guest; the rest is still checked.
+		bootCodeCheck(r, in)
 	} else if !strings.Contains(d.Bootloader, "pygrub") {
 		r.add("boot loader", Fail, fmt.Sprintf("the domain config has neither kernel= nor bootloader=pygrub (bootloader=%q)", d.Bootloader), "use xenify convert --boot pygrub or --boot direct")
 		return nil, nil
@@ -558,9 +557,13 @@ func consistency(r *Report, in Input) {
 		v := strings.TrimPrefix(d.Vdev, "/dev/")
 		vdevs[v] = true
 		if l, ok := strings.CutPrefix(v, "hd"); ok && in.Domain.Type == domain.TypeHVM {
-			// The emulated IDE disk: hdX to the old IDE driver, sdX to
-			// libata, xvdX to xen-blkfront after the unplug.
-			vdevs["sd"+l], vdevs["xvd"+l] = true, true
+			// The emulated IDE disk: xvdX to xen-blkfront after a kernel
+			// with PV-on-HVM drivers unplugged it; hdX to the old IDE
+			// driver, sdX to libata otherwise.
+			ver := kernelVersion(r.Kernel)
+			pv := hvmHasPVDrivers(in, ver, nil)
+			vdevs[v] = !pv || ver == ""
+			vdevs["sd"+l], vdevs["xvd"+l] = !pv || ver == "", pv || ver == ""
 		}
 	}
 	provided := func(spec string) (bool, bool) { // (checked, ok)
