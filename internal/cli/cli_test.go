@@ -224,6 +224,8 @@ func convertCases(t *testing.T) map[string]convertCase {
 		"ubuntu1204":              {"ubuntu1204", []string{"--hypervisor-caps", hostCaps}, 0},
 		"rocky9":                  {"rocky9", []string{"--kernel-package", kernelMLPackage(t), "--hypervisor-caps", hostCaps}, 0},
 		"rocky9-no-kernel":        {"rocky9", []string{"--hypervisor-caps", hostCaps}, 3},
+		"debian12-disk-layout":    {"debian12", []string{"--layout", "disk", "--hypervisor-caps", hostCaps}, 0},
+		"debian12-hvm":            {"debian12", []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", hostCaps}, 0},
 		// HVM, as auto picks it for Rocky 9's own kernel (no PV, no PVH).
 		"rocky9-hvm-direct": {"rocky9", []string{"--boot", "direct", "--direct-dir", "$TMP", "--hypervisor-caps", hostCaps}, 0},
 		"hostile":           {"hostile", []string{"--hypervisor-caps", hostCaps}, 3},
