@@ -108,7 +108,11 @@ func TestIntegrationBoot(t *testing.T) {
 		dir := t.TempDir()
 		jobPath := filepath.Join(dir, "job.tar")
 		var job bytes.Buffer
-		if err := WriteJob(&job, name, Password, guestTimeout, cfg, files, vgs); err != nil {
+		gt := guestTimeout
+		if v.GuestTimeout > 0 {
+			gt = v.GuestTimeout
+		}
+		if err := WriteJob(&job, name, Password, gt, cfg, files, vgs); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(jobPath, job.Bytes(), 0o644); err != nil {

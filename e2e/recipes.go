@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Variant is one native guest recipe and how its converted form must boot.
@@ -56,6 +57,9 @@ type Variant struct {
 	// guest images keep GRUB's files only, which pygrub needs, but an
 	// HVM guest's BIOS boots the MBR.
 	GrubMBR bool
+	// GuestTimeout replaces the tier's time from xl create to the login
+	// (0: guestTimeout).
+	GuestTimeout time.Duration
 }
 
 // CPUQEMU64 is the TCG CPU of the tier. QEMU's qemu64 already has SVM
@@ -157,7 +161,9 @@ var Variants = []Variant{
 	{Name: "deb12-hvm", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1", GrubMBR: true,
 		XenifyArgs:   []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", Dom0Caps},
 		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c"},
-		QEMUCPU:      CPUShim, BootAttempts: 2},
+		// Under TCG every emulated disk access of SeaBIOS and GRUB is a
+		// trip through Xen to QEMU in dom0: give the login more time.
+		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):
