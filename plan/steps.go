@@ -96,6 +96,9 @@ func consoleName(c *Context) string {
 	if c.guestType == TypeHVM {
 		return hvmConsole
 	}
+	if c.Kernel == nil {
+		return "hvc0" // the appliance kernel of --kernel: pvops
+	}
 	k := *c.Kernel
 	switch {
 	case k.XenLinux() && (strings.HasPrefix(k.Version, "2.6.9") || (k.Version == "" && k.Flavor == "xenlinux-domU")):
