@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Variant is one native guest recipe and how its converted form must boot.
@@ -52,6 +53,14 @@ type Variant struct {
 	// BootAttempts is how often a boot that fails is tried (0 and 1: once).
 	// The table shows a pass after a failed attempt, with its reason.
 	BootAttempts int
+	// GrubMBR installs GRUB in the image's MBR (grub-install on a loop
+	// device, as the native installer does) before converting: the
+	// guest images keep GRUB's files only, which pygrub needs, but an
+	// HVM guest's BIOS boots the MBR.
+	GrubMBR bool
+	// GuestTimeout replaces the tier's time from xl create to the login
+	// (0: guestTimeout).
+	GuestTimeout time.Duration
 }
 
 // CPUQEMU64 is the TCG CPU of the tier. QEMU's qemu64 already has SVM
@@ -157,6 +166,18 @@ var Variants = []Variant{
 		WantBoot:     "/dev/xvda1",
 		WantSettings: map[string]string{"kernel": "/usr/lib/grub-xen/grub-x86_64-xen.bin"},
 		NeedsXenify:  "pygrub, the hand conversion's boot loader, cannot read XFS v5"},
+	// HVM: the whole plain disk as the emulated IDE disk hda, whose MBR
+	// (GRUB 2, installed first as on the native PC) the emulated BIOS
+	// boots; the kernel's PV-on-HVM drivers unplug hda and find the root
+	// as xvda1 through xen-blkfront. xl console attaches to the
+	// emulated serial port (ttyS0). HVM under TCG needs the CPU the shim
+	// needs (SVM with nested paging, family 23).
+	{Name: "deb12-hvm", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1", GrubMBR: true,
+		XenifyArgs:   []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", Dom0Caps},
+		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c"},
+		// Under TCG every emulated disk access of SeaBIOS and GRUB is a
+		// trip through Xen to QEMU in dom0: give the login more time.
+		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):

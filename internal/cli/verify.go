@@ -90,6 +90,8 @@ func printReport(w io.Writer, r *verify.Report) {
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU inside a PVH container, under the PV shim.")
 	case r.Bootable && r.Type == "pvh":
 		fmt.Fprintln(w, "The guest will boot as a Xen PVH domU.")
+	case r.Bootable && r.Type == "hvm":
+		fmt.Fprintln(w, "The guest will boot as a Xen HVM domU, from its disk's MBR or the kernel dom0 boots.")
 	case r.Bootable:
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU.")
 	default:
