@@ -101,6 +101,22 @@ func consoleName(k inspect.Kernel) string {
 	return "hvc0"
 }
 
+// upstartGetty is the command line of an upstart job's getty on con, with
+// a getty the guest has: Ubuntu's getty as Ubuntu's own tty jobs run it,
+// else agetty as RHEL 6's serial.conf runs it (RHEL 6 has no getty:
+// util-linux-ng ships agetty, mingetty the VT gettys), else mingetty.
+func upstartGetty(c *Context, con string) (string, error) {
+	switch {
+	case c.In.Tools["getty"] != "":
+		return c.In.Tools["getty"] + " -8 38400 " + con, nil
+	case c.In.Tools["agetty"] != "":
+		return c.In.Tools["agetty"] + " /dev/" + con + " 38400 vt100-nav", nil
+	case c.In.Tools["mingetty"] != "":
+		return c.In.Tools["mingetty"] + " " + con, nil
+	}
+	return "", xerr.Refuse("/sbin/agetty", 0, "install a getty in the guest", "no getty program in the guest for the Xen console")
+}
+
 // stepConsole puts a getty on the Xen console and lets root log in there.
 func stepConsole(c *Context) error {
 	con := consoleName(*c.Kernel)
@@ -115,6 +131,10 @@ func stepConsole(c *Context) error {
 			return err
 		}
 	case "upstart":
+		getty, err := upstartGetty(c, con)
+		if err != nil {
+			return err
+		}
 		job := fmt.Sprintf(`# %s - getty on the Xen console
 #
 # Added by xenify: this service maintains a getty on %s from the point
@@ -124,8 +144,8 @@ start on stopped rc RUNLEVEL=[2345]
 stop on runlevel [!2345]
 
 respawn
-exec /sbin/getty -8 38400 %s
-`, con, con, con)
+exec %s
+`, con, con, getty)
 		if err := c.Write("console", "/etc/init/"+con+".conf", job, "upstart job for a getty on the Xen console "+con, Mode(0o644)); err != nil {
 			return err
 		}
