@@ -161,7 +161,7 @@ func TestIntegrationBoot(t *testing.T) {
 	cfgSda1 := filepath.Join(t.TempDir(), "native.cfg") // outlives the subtests
 	for _, v := range variants {
 		t.Run(v.Name, func(t *testing.T) {
-			g := images[strings.Join(v.recipeEnv(), "\n")]
+			g := images[v.imageKey()]
 			if g.err != nil {
 				results = append(results, result{name: v.Name, reason: "image build: " + oneLine(g.err.Error())})
 				t.Fatal(g.err)
@@ -177,8 +177,8 @@ func TestIntegrationBoot(t *testing.T) {
 				if v.XenifyLayout != "" {
 					testenv.Skipf(t, "--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
 				}
-				if len(v.XenifyArgs) > 0 {
-					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
+				if args := append(g.args, v.XenifyArgs...); len(args) > 0 {
+					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(args, " "))
 				}
 				if v.NeedsXenify != "" {
 					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN): %s", v.Name, v.NeedsXenify)
@@ -186,7 +186,7 @@ func TestIntegrationBoot(t *testing.T) {
 				conv = HandConvert{Layout: layout}
 			}
 			cfgPath := filepath.Join(work, v.Name+".cfg")
-			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout, Extra: v.XenifyArgs}
+			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout, Extra: append(append([]string(nil), g.args...), v.XenifyArgs...)}
 			src, detach := image, func() error { return nil }
 			if v.XenifyLayout != "" {
 				// Per-filesystem layouts need a block device: the whole
@@ -362,6 +362,7 @@ func hypervisorDeb(cache string) (string, error) {
 type guestImage struct {
 	image  string
 	layout Layout
+	args   []string // converter arguments the image needs (imageBuilder.args)
 	err    error
 }
 
@@ -372,8 +373,8 @@ func buildGuests(t *testing.T, cache string, vs []Variant) map[string]*guestImag
 	out := map[string]*guestImage{}
 	var wg sync.WaitGroup
 	for _, v := range vs {
-		env := strings.Join(v.recipeEnv(), "\n")
-		if _, ok := out[env]; ok {
+		env := v.imageKey()
+		if _, ok := out[env]; ok || v.Image != "" {
 			continue
 		}
 		g := &guestImage{}
@@ -402,6 +403,11 @@ func buildGuests(t *testing.T, cache string, vs []Variant) map[string]*guestImag
 		}()
 	}
 	wg.Wait()
+	for _, v := range vs {
+		if _, ok := out[v.imageKey()]; !ok && v.Image != "" {
+			out[v.imageKey()] = buildImage(t, cache, v)
+		}
+	}
 	return out
 }
 
@@ -481,6 +487,15 @@ func tail(lines []string, n int) string {
 }
 
 func tailString(s string, n int) string { return tail(strings.Split(s, "\n"), n) }
+
+// imageKey tells apart the images variants boot: an image builder's
+// name, or guest/build-guest.sh's recipe.
+func (v Variant) imageKey() string {
+	if v.Image != "" {
+		return "image=" + v.Image
+	}
+	return strings.Join(v.recipeEnv(), "\n")
+}
 
 // recipeEnv is the environment guest/build-guest.sh reads.
 func (v Variant) recipeEnv() []string {
