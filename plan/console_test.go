@@ -20,7 +20,7 @@ func TestUpstartConsoleGetty(t *testing.T) {
 		want  string // the job's exec line; "" = refused
 	}{
 		{"ubuntu", map[string]string{"getty": "/sbin/getty", "agetty": "/sbin/agetty"}, "exec /sbin/getty -8 38400 hvc0"},
-		{"rhel6", map[string]string{"agetty": "/sbin/agetty", "mingetty": "/sbin/mingetty"}, "exec /sbin/agetty /dev/hvc0 38400 vt100-nav"},
+		{"rhel6", map[string]string{"agetty": "/sbin/agetty", "mingetty": "/sbin/mingetty"}, "exec /sbin/agetty hvc0 38400 vt100-nav"},
 		{"mingetty only", map[string]string{"mingetty": "/sbin/mingetty"}, "exec /sbin/mingetty hvc0"},
 		{"no getty", nil, ""},
 	} {

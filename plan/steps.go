@@ -105,12 +105,15 @@ func consoleName(k inspect.Kernel) string {
 // a getty the guest has: Ubuntu's getty as Ubuntu's own tty jobs run it,
 // else agetty as RHEL 6's serial.conf runs it (RHEL 6 has no getty:
 // util-linux-ng ships agetty, mingetty the VT gettys), else mingetty.
+// The port is named relative to /dev, as every agetty takes it: RHEL 6's
+// serial.conf passes /dev/$DEV, which util-linux 2.38's agetty turns
+// into /dev//dev/hvc0 and exits (seen booting the EL6 stand-in).
 func upstartGetty(c *Context, con string) (string, error) {
 	switch {
 	case c.In.Tools["getty"] != "":
 		return c.In.Tools["getty"] + " -8 38400 " + con, nil
 	case c.In.Tools["agetty"] != "":
-		return c.In.Tools["agetty"] + " /dev/" + con + " 38400 vt100-nav", nil
+		return c.In.Tools["agetty"] + " " + con + " 38400 vt100-nav", nil
 	case c.In.Tools["mingetty"] != "":
 		return c.In.Tools["mingetty"] + " " + con, nil
 	}
