@@ -106,7 +106,7 @@ func TestIntegrationBoot(t *testing.T) {
 	works := t.TempDir() // the converted images outlive their subtests: they boot after all converts
 	for _, v := range variants {
 		t.Run(v.Name, func(t *testing.T) {
-			g := images[strings.Join(v.recipeEnv(), "\n")]
+			g := images[v.imageKey()]
 			if g.err != nil {
 				results = append(results, result{name: v.Name, reason: "image build: " + oneLine(g.err.Error())})
 				t.Fatal(g.err)
@@ -128,8 +128,8 @@ func TestIntegrationBoot(t *testing.T) {
 				if v.XenifyLayout != "" {
 					testenv.Skipf(t, "--layout %s needs xenify (XENIFY_BIN); the hand conversion positive control converts whole disks only", v.XenifyLayout)
 				}
-				if len(v.XenifyArgs) > 0 {
-					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(v.XenifyArgs, " "))
+				if args := append(g.args, v.XenifyArgs...); len(args) > 0 {
+					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN); the hand conversion positive control takes no xenify arguments", strings.Join(args, " "))
 				}
 				if v.NeedsXenify != "" {
 					testenv.Skipf(t, "%s needs xenify (XENIFY_BIN): %s", v.Name, v.NeedsXenify)
@@ -137,7 +137,7 @@ func TestIntegrationBoot(t *testing.T) {
 				conv = HandConvert{Layout: layout}
 			}
 			cfgPath := filepath.Join(work, v.Name+".cfg")
-			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout, Extra: v.XenifyArgs}
+			opt := ConvertOptions{Direct: v.Direct, Layout: v.XenifyLayout, Extra: append(append([]string(nil), g.args...), v.XenifyArgs...)}
 			src, detach := image, func() error { return nil }
 			if v.XenifyLayout != "" {
 				// Per-filesystem layouts need a block device: the whole
@@ -489,6 +489,7 @@ func hypervisorDeb(cache string) (string, error) {
 type guestImage struct {
 	image  string
 	layout Layout
+	args   []string // converter arguments the image needs (imageBuilder.args)
 	err    error
 }
 
@@ -499,8 +500,8 @@ func buildGuests(t *testing.T, cache string, vs []Variant) map[string]*guestImag
 	out := map[string]*guestImage{}
 	var wg sync.WaitGroup
 	for _, v := range vs {
-		env := strings.Join(v.recipeEnv(), "\n")
-		if _, ok := out[env]; ok {
+		env := v.imageKey()
+		if _, ok := out[env]; ok || v.Image != "" {
 			continue
 		}
 		g := &guestImage{}
@@ -529,6 +530,11 @@ func buildGuests(t *testing.T, cache string, vs []Variant) map[string]*guestImag
 		}()
 	}
 	wg.Wait()
+	for _, v := range vs {
+		if _, ok := out[v.imageKey()]; !ok && v.Image != "" {
+			out[v.imageKey()] = buildImage(t, cache, v)
+		}
+	}
 	return out
 }
 
@@ -629,6 +635,15 @@ func tail(lines []string, n int) string {
 }
 
 func tailString(s string, n int) string { return tail(strings.Split(s, "\n"), n) }
+
+// imageKey tells apart the images variants boot: an image builder's
+// name, or guest/build-guest.sh's recipe.
+func (v Variant) imageKey() string {
+	if v.Image != "" {
+		return "image=" + v.Image
+	}
+	return strings.Join(v.recipeEnv(), "\n")
+}
 
 // recipeEnv is the environment guest/build-guest.sh reads.
 func (v Variant) recipeEnv() []string {

@@ -8,7 +8,12 @@ import (
 
 // Variant is one native guest recipe and how its converted form must boot.
 type Variant struct {
-	Name     string // also the domain name
+	Name string // also the domain name
+	// Image, when set, names the image builder (imageBuilders, e2e
+	// tests) that builds the native image instead of guest/build-guest.sh
+	// (Suite, Layout and Names are then unused); the builder also gives
+	// converter arguments the image needs, before XenifyArgs.
+	Image    string
 	Suite    string // Debian suite for mmdebstrap
 	Layout   string // guest/build-guest.sh LAYOUT: plain | bootlvm | bootpart
 	Names    string // guest/build-guest.sh NAMES: dev | uuid
@@ -178,6 +183,15 @@ var Variants = []Variant{
 		// Under TCG every emulated disk access of SeaBIOS and GRUB is a
 		// trip through Xen to QEMU in dom0: give the login more time.
 		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute},
+	// The RHEL-family stand-in (testenv.PrepareEL6: a Debian-built CentOS
+	// 6.10 with a real rpm, dracut behind RHEL 6's mkinitrd, grub legacy
+	// and upstart's job files), converted as internal/cli's
+	// TestIntegrationConvertEL6Real converts it: --kernel-package with a
+	// kernel RPM built from Debian's kernel, for testenv.EL6Caps, which
+	// offer HVM: xenify chooses PVH, as for deb12-pvh.
+	{Name: "el6-standin", Image: "el6-standin", WantRoot: "/dev/xvda1",
+		WantSettings: map[string]string{"type": "pvh", "bootloader": "pygrub"},
+		QEMUCPU:      CPUShim, BootAttempts: 2},
 }
 
 // Dom0Caps is xen_caps of the tier's dom0 (Xen 4.17 on QEMU's SVM):

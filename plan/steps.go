@@ -109,6 +109,25 @@ func consoleName(c *Context) string {
 	return "hvc0"
 }
 
+// upstartGetty is the command line of an upstart job's getty on con, with
+// a getty the guest has: Ubuntu's getty as Ubuntu's own tty jobs run it,
+// else agetty as RHEL 6's serial.conf runs it (RHEL 6 has no getty:
+// util-linux-ng ships agetty, mingetty the VT gettys), else mingetty.
+// The port is named relative to /dev, as every agetty takes it: RHEL 6's
+// serial.conf passes /dev/$DEV, which util-linux 2.38's agetty turns
+// into /dev//dev/hvc0 and exits (seen booting the EL6 stand-in).
+func upstartGetty(c *Context, con string) (string, error) {
+	switch {
+	case c.In.Tools["getty"] != "":
+		return c.In.Tools["getty"] + " -8 38400 " + con, nil
+	case c.In.Tools["agetty"] != "":
+		return c.In.Tools["agetty"] + " " + con + " 38400 vt100-nav", nil
+	case c.In.Tools["mingetty"] != "":
+		return c.In.Tools["mingetty"] + " " + con, nil
+	}
+	return "", xerr.Refuse("/sbin/agetty", 0, "install a getty in the guest", "no getty program in the guest for the Xen console")
+}
+
 // stepConsole puts a getty on the Xen console and lets root log in there.
 func stepConsole(c *Context) error {
 	con := consoleName(c)
@@ -123,6 +142,10 @@ func stepConsole(c *Context) error {
 			return err
 		}
 	case "upstart":
+		getty, err := upstartGetty(c, con)
+		if err != nil {
+			return err
+		}
 		job := fmt.Sprintf(`# %s - getty on the Xen console
 #
 # Added by xenify: this service maintains a getty on %s from the point
@@ -132,8 +155,8 @@ start on stopped rc RUNLEVEL=[2345]
 stop on runlevel [!2345]
 
 respawn
-exec /sbin/getty -8 38400 %s
-`, con, con, con)
+exec %s
+`, con, con, getty)
 		if err := c.Write("console", "/etc/init/"+con+".conf", job, "upstart job for a getty on "+consoleWhat(c), Mode(0o644)); err != nil {
 			return err
 		}
