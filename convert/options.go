@@ -9,6 +9,7 @@ import (
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/verify"
 	"github.com/xenify/xenify/xen/domain"
+	"github.com/xenify/xenify/xen/kernelimage"
 )
 
 // Options say what to convert and how. The zero value of every field
@@ -46,6 +47,11 @@ type Options struct {
 	// Output receives the output of guest commands as they run (kernel
 	// install, initrd rebuild). Nil discards it.
 	Output io.Writer
+	// KernelCache (Run and Verify) keeps what decoding a compressed
+	// kernel found, by the SHA-256 of its bytes, on the host (see
+	// kernelimage.Cache and host/cache): the next verify of the same
+	// kernel decodes nothing. Nil: no cache.
+	KernelCache kernelimage.Cache
 }
 
 // Event is one thing that happened. Exactly one field is set; its JSON

@@ -66,12 +66,23 @@ func (s *session) verify(in *inspect.Inspection, p *plan.Plan, d *domain.Config,
 	if shim == nil && d.PVShim && filepath.IsAbs(d.PVShimPath) {
 		shim, _ = caps.ReadShim(d.PVShimPath)
 	}
-	vin := verify.Input{Root: s.src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile}
+	vin := verify.Input{Root: s.src.Root, In: in, Domain: d, Caps: o.Caps, Shim: shim, BootMount: mount, BootType: typ, ReadHost: os.ReadFile, KernelCache: s.o.KernelCache}
 	if fam, err := distro.For(in); err == nil {
 		vin.Family = fam
 	}
 	if len(d.Disks) > 0 {
 		vin.FirstDisk = firstDisk(s.src, d.Disks[0].Target)
+		if d.Type == domain.TypeHVM && backs(s.src, d.Disks[0].Target) {
+			// The emulated BIOS boots the first disk's MBR: verify reads
+			// it when the target is the image or device the source is
+			// (never a host disk that merely has the native name).
+			if f, err := os.Open(d.Disks[0].Target); err == nil {
+				defer f.Close()
+				if size, err := f.Seek(0, io.SeekEnd); err == nil && size > 0 {
+					vin.Disk, vin.DiskSize = f, size
+				}
+			}
+		}
 	}
 	if pvgrub.IsImage(d.Kernel) {
 		vin.Filesystems = grubFilesystems(s.src, in, p, d)
@@ -195,4 +206,19 @@ func firstDisk(src *source.Opened, target string) []pygrub.Filesystem {
 		}
 	}
 	return cands
+}
+
+// backs reports whether target is the image or device one of the
+// source's filesystems is read from.
+func backs(src *source.Opened, target string) bool {
+	tst, err := os.Stat(target)
+	if err != nil {
+		return false
+	}
+	for _, f := range src.Filesystems {
+		if st, err := os.Stat(f.Backing); err == nil && os.SameFile(st, tst) {
+			return true
+		}
+	}
+	return false
 }

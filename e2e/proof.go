@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,12 +26,16 @@ import (
 //     and the device model's VNC server shows its text console, captured
 //     by dom0/driver/vnc.py and carried back as a PNG on the serial.
 
-// Extras are the proof steps a job carries beyond the boot (WriteJob).
+// Extras are the proof steps a guest of a job carries beyond the boot
+// (Guest.Extras, WriteJob).
 type Extras struct {
 	VNC        bool            // the framebuffer proof after login
 	Xenify     string          // host path of the xenify binary, shipped as bin/xenify
 	HostChecks []HostCheckCase // host-check runs before xl create; need Xenify
 }
+
+// Empty says the guest has no proof steps beyond the boot.
+func (ex Extras) Empty() bool { return !ex.VNC && len(ex.HostChecks) == 0 }
 
 // HostCheckCase is one host-check run in dom0 (dom0/driver/hostcheck.py).
 type HostCheckCase struct {
@@ -41,8 +43,7 @@ type HostCheckCase struct {
 	Config string `json:"config"`           // the config's path in dom0 (set by WriteJob)
 	Attach string `json:"attach,omitempty"` // a disk dom0 attaches to itself (xl block-attach 0) first
 
-	file string // the config's name in the job
-	cfg  []byte // its contents; nil: the job's domain.cfg
+	cfg []byte // the config to check; nil: the guest's own (WriteJob)
 }
 
 // Host-check cases.
@@ -59,7 +60,7 @@ const MissingBridge = "xenify-nobr0"
 // HostCheckCases are the host-check runs for a domain config: the good
 // case always, and with refusals also the two it must refuse.
 func HostCheckCases(cfg []byte, refusals bool) ([]HostCheckCase, error) {
-	cs := []HostCheckCase{{Name: CaseGood, file: "domain.cfg"}}
+	cs := []HostCheckCase{{Name: CaseGood}}
 	if !refusals {
 		return cs, nil
 	}
@@ -75,8 +76,8 @@ func HostCheckCases(cfg []byte, refusals bool) ([]HostCheckCase, error) {
 		return nil, fmt.Errorf("domain config has no disk to attach to dom0")
 	}
 	return append(cs,
-		HostCheckCase{Name: CaseMissingBridge, file: "hostcheck-" + CaseMissingBridge + ".cfg", cfg: nb},
-		HostCheckCase{Name: CaseAttached, file: "domain.cfg", Attach: disks[0].Target},
+		HostCheckCase{Name: CaseMissingBridge, cfg: nb},
+		HostCheckCase{Name: CaseAttached, Attach: disks[0].Target},
 	), nil
 }
 
@@ -119,103 +120,120 @@ type HostCheckRun struct {
 	Report *check.Report // nil: host-check printed no JSON report
 }
 
-// Proof is what the dom0 driver printed on the serial for the extras.
+// Proof is what the dom0 driver printed on the serial for a guest's
+// extras (Report.Proof, read by ParseRun).
 type Proof struct {
-	HostChecks map[string]HostCheckRun
-	FB0Driver  string // the module of the guest's xenbus vfb driver ("none": no vfb bound)
-	FB0        string // the first line of the guest's /proc/fb, spaces as '_'
-	PNG        []byte // the captured frame, checked against its length and CRC
-	PNGErr     string // why a frame dom0 sent could not be read back
+	HostChecks map[string]HostCheckRun // by case; nil: none ran
+	FB0Driver  string                  // the module of the guest's xenbus vfb driver ("none": no vfb bound)
+	FB0        string                  // the first line of the guest's /proc/fb, spaces as '_'
+	PNG        []byte                  // the captured frame, checked against its length and CRC
+	PNGErr     string                  // why a frame dom0 sent could not be read back
 }
 
-// pngPrefix starts each base64 line of the frame (dom0/driver/vnc.py).
+// pngPrefix starts each base64 line of a frame (dom0/driver/vnc.py). The
+// lines carry no label: they belong to the frame the last VNC-PNG marker
+// opened (dom0 boots one guest at a time).
 const pngPrefix = "vnc-png| "
 
-// ParseProof reads the extras' markers from a serial log:
+// frameReader collects the base64 lines of a frame for its guest's Proof.
+type frameReader struct {
+	p       *Proof
+	b64     strings.Builder
+	wantLen int
+	wantCRC uint32
+}
+
+// proofMark records a guest's proof marker, word and the text after it
+// (rest, spaces kept: a host-check report is JSON):
 //
-//	XENIFY-E2E: HOSTCHECK <case> <exit> <JSON report | null>
-//	XENIFY-E2E: FB0 <module of the vfb driver> <first line of /proc/fb>
-//	XENIFY-E2E: VNC-PNG <width> <height> <bytes> <crc32 hex>
+//	XENIFY-E2E: LABEL: HOSTCHECK <case> <exit> <JSON report | null>
+//	XENIFY-E2E: LABEL: FB0 <module of the vfb driver> <first line of /proc/fb>
+//	XENIFY-E2E: LABEL: VNC-PNG <width> <height> <bytes> <crc32 hex>
 //	vnc-png| <base64>...
-//	XENIFY-E2E: VNC-PNG-END
-func ParseProof(r io.Reader) (Proof, error) {
-	p := Proof{HostChecks: map[string]HostCheckRun{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	var b64 *strings.Builder
-	var wantLen int
-	var wantCRC uint32
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if b64 != nil {
-			if s, ok := strings.CutPrefix(line, pngPrefix); ok {
-				b64.WriteString(strings.TrimSpace(s))
-				continue
+//	XENIFY-E2E: LABEL: VNC-PNG-END
+//
+// frame is the frame being read, if any; VNC-PNG opens one and
+// VNC-PNG-END closes it. It returns false for a word that is not a proof
+// marker.
+func (p *Proof) mark(word, rest string, frame **frameReader) bool {
+	switch word {
+	case "HOSTCHECK":
+		f := strings.SplitN(rest, " ", 3)
+		if len(f) < 3 {
+			return true
+		}
+		run := HostCheckRun{Exit: -1}
+		if n, err := strconv.Atoi(f[1]); err == nil {
+			run.Exit = n
+		}
+		var rep check.Report
+		if f[2] != "null" && json.Unmarshal([]byte(f[2]), &rep) == nil {
+			run.Report = &rep
+		}
+		if p.HostChecks == nil {
+			p.HostChecks = map[string]HostCheckRun{}
+		}
+		p.HostChecks[f[0]] = run
+	case "FB0":
+		f := strings.Fields(rest)
+		if len(f) >= 2 {
+			p.FB0Driver, p.FB0 = f[0], f[1]
+		}
+	case "VNC-PNG":
+		*frame = nil
+		f := strings.Fields(rest)
+		fr := &frameReader{p: p}
+		var err error
+		if len(f) == 4 {
+			fr.wantLen, err = strconv.Atoi(f[2])
+			var c uint64
+			if err == nil {
+				c, err = strconv.ParseUint(f[3], 16, 32)
+				fr.wantCRC = uint32(c)
 			}
 		}
-		i := strings.Index(line, Marker)
-		if i < 0 {
-			continue
+		if len(f) != 4 || err != nil {
+			p.PNGErr = "bad VNC-PNG marker: " + rest
+			return true
 		}
-		kind, rest, _ := strings.Cut(line[i+len(Marker):], " ")
-		switch kind {
-		case "HOSTCHECK":
-			f := strings.SplitN(rest, " ", 3)
-			if len(f) < 3 {
-				continue
-			}
-			run := HostCheckRun{Exit: -1}
-			if n, err := strconv.Atoi(f[1]); err == nil {
-				run.Exit = n
-			}
-			var rep check.Report
-			if f[2] != "null" && json.Unmarshal([]byte(f[2]), &rep) == nil {
-				run.Report = &rep
-			}
-			p.HostChecks[f[0]] = run
-		case "FB0":
-			f := strings.Fields(rest)
-			if len(f) >= 2 {
-				p.FB0Driver, p.FB0 = f[0], f[1]
-			}
-		case "VNC-PNG":
-			f := strings.Fields(rest)
-			var err error
-			if len(f) == 4 {
-				wantLen, err = strconv.Atoi(f[2])
-				var c uint64
-				if err == nil {
-					c, err = strconv.ParseUint(f[3], 16, 32)
-					wantCRC = uint32(c)
-				}
-			}
-			if len(f) != 4 || err != nil {
-				p.PNGErr = "bad VNC-PNG marker: " + rest
-				continue
-			}
-			b64 = &strings.Builder{}
-		case "VNC-PNG-END":
-			if b64 == nil {
-				continue
-			}
-			data, err := base64.StdEncoding.DecodeString(b64.String())
-			b64 = nil
-			switch {
-			case err != nil:
-				p.PNGErr = "frame: base64: " + err.Error()
-			case len(data) != wantLen:
-				p.PNGErr = fmt.Sprintf("frame: %d bytes arrived, dom0 sent %d (characters lost on the serial?)", len(data), wantLen)
-			case crc32.ChecksumIEEE(data) != wantCRC:
-				p.PNGErr = fmt.Sprintf("frame: CRC %08x, dom0 sent %08x (the serial garbled it)", crc32.ChecksumIEEE(data), wantCRC)
-			default:
-				p.PNG, p.PNGErr = data, ""
-			}
+		*frame = fr
+	case "VNC-PNG-END":
+		fr := *frame
+		if fr == nil || fr.p != p {
+			return true
 		}
+		*frame = nil
+		data, err := base64.StdEncoding.DecodeString(fr.b64.String())
+		switch {
+		case err != nil:
+			p.PNGErr = "frame: base64: " + err.Error()
+		case len(data) != fr.wantLen:
+			p.PNGErr = fmt.Sprintf("frame: %d bytes arrived, dom0 sent %d (characters lost on the serial?)", len(data), fr.wantLen)
+		case crc32.ChecksumIEEE(data) != fr.wantCRC:
+			p.PNGErr = fmt.Sprintf("frame: CRC %08x, dom0 sent %08x (the serial garbled it)", crc32.ChecksumIEEE(data), fr.wantCRC)
+		default:
+			p.PNG, p.PNGErr = data, ""
+		}
+	default:
+		return false
 	}
-	if b64 != nil && p.PNGErr == "" {
-		p.PNGErr = "frame: no VNC-PNG-END (dom0 stopped while sending it)"
+	return true
+}
+
+// line takes a base64 line of the frame; false: line is not one.
+func (fr *frameReader) line(line string) bool {
+	s, ok := strings.CutPrefix(line, pngPrefix)
+	if ok {
+		fr.b64.WriteString(strings.TrimSpace(s))
 	}
-	return p, sc.Err()
+	return ok
+}
+
+// cut records that the log ended inside the frame.
+func (fr *frameReader) cut() {
+	if fr.p.PNGErr == "" {
+		fr.p.PNGErr = "frame: no VNC-PNG-END (dom0 stopped while sending it)"
+	}
 }
 
 // Verdict returns "" when dom0 printed every host-check result cases ask

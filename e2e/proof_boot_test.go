@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,46 +11,37 @@ import (
 	"github.com/xenify/xenify/verify"
 )
 
-// proofExtras are the extras of a boot's job (proof.go): with xenify
-// under test (XENIFY_BIN), host-check's good case before every variant's
-// xl create, and its refusals where the variant asks
-// (HostCheckRefusals); the framebuffer proof where it asks (VNC). The
-// negative check (label is not the variant's name) gets none.
-func proofExtras(t *testing.T, v Variant, cfg []byte, label string) Extras {
-	t.Helper()
-	if label != v.Name {
-		return Extras{}
+// proofExtras are a guest's extras (proof.go): with xenify under test
+// (XENIFY_BIN), host-check's good case before every variant's first xl
+// create, and its refusals where the variant asks (HostCheckRefusals);
+// the framebuffer proof where it asks (VNC). cfg is the config as dom0
+// boots it (its disk names the guest's disk in dom0). The negative check
+// (mustFail) gets none.
+func proofExtras(g bootGuest, cfg []byte) (Extras, error) {
+	if g.mustFail {
+		return Extras{}, nil
 	}
-	ex := Extras{VNC: v.VNC}
+	ex := Extras{VNC: g.v.VNC}
 	bin := os.Getenv("XENIFY_BIN")
 	if bin == "" {
-		return ex // the hand conversion positive control: no xenify to run
+		return ex, nil // the hand conversion positive control: no xenify to run
 	}
-	cases, err := HostCheckCases(cfg, v.HostCheckRefusals)
+	cases, err := HostCheckCases(cfg, g.v.HostCheckRefusals)
 	if err != nil {
-		t.Fatalf("host-check cases: %v", err)
+		return ex, fmt.Errorf("host-check cases: %w", err)
 	}
 	ex.Xenify, ex.HostChecks = bin, cases
-	return ex
+	return ex, nil
 }
 
-// proofVerdict reads what dom0 printed for the extras from the serial
-// log, logs each host-check problem, keeps a captured frame as an
-// artifact (ArtifactsDir, and XENIFY_E2E_KEEP_LOGS), and returns "" when
-// the extras proved what they must, else why not.
-func proofVerdict(t *testing.T, ex Extras, serialLog, label string) string {
+// proofVerdict logs each host-check problem dom0 printed for a guest,
+// keeps a captured frame as an artifact (ArtifactsDir, and
+// XENIFY_E2E_KEEP_LOGS), and returns "" when the extras proved what they
+// must, else why not.
+func proofVerdict(t *testing.T, ex Extras, p Proof, label string) string {
 	t.Helper()
-	if !ex.VNC && len(ex.HostChecks) == 0 {
+	if ex.Empty() {
 		return ""
-	}
-	f, err := os.Open(serialLog)
-	if err != nil {
-		return "reading serial log: " + err.Error()
-	}
-	p, err := ParseProof(f)
-	f.Close()
-	if err != nil {
-		return "reading serial log: " + err.Error()
 	}
 	for _, c := range ex.HostChecks {
 		run, ok := p.HostChecks[c.Name]
@@ -70,7 +62,8 @@ func proofVerdict(t *testing.T, ex Extras, serialLog, label string) string {
 		}
 		for _, d := range dirs {
 			out := filepath.Join(d, label+".vnc.png")
-			if err := os.MkdirAll(d, 0o755); err == nil {
+			err := os.MkdirAll(d, 0o755)
+			if err == nil {
 				err = os.WriteFile(out, p.PNG, 0o644)
 			}
 			if err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +24,7 @@ import (
 )
 
 const proofCfg = "name = \"deb12-vnc\"\nbootloader = \"pygrub\"\n" +
-	"disk = [\n    'format=raw, vdev=xvda, access=rw, target=/dev/disk/by-id/virtio-xenify-guest',\n]\n" +
+	"disk = [\n    'format=raw, vdev=xvda, access=rw, target=/dev/disk/by-id/virtio-xenify-guest-1',\n]\n" +
 	"vif = [\n    'mac=00:16:3e:00:00:01, bridge=xenbr0',\n]\nvfb = [ 'vnc=1,vnclisten=127.0.0.1' ]\n"
 
 func TestWithBridge(t *testing.T) {
@@ -58,8 +60,8 @@ func TestHostCheckCases(t *testing.T) {
 	if !strings.Contains(string(cs[1].cfg), "bridge="+MissingBridge) {
 		t.Errorf("missing-bridge config:\n%s", cs[1].cfg)
 	}
-	if cs[2].Name != CaseAttached || cs[2].Attach != Dom0GuestDisk {
-		t.Errorf("attached case = %+v, want the guest disk %s attached", cs[2], Dom0GuestDisk)
+	if cs[2].Name != CaseAttached || cs[2].Attach != GuestDiskPath(0) {
+		t.Errorf("attached case = %+v, want the guest disk %s attached", cs[2], GuestDiskPath(0))
 	}
 	if _, err := HostCheckCases([]byte("vif = [ 'bridge=a' ]\n"), true); err == nil {
 		t.Errorf("HostCheckCases(no disk) = nil error")
@@ -75,8 +77,13 @@ func TestWriteJobExtras(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	guests := []Guest{
+		{Label: "deb12-vnc", Config: []byte(proofCfg), Password: "pw", Extras: Extras{VNC: true, Xenify: bin, HostChecks: cs}},
+		{Label: "deb12-sda1", Config: []byte("name='g'\n"), Password: "pw", Extras: Extras{Xenify: bin, HostChecks: cs[:1]}},
+		{Label: "deb12-sda1-unconverted", Config: []byte("name='g'\n"), Password: "pw"},
+	}
 	var buf bytes.Buffer
-	if err := WriteJob(&buf, "g", "pw", 0, []byte(proofCfg), nil, nil, Extras{VNC: true, Xenify: bin, HostChecks: cs}); err != nil {
+	if err := WriteJob(&buf, guests); err != nil {
 		t.Fatal(err)
 	}
 	got := readTar(t, &buf)
@@ -84,20 +91,35 @@ func TestWriteJobExtras(t *testing.T) {
 	if err := json.Unmarshal([]byte(got["job.json"]), &job); err != nil {
 		t.Fatal(err)
 	}
-	want := []HostCheckCase{
-		{Name: CaseGood, Config: "/run/xenify-e2e/domain.cfg"},
-		{Name: CaseMissingBridge, Config: "/run/xenify-e2e/hostcheck-missing-bridge.cfg"},
-		{Name: CaseAttached, Config: "/run/xenify-e2e/domain.cfg", Attach: Dom0GuestDisk},
+	want := [][]HostCheckCase{{
+		{Name: CaseGood, Config: "/run/xenify-e2e/guests/deb12-vnc.cfg"},
+		{Name: CaseMissingBridge, Config: "/run/xenify-e2e/guests/deb12-vnc.missing-bridge.cfg"},
+		{Name: CaseAttached, Config: "/run/xenify-e2e/guests/deb12-vnc.cfg", Attach: GuestDiskPath(0)},
+	}, {
+		{Name: CaseGood, Config: "/run/xenify-e2e/guests/deb12-sda1.cfg"},
+	}, nil}
+	for i, g := range job.Guests {
+		if diff := cmp.Diff(want[i], g.HostChecks, cmp.AllowUnexported(HostCheckCase{})); diff != "" || g.VNC != (i == 0) {
+			t.Errorf("job.json %s: vnc=%v, hostchecks mismatch (-want +got):\n%s", g.Label, g.VNC, diff)
+		}
 	}
-	if diff := cmp.Diff(want, job.HostChecks, cmp.AllowUnexported(HostCheckCase{})); diff != "" || !job.VNC {
-		t.Errorf("job.json vnc=%v, hostchecks mismatch (-want +got):\n%s", job.VNC, diff)
-	}
-	if got["bin/xenify"] != "BIN" || !strings.Contains(got["hostcheck-missing-bridge.cfg"], "bridge="+MissingBridge) {
-		t.Errorf("job lacks bin/xenify or the missing-bridge config (tar has %v)", keys(got))
+	if got["bin/xenify"] != "BIN" || !strings.Contains(got["guests/deb12-vnc.missing-bridge.cfg"], "bridge="+MissingBridge) {
+		t.Errorf("job lacks bin/xenify or the missing-bridge config (tar has %d files)", len(got))
 	}
 	for _, f := range []string{"driver/hostcheck.py", "driver/vnc.py"} {
 		if got[f] == "" {
-			t.Errorf("job lacks %s (tar has %v)", f, keys(got))
+			t.Errorf("job lacks %s (tar has %d files)", f, len(got))
+		}
+	}
+	// Host-check needs the binary; one job ships one.
+	other := filepath.Join(t.TempDir(), "xenify")
+	for _, bad := range [][]Guest{
+		{{Label: "a", Config: []byte("name='a'\n"), Extras: Extras{HostChecks: cs[:1]}}},
+		{{Label: "a", Config: []byte("name='a'\n"), Extras: Extras{Xenify: bin, HostChecks: cs[:1]}},
+			{Label: "b", Config: []byte("name='b'\n"), Extras: Extras{Xenify: other, HostChecks: cs[:1]}}},
+	} {
+		if err := WriteJob(io.Discard, bad); err == nil {
+			t.Errorf("WriteJob(%+v) = nil, want an error", bad)
 		}
 	}
 }
@@ -126,9 +148,9 @@ func TestProofVerdict(t *testing.T) {
 		Fix: "shut that domain down, or detach the disk (xl block-detach 0 ...)"}
 	good := report(t, true, pass("dom0"), pass("bridge[0]"), pass("disk xvda"))
 	lines := func(good, bridge, attached string) string {
-		return "noise\r\n(XEN) x\nXENIFY-E2E: HOSTCHECK good " + good + "\n" +
-			"XENIFY-E2E: HOSTCHECK missing-bridge " + bridge + "\n" +
-			"[  1.0] XENIFY-E2E: HOSTCHECK attached " + attached + "\n"
+		return "noise\r\n(XEN) x\nXENIFY-E2E: g: HOSTCHECK good " + good + "\n" +
+			"XENIFY-E2E: g: HOSTCHECK missing-bridge " + bridge + "\n" +
+			"[  1.0] XENIFY-E2E: g: HOSTCHECK attached " + attached + "\n"
 	}
 	okBridge := "3 " + report(t, false, pass("dom0"), bridgeFail, pass("disk xvda"))
 	okAttached := "3 " + report(t, false, pass("dom0"), pass("bridge[0]"), diskFail)
@@ -142,9 +164,9 @@ func TestProofVerdict(t *testing.T) {
 		{"bridge refused for another reason", lines("0 "+good, okAttached, okAttached), "host-check missing-bridge: failed check disk xvda"},
 		{"two refusals", lines("0 "+good, "3 "+report(t, false, bridgeFail, diskFail), okAttached), "host-check missing-bridge: want exactly the bridge[0] check to fail, 2 failed"},
 		{"attached not refused", lines("0 "+good, okBridge, "0 "+good), "host-check attached: exit 0"},
-		{"a case missing", "XENIFY-E2E: HOSTCHECK good 0 " + good + "\n", "host-check missing-bridge: dom0 printed no result"},
+		{"a case missing", "XENIFY-E2E: g: HOSTCHECK good 0 " + good + "\n", "host-check missing-bridge: dom0 printed no result"},
 	} {
-		p, err := ParseProof(strings.NewReader(tc.log))
+		p, err := parseProof(tc.log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +201,7 @@ func framed(data []byte, w, h int, crc string) string {
 	if crc == "" {
 		crc = fmt.Sprintf("%08x", crc32.ChecksumIEEE(data))
 	}
-	fmt.Fprintf(&b, "XENIFY-E2E: VNC-PNG %d %d %d %s\n", w, h, len(data), crc)
+	fmt.Fprintf(&b, "XENIFY-E2E: g: VNC-PNG %d %d %d %s\n", w, h, len(data), crc)
 	enc := base64.StdEncoding.EncodeToString(data)
 	for i := 0; i < len(enc); i += 76 {
 		fmt.Fprintf(&b, "vnc-png| %s\n", enc[i:min(i+76, len(enc))])
@@ -187,24 +209,24 @@ func framed(data []byte, w, h int, crc string) string {
 			b.WriteString("(XEN) a line of Xen's own in between\n")
 		}
 	}
-	b.WriteString("XENIFY-E2E: VNC-PNG-END\n")
+	b.WriteString("XENIFY-E2E: g: VNC-PNG-END\n")
 	return b.String()
 }
 
 func TestProofFrame(t *testing.T) {
 	text := pngOf(t, 64, 48, 300)
-	fb := "XENIFY-E2E: FB0 xen_fbfront 0_xen\n"
+	fb := "XENIFY-E2E: g: FB0 xen_fbfront 0_xen\n"
 	for _, tc := range []struct{ name, log, want string }{
 		{"a frame with text", fb + framed(text, 64, 48, ""), ""},
 		{"blank", fb + framed(pngOf(t, 64, 48, 10), 64, 48, ""), "frame: 64x48 blank (10 pixels differ"},
-		{"no fb0", "XENIFY-E2E: FB0 none none\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
-		{"fb0 another framebuffer", "XENIFY-E2E: FB0 xen_fbfront 0_EFI_VGA\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
+		{"no fb0", "XENIFY-E2E: g: FB0 none none\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
+		{"fb0 another framebuffer", "XENIFY-E2E: g: FB0 xen_fbfront 0_EFI_VGA\n" + framed(text, 64, 48, ""), "the guest's /dev/fb0 is not xen-fbfront's"},
 		{"garbled", fb + framed(text, 64, 48, "00000000"), "frame: CRC"},
-		{"truncated", fb + strings.TrimSuffix(framed(text, 64, 48, ""), "XENIFY-E2E: VNC-PNG-END\n"), "frame: no VNC-PNG-END"},
+		{"truncated", fb + strings.TrimSuffix(framed(text, 64, 48, ""), "XENIFY-E2E: g: VNC-PNG-END\n"), "frame: no VNC-PNG-END"},
 		{"no frame", fb, "dom0 sent no VNC frame"},
 		{"not a PNG", fb + framed([]byte("GIF89a"), 1, 1, ""), "frame: not a PNG"},
 	} {
-		p, err := ParseProof(strings.NewReader(tc.log))
+		p, err := parseProof(tc.log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,15 +235,15 @@ func TestProofFrame(t *testing.T) {
 			t.Errorf("%s: Verdict() = %q, want prefix %q", tc.name, got, tc.want)
 		}
 	}
-	p, _ := ParseProof(strings.NewReader(fb + framed(text, 64, 48, "")))
+	p, _ := parseProof(fb + framed(text, 64, 48, ""))
 	if !bytes.Equal(p.PNG, text) || p.FB0Driver != "xen_fbfront" || p.FB0 != "0_xen" {
-		t.Errorf("ParseProof: fb0 %q %q, PNG %d bytes, want the %d sent", p.FB0Driver, p.FB0, len(p.PNG), len(text))
+		t.Errorf("ParseRun: fb0 %q %q, PNG %d bytes, want the %d sent", p.FB0Driver, p.FB0, len(p.PNG), len(text))
 	}
 }
 
 // TestDriverPython runs the dom0 driver's Python unit tests (the RFB
 // client and PNG encoder against a scripted server), then checks that a
-// frame vnc.py encodes and prints reads back through ParseProof and Go's
+// frame vnc.py encodes and prints reads back through ParseRun and Go's
 // PNG decoder pixel for pixel.
 func TestDriverPython(t *testing.T) {
 	py, err := exec.LookPath("python3")
@@ -238,7 +260,7 @@ func TestDriverPython(t *testing.T) {
 	const script = `import sys, vnc
 w, h = 40, 20
 rgb = bytes(v for y in range(h) for x in range(w) for v in (x * 6, y * 12, (x + y) % 256))
-vnc.emit(vnc.png(w, h, rgb), w, h, pause=0)
+vnc.emit(vnc.png(w, h, rgb), w, h, "g", pause=0)
 `
 	cmd = exec.Command(py, "-c", script)
 	cmd.Dir, cmd.Env = "dom0/driver", env
@@ -246,9 +268,9 @@ vnc.emit(vnc.png(w, h, rgb), w, h, pause=0)
 	if err != nil {
 		t.Fatalf("vnc.emit: %v", err)
 	}
-	p, err := ParseProof(bytes.NewReader(out))
+	p, err := parseProof(string(out))
 	if err != nil || p.PNG == nil {
-		t.Fatalf("ParseProof(vnc.emit output) = %v, %v; PNGErr %q\n%s", p.PNG, err, p.PNGErr, out)
+		t.Fatalf("ParseRun(vnc.emit output) = %v, %v; PNGErr %q\n%s", p.PNG, err, p.PNGErr, out)
 	}
 	img, err := png.Decode(bytes.NewReader(p.PNG))
 	if err != nil {
@@ -264,5 +286,63 @@ vnc.emit(vnc.png(w, h, rgb), w, h, pause=0)
 				t.Fatalf("pixel (%d,%d) = %v, want %v", x, y, got, want)
 			}
 		}
+	}
+}
+
+// parseProof reads a log as ParseRun does and returns guest g's Proof.
+func parseProof(log string) (Proof, error) {
+	run, err := ParseRun(strings.NewReader(log))
+	return run.Report("g").Proof, err
+}
+
+// readTar returns a job's files by name.
+func readTar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+	}
+}
+
+// TestParseRunProof: each guest's proof markers land on its own row; a
+// retry keeps the host-check results (they run once, before the first
+// attempt) and drops the frame of the failed attempt.
+func TestParseRunProof(t *testing.T) {
+	text := pngOf(t, 64, 48, 300)
+	good := "0 " + report(t, true, pass("dom0"))
+	log := "XENIFY-E2E: g: BEGIN g\nXENIFY-E2E: g: HOSTCHECK good " + good + "\n" +
+		"XENIFY-E2E: g: FB0 none none\n" + framed([]byte("lost"), 1, 1, "") +
+		"XENIFY-E2E: g: FAIL timeout\nXENIFY-E2E: g: ATTEMPT 2\n" +
+		"XENIFY-E2E: g: FB0 xen_fbfront 0_xen\n" + framed(text, 64, 48, "") +
+		"XENIFY-E2E: g: DONE 1\nXENIFY-E2E: h: BEGIN h\nXENIFY-E2E: h: FB0 x 0_y\n" +
+		strings.ReplaceAll(framed(text, 64, 48, ""), "XENIFY-E2E: g:", "XENIFY-E2E: h:")
+	run, err := ParseRun(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := run.Report("g").Proof
+	if g.HostChecks[CaseGood].Exit != 0 || g.HostChecks[CaseGood].Report == nil || g.FB0 != "0_xen" || !bytes.Equal(g.PNG, text) {
+		t.Errorf("g: %+v; want the host-check of attempt 1 and the frame of attempt 2", g)
+	}
+	if why := g.Verdict([]HostCheckCase{{Name: CaseGood}}, true); why != "" {
+		t.Errorf("g: Verdict = %q", why)
+	}
+	h := run.Report("h").Proof
+	if h.HostChecks != nil || h.FB0 != "0_y" || !bytes.Equal(h.PNG, text) {
+		t.Errorf("h: %+v; want its own FB0 and frame, no host-check", h)
+	}
+	// A frame cut off by the end of the log, then none for a new guest.
+	cut := "XENIFY-E2E: g: VNC-PNG 1 1 4 00000000\nvnc-png| AAAA\n"
+	if p, _ := parseProof(cut); p.PNGErr != "frame: no VNC-PNG-END (dom0 stopped while sending it)" {
+		t.Errorf("cut frame: PNGErr %q", p.PNGErr)
 	}
 }

@@ -16,24 +16,30 @@ const (
 	Dom0Args = "console=hvc0 earlyprintk=xen root=/dev/vda rw"
 )
 
-// Serial numbers of the virtio disks; dom0 finds them under /dev/disk/by-id/virtio-SERIAL.
+// Serial numbers of the virtio disks; dom0 finds them under
+// /dev/disk/by-id/virtio-SERIAL. Guest disk i has serial SerialGuest-(i+1)
+// (GuestSerial); virtio-blk serials hold 20 bytes.
 const (
 	SerialDom0  = "xenify-dom0"
 	SerialGuest = "xenify-guest"
 	SerialJob   = "xenify-job"
 )
 
-// Dom0GuestDisk is the guest disk's path as dom0 sees it.
-const Dom0GuestDisk = "/dev/disk/by-id/virtio-" + SerialGuest
+// GuestSerial is the serial of the i-th guest disk of a run (from 0).
+func GuestSerial(i int) string { return fmt.Sprintf("%s-%d", SerialGuest, i+1) }
 
-// Machine is one QEMU run: Xen with a dom0, a guest disk and a job disk.
+// GuestDiskPath is the i-th guest disk's path as dom0 sees it: the one
+// edit to a whole-disk domain config points its disk here.
+func GuestDiskPath(i int) string { return "/dev/disk/by-id/virtio-" + GuestSerial(i) }
+
+// Machine is one QEMU run: Xen with a dom0, the guest disks and a job disk.
 type Machine struct {
-	Xen, Dom0Kernel, Dom0Initrd, Dom0Root string // files from the dom0 build
-	GuestDisk                             string // raw guest image; QEMU opens it with snapshot=on
-	JobTar                                string // raw tar dom0 reads from the job disk
-	SerialLog                             string // QEMU's serial port: Xen's com1 and dom0's hvc0
-	Accel                                 string // "tcg" or "kvm"
-	CPU                                   string // -cpu under TCG; "": CPUQEMU64
+	Xen, Dom0Kernel, Dom0Initrd, Dom0Root string   // files from the dom0 build
+	GuestDisks                            []string // raw guest images, in job order; QEMU opens them with snapshot=on
+	JobTar                                string   // raw tar dom0 reads from the job disk
+	SerialLog                             string   // QEMU's serial port: Xen's com1 and dom0's hvc0
+	Accel                                 string   // "tcg" or "kvm"
+	CPU                                   string   // -cpu under TCG; "": CPUQEMU64
 	MemMiB                                int
 }
 
@@ -68,7 +74,9 @@ func (m Machine) Args() []string {
 		"-initrd", m.Dom0Kernel + " " + Dom0Args + "," + m.Dom0Initrd,
 	}
 	a = append(a, disk("dom0", m.Dom0Root, SerialDom0, "snapshot=on")...)
-	a = append(a, disk("guest", m.GuestDisk, SerialGuest, "snapshot=on")...)
+	for i, g := range m.GuestDisks {
+		a = append(a, disk(fmt.Sprintf("guest%d", i+1), g, GuestSerial(i), "snapshot=on")...)
+	}
 	a = append(a, disk("job", m.JobTar, SerialJob, "readonly=on")...)
 	a = append(a, "-serial", "file:"+m.SerialLog)
 	return a

@@ -3,16 +3,31 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Variant is one native guest recipe and how its converted form must boot.
 type Variant struct {
-	Name     string // also the domain name
+	Name string // also the domain name
+	// Image, when set, names the image builder (imageBuilders, e2e
+	// tests) that builds the native image instead of guest/build-guest.sh
+	// (Suite, Layout and Names are then unused); the builder also gives
+	// converter arguments the image needs, before XenifyArgs.
+	Image    string
 	Suite    string // Debian suite for mmdebstrap
-	Layout   string // guest/build-guest.sh LAYOUT: plain | bootlvm
+	Layout   string // guest/build-guest.sh LAYOUT: plain | bootlvm | bootpart
 	Names    string // guest/build-guest.sh NAMES: dev | uuid
 	Direct   bool   // convert with --boot direct instead of pygrub
 	WantRoot string // findmnt SOURCE of / in the booted guest
+
+	// Init, Initrd and FS are guest/build-guest.sh INIT (systemd, or
+	// sysvinit), INITRD (initramfs-tools, or dracut) and FS (ext4, or
+	// xfs); "" is the first, and leaves the recipe's environment (and so
+	// its cached image) as it was before the choice existed.
+	Init, Initrd, FS string
+	// NeedsXenify, when set, says why the hand conversion positive
+	// control cannot convert this guest; the variant then needs xenify.
+	NeedsXenify string
 
 	// XenifyLayout, when set, converts a whole-disk loop device of the
 	// image (losetup --find --show) with --layout XenifyLayout instead of
@@ -36,12 +51,13 @@ type Variant struct {
 	// WantSettings are scalar settings the domain config must have, as
 	// ConfigSettings reads them (quotes removed): e.g. "type": "pvh".
 	WantSettings map[string]string
-	// QEMUCPU is QEMU's -cpu under TCG; "" is qemu64 (CPUQEMU64). Under
-	// KVM the CPU is always "host".
+	// QEMUCPU is QEMU's -cpu under TCG; "" is the tier's CPUTier. Under
+	// KVM the CPU is always "host". Guests of different CPUs boot in
+	// different dom0 runs (PlanRuns).
 	QEMUCPU string
 	// VNC asks for the framebuffer proof (proof.go): after login, the
-	// guest's /dev/fb0 must be xen-fbfront's, and a frame of the
-	// device model's VNC server must show its text console. The
+	// guest's /proc/fb must show xen-fbfront's framebuffer, and a frame
+	// of the device model's VNC server must show its text console. The
 	// variant converts with --vnc (in XenifyArgs).
 	VNC bool
 	// HostCheckRefusals adds host-check's refusals (proof.go) to its good
@@ -51,6 +67,14 @@ type Variant struct {
 	// BootAttempts is how often a boot that fails is tried (0 and 1: once).
 	// The table shows a pass after a failed attempt, with its reason.
 	BootAttempts int
+	// GrubMBR installs GRUB in the image's MBR (grub-install on a loop
+	// device, as the native installer does) before converting: the
+	// guest images keep GRUB's files only, which pygrub needs, but an
+	// HVM guest's BIOS boots the MBR.
+	GrubMBR bool
+	// GuestTimeout replaces the tier's time from xl create to the login
+	// (0: guestTimeout).
+	GuestTimeout time.Duration
 }
 
 // CPUQEMU64 is the TCG CPU of the tier. QEMU's qemu64 already has SVM
@@ -68,6 +92,19 @@ const (
 	CPUQEMU64 = "qemu64"
 	CPUShim   = "qemu64,family=23,model=1,+svm,+npt"
 )
+
+// CPUTier is the TCG CPU of a variant that names none: CPUShim, so that
+// PV, PVH, the shim and HVM guests share dom0 runs (PlanRuns groups guests
+// by CPU). PV guests boot on it as they do on qemu64 (measured, README).
+const CPUTier = CPUShim
+
+// CPU is the variant's QEMU CPU under TCG: QEMUCPU, else CPUTier.
+func (v Variant) CPU() string {
+	if v.QEMUCPU != "" {
+		return v.QEMUCPU
+	}
+	return CPUTier
+}
 
 // PVShim is where Debian's xen-utils-4.17 installs the PV shim, in dom0
 // (and on the conversion host).
@@ -128,6 +165,41 @@ var Variants = []Variant{
 	{Name: "deb12-pvh-pvgrub", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1",
 		XenifyArgs:   []string{"--boot", "pvgrub", "--guest-type", "pvh"},
 		WantSettings: map[string]string{"type": "pvh", "kernel": "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"},
+		QEMUCPU:      CPUShim, BootAttempts: 2},
+	// A Debian whose user swapped in RHEL's tools: sysvinit, and dracut
+	// configured hostonly="yes" instead of initramfs-tools; fstab names
+	// /dev/sdX. Converted with defaults: the guest's own dracut rebuilds
+	// the initrd with the Xen frontends (never hostonly).
+	{Name: "deb12-dracut", Suite: "bookworm", Layout: "plain", Names: "dev", Init: "sysvinit", Initrd: "dracut", WantRoot: "/dev/xvda1",
+		NeedsXenify: "the hand conversion adds no Xen frontend to a dracut initrd that lacks them"},
+	// / and /boot on XFS as mkfs.xfs makes it (v5, ftype=1), each its own
+	// partition: pygrub 4.17 reads no XFS v5, so the default --boot auto
+	// must pick GRUB built for Xen, which reads the guest's grub.cfg from
+	// the XFS /boot itself.
+	{Name: "deb12-xfs", Suite: "bookworm", Layout: "bootpart", Names: "dev", FS: "xfs", WantRoot: "/dev/xvda2",
+		WantBoot:     "/dev/xvda1",
+		WantSettings: map[string]string{"kernel": "/usr/lib/grub-xen/grub-x86_64-xen.bin"},
+		NeedsXenify:  "pygrub, the hand conversion's boot loader, cannot read XFS v5"},
+	// HVM: the whole plain disk as the emulated IDE disk hda, whose MBR
+	// (GRUB 2, installed first as on the native PC) the emulated BIOS
+	// boots; the kernel's PV-on-HVM drivers unplug hda and find the root
+	// as xvda1 through xen-blkfront. xl console attaches to the
+	// emulated serial port (ttyS0). HVM under TCG needs the CPU the shim
+	// needs (SVM with nested paging, family 23).
+	{Name: "deb12-hvm", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1", GrubMBR: true,
+		XenifyArgs:   []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", Dom0Caps},
+		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c"},
+		// Under TCG every emulated disk access of SeaBIOS and GRUB is a
+		// trip through Xen to QEMU in dom0: give the login more time.
+		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute},
+	// The RHEL-family stand-in (testenv.PrepareEL6: a Debian-built CentOS
+	// 6.10 with a real rpm, dracut behind RHEL 6's mkinitrd, grub legacy
+	// and upstart's job files), converted as internal/cli's
+	// TestIntegrationConvertEL6Real converts it: --kernel-package with a
+	// kernel RPM built from Debian's kernel, for testenv.EL6Caps, which
+	// offer HVM: xenify chooses PVH, as for deb12-pvh.
+	{Name: "el6-standin", Image: "el6-standin", WantRoot: "/dev/xvda1",
+		WantSettings: map[string]string{"type": "pvh", "bootloader": "pygrub"},
 		QEMUCPU:      CPUShim, BootAttempts: 2},
 	// The framebuffer (issue 14): the plain image with --vnc. dom0's
 	// device model serves the guest's vfb over VNC; the driver captures

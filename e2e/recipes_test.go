@@ -60,5 +60,14 @@ func TestVariants(t *testing.T) {
 		if v.XenifyLayout != "" && (v.WantDisks == nil || len(VolumeGroups(v.WantDisks)) == 0 && v.XenifyLayout == "lv") {
 			t.Errorf("%s: --layout %s without the disks it must get (or, for lv, no volume group to activate)", v.Name, v.XenifyLayout)
 		}
+		// build-guest.sh refuses these after minutes of mmdebstrap.
+		if v.FS == "xfs" && v.Layout != "bootpart" {
+			t.Errorf("%s: FS=xfs needs LAYOUT=bootpart (a separate /boot), not %s", v.Name, v.Layout)
+		}
+		for _, c := range []struct{ field, val string }{{"Init", v.Init}, {"Initrd", v.Initrd}, {"FS", v.FS}} {
+			if def := map[string]string{"Init": "systemd", "Initrd": "initramfs-tools", "FS": "ext4"}[c.field]; c.val == def {
+				t.Errorf("%s: %s %q is the default: leave it empty, or the recipe's environment (and cached image) changes", v.Name, c.field, def)
+			}
+		}
 	}
 }

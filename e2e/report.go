@@ -8,34 +8,75 @@ import (
 )
 
 // Marker is the prefix of the result lines the dom0 prints on its console.
+// dom0's own markers follow it directly ("XENIFY-E2E: DOM0-UP 31.2"); a
+// guest's carry its label first ("XENIFY-E2E: deb12-sda1: ROOT /dev/xvda1
+// rw"), as its console lines do ("guest deb12-sda1| ..."), so one dom0 run
+// that boots several guests in turn attributes every line to its guest.
 const Marker = "XENIFY-E2E: "
 
-// Report is what one boot printed on QEMU's serial port.
+// Run is what one dom0 run printed on QEMU's serial port.
+type Run struct {
+	Dom0Up    bool    // the dom0 service started
+	Dom0Ready float64 // dom0 uptime when the driver was ready for the first guest
+	XenCaps   string  // xen_caps of xl info: the guest types Xen offers
+	Fail      string  // first FAIL of dom0 itself (no guest label), if any
+	Ended     bool    // the dom0 service finished
+	Guests    map[string]*Report
+	Order     []string // guest labels in the order dom0 began them
+}
+
+// Report is what one guest of a dom0 run printed (Run.Report).
 type Report struct {
 	Dom0Up      bool    // the dom0 service started
 	XenCaps     string  // xen_caps of xl info: the guest types Xen offers
+	Begun       bool    // the driver got to this guest
 	Created     bool    // xl create succeeded
 	LoginPrompt bool    // the guest showed a login prompt on hvc0
 	LoginAfter  float64 // seconds from xl create to the login prompt
 	RootSource  string  // findmnt SOURCE of / in the guest
 	RootMode    string  // "rw" or "ro"
 	BootSource  string  // findmnt SOURCE of /boot in the guest, BootNotMounted if not a mount
-	Fail        string  // first FAIL reason, if any
+	Fail        string  // first FAIL reason of the last attempt, if any
+	Attempt     int     // the attempt these results are from (1 for the first)
+	Retried     []string
+	Elapsed     float64 // seconds dom0 spent on the guest, every attempt
+	Done        bool    // dom0 finished with the guest (DONE)
 	Ended       bool    // the dom0 service finished
 	Guest       []string
+	// Proof is what dom0 printed for the guest's extras (proof.go):
+	// host-check before its first attempt, the framebuffer after login.
+	Proof Proof
 }
 
-// ParseReport reads a serial log. Lines it does not understand are ignored;
-// guest console lines (prefixed "guest| " by the dom0 driver) are collected.
-func ParseReport(r io.Reader) (Report, error) {
-	var rep Report
+// ParseRun reads the serial log of one dom0 run. Lines it does not
+// understand are ignored; guest console lines ("guest LABEL| ") are
+// collected per guest. An ATTEMPT marker starts a guest's results afresh
+// and keeps the failure of the attempt before in Retried.
+func ParseRun(r io.Reader) (Run, error) {
+	run := Run{Guests: map[string]*Report{}}
+	guest := func(label string) *Report {
+		g := run.Guests[label]
+		if g == nil {
+			g = &Report{Attempt: 1}
+			run.Guests[label] = g
+			run.Order = append(run.Order, label)
+		}
+		return g
+	}
+	var frame *frameReader // a guest's VNC frame being read (proof.go)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
-		if g, ok := strings.CutPrefix(line, "guest| "); ok {
-			rep.Guest = append(rep.Guest, g)
+		if frame != nil && frame.line(line) {
 			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "guest "); ok {
+			if label, text, ok := strings.Cut(rest, "| "); ok && label != "" && !strings.ContainsAny(label, " \t") {
+				g := guest(label)
+				g.Guest = append(g.Guest, text)
+				continue
+			}
 		}
 		i := strings.Index(line, Marker)
 		if i < 0 {
@@ -45,40 +86,106 @@ func ParseReport(r io.Reader) (Report, error) {
 		if len(f) == 0 {
 			continue
 		}
+		if label, ok := strings.CutSuffix(f[0], ":"); ok && label != "" {
+			if len(f) > 1 {
+				g := guest(label)
+				// The text after the word, spaces kept (a JSON report).
+				_, rest, _ := strings.Cut(strings.TrimLeft(line[i+len(Marker)+len(f[0]):], " "), " ")
+				if !g.Proof.mark(f[1], rest, &frame) {
+					g.mark(f[1], f[2:])
+				}
+			}
+			continue
+		}
 		switch f[0] {
 		case "DOM0-UP":
-			rep.Dom0Up = true
+			run.Dom0Up = true
+		case "DOM0-READY":
+			run.Dom0Ready = number(f[1:])
 		case "XEN-CAPS":
-			rep.XenCaps = strings.Join(f[1:], " ")
-		case "CREATED":
-			rep.Created = true
-		case "LOGIN-PROMPT":
-			rep.LoginPrompt = true
-			if len(f) > 1 {
-				if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-					rep.LoginAfter = v
-				}
-			}
-		case "ROOT":
-			if len(f) >= 3 {
-				rep.RootSource, rep.RootMode = f[1], f[2]
-			}
-		case "BOOT":
-			if len(f) >= 2 {
-				rep.BootSource = f[1]
-			}
+			run.XenCaps = strings.Join(f[1:], " ")
 		case "FAIL":
-			if rep.Fail == "" {
-				rep.Fail = strings.Join(f[1:], " ")
-				if rep.Fail == "" {
-					rep.Fail = "FAIL without reason"
-				}
+			if run.Fail == "" {
+				run.Fail = reason(f[1:])
 			}
 		case "END":
-			rep.Ended = true
+			run.Ended = true
 		}
 	}
-	return rep, sc.Err()
+	if frame != nil {
+		frame.cut()
+	}
+	return run, sc.Err()
+}
+
+// mark records one of the guest's markers.
+func (g *Report) mark(word string, args []string) {
+	switch word {
+	case "BEGIN":
+		g.Begun = true
+	case "ATTEMPT":
+		why := g.Fail
+		if why == "" {
+			why = "attempt failed without reason"
+		}
+		// Host-check ran once, before the first attempt: it stays.
+		*g = Report{Begun: true, Attempt: int(number(args)), Retried: append(g.Retried, why), Guest: g.Guest,
+			Proof: Proof{HostChecks: g.Proof.HostChecks}}
+	case "CREATED":
+		g.Created = true
+	case "LOGIN-PROMPT":
+		g.LoginPrompt = true
+		g.LoginAfter = number(args)
+	case "ROOT":
+		if len(args) >= 2 {
+			g.RootSource, g.RootMode = args[0], args[1]
+		}
+	case "BOOT":
+		if len(args) >= 1 {
+			g.BootSource = args[0]
+		}
+	case "FAIL":
+		if g.Fail == "" {
+			g.Fail = reason(args)
+		}
+	case "DONE":
+		g.Done, g.Elapsed = true, number(args)
+	}
+}
+
+func number(f []string) float64 {
+	if len(f) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func reason(f []string) string {
+	if len(f) == 0 {
+		return "FAIL without reason"
+	}
+	return strings.Join(f, " ")
+}
+
+// Report returns the results of the guest with this label, with what dom0
+// itself reported. A guest dom0 never got to fails with dom0's own FAIL
+// reason, if it gave one.
+func (run Run) Report(label string) Report {
+	var r Report
+	if g := run.Guests[label]; g != nil {
+		r = *g
+	} else {
+		r.Attempt = 1
+	}
+	r.Dom0Up, r.XenCaps, r.Ended = run.Dom0Up, run.XenCaps, run.Ended
+	if !r.Begun && r.Fail == "" {
+		r.Fail = run.Fail
+	}
+	return r
 }
 
 // Verdict says whether the boot proved that the guest runs from wantRoot,
@@ -91,6 +198,8 @@ func (r Report) Verdict(wantRoot, wantBoot string) string {
 		return r.Fail
 	case !r.Dom0Up:
 		return "dom0 never started the e2e service"
+	case !r.Begun:
+		return "dom0 never got to this guest"
 	case !r.Created:
 		return "xl create did not report success"
 	case !r.LoginPrompt:

@@ -20,7 +20,7 @@ import (
 // and a real QEMU's VNC server, the same server code qemu-system-xen
 // runs for a vfb: a paused machine with a standard VGA shows QEMU's own
 // "Guest has not initialized the display" text on 640x480. What the
-// driver prints must satisfy ParseProof and the framebuffer Verdict.
+// driver prints must satisfy ParseRun and the framebuffer Verdict.
 func TestIntegrationConsoleDriverVNC(t *testing.T) {
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
@@ -43,8 +43,16 @@ func TestIntegrationConsoleDriverVNC(t *testing.T) {
 		_ = q.Wait()
 	}()
 	dir := t.TempDir()
+	cfg, disk := filepath.Join(dir, "g.cfg"), filepath.Join(dir, "disk")
+	if err := os.WriteFile(cfg, []byte("name='g'\nextra='root=/dev/xvda1'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	job := filepath.Join(dir, "job.json")
-	if err := os.WriteFile(job, []byte(`{"name": "g", "config": "/nonexistent.cfg", "password": "pw", "timeout": 120, "vnc": true}`), 0o644); err != nil {
+	js := fmt.Sprintf(`{"guests": [{"label": "g", "name": "g", "config": %q, "disk": %q, "password": "pw", "timeout": 120, "attempts": 1, "vnc": true}]}`, cfg, disk)
+	if err := os.WriteFile(job, []byte(js), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fake, err := filepath.Abs("testdata/fakexl")
@@ -54,19 +62,17 @@ func TestIntegrationConsoleDriverVNC(t *testing.T) {
 	// connect() in vnc.py tries the port xenstore-read names first and
 	// waits for QEMU: the driver reaches it only after the login steps.
 	c := exec.Command(py, "dom0/driver/console-driver.py", job)
-	c.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+":"+os.Getenv("PATH"), fmt.Sprintf("FAKE_VNC_PORT=%d", port))
+	c.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+":"+os.Getenv("PATH"), fmt.Sprintf("FAKE_VNC_PORT=%d", port), "FAKEXL_STATE="+dir)
 	out, err := c.CombinedOutput()
 	if err != nil {
 		t.Fatalf("console-driver.py: %v\n%s\nqemu: %s", err, out, qout.Bytes())
 	}
-	rep, err := ParseReport(bytes.NewReader(out))
-	if err != nil || rep.RootSource != "/dev/xvda1" || rep.BootSource != BootNotMounted {
-		t.Errorf("ParseReport: %v, root %q, boot %q\n%s", err, rep.RootSource, rep.BootSource, out)
+	run, err := ParseRun(bytes.NewReader(out))
+	rep := run.Report("g")
+	if err != nil || rep.RootSource != "/dev/xvda1" || rep.BootSource != BootNotMounted || !rep.Done {
+		t.Errorf("ParseRun: %v, root %q, boot %q, done %v\n%s", err, rep.RootSource, rep.BootSource, rep.Done, out)
 	}
-	p, err := ParseProof(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := rep.Proof
 	if why := p.Verdict(nil, true); why != "" {
 		t.Fatalf("Verdict() = %s\n%s", why, out)
 	}

@@ -340,6 +340,8 @@ func TypeAndBoot(set map[string]string) (typ, boot string) {
 		boot = "pvgrub"
 	case k != "":
 		boot = "direct"
+	case typ == "hvm":
+		boot = "mbr"
 	}
 	return typ, boot
 }

@@ -184,7 +184,9 @@ func walk(data []byte, max int64, fn func(Entry, []byte) bool) error {
 		if budget <= 0 {
 			return fmt.Errorf("offset %d: part %d: %w", pos, part, decompress.ErrTooLarge)
 		}
-		out, _, n, err := decompress.Stream(data[pos:], budget)
+		// Shared: one conversion reads the same initramfs several
+		// times (the contents handed to fn are read-only).
+		out, _, n, err := decompress.StreamShared(data[pos:], budget)
 		if err != nil {
 			return fmt.Errorf("offset %d: part %d: %w", pos, part, err)
 		}
@@ -276,7 +278,7 @@ func parseArchives(b []byte, base, part int, comp decompress.Format, fn func(Ent
 		if dataStart > len(b) || dataEnd > len(b) {
 			return 0, false, fmt.Errorf("offset %d: %q: truncated cpio data (%d bytes)", base+pos, name, filesize)
 		}
-		content := b[dataStart:dataEnd]
+		content := b[dataStart:dataEnd:dataEnd] // an append copies
 		pos = align4(dataEnd)
 		if pos > len(b) {
 			pos = len(b)

@@ -60,8 +60,9 @@ type Options struct {
 	// Remote, if set, is the source (a disk on another machine); Source
 	// is then only its name. See package p2v/remote.
 	Remote Remote
-	// SyncChunk and SyncFine are Sync's coarse and fine hash granularity
-	// (defaults 4 MiB and 128 KiB).
+	// SyncChunk and SyncFine are Sync's coarsest and finest hash
+	// granularity (defaults 16 MiB and 64 KiB; the levels between are
+	// 16 times finer each).
 	SyncChunk, SyncFine int64
 
 	// Logger receives debug messages; default slog.Default().
@@ -143,10 +144,10 @@ func (o *Options) defaults() {
 		o.Source = o.Remote.Name()
 	}
 	if o.SyncChunk <= 0 {
-		o.SyncChunk = 4 << 20
+		o.SyncChunk = 16 << 20
 	}
 	if o.SyncFine <= 0 || o.SyncFine > o.SyncChunk {
-		o.SyncFine = min(128<<10, o.SyncChunk)
+		o.SyncFine = min(64<<10, o.SyncChunk)
 	}
 }
 

@@ -1,12 +1,14 @@
 package p2v
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -95,26 +97,10 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	st := sum.Sync
-	coarse := split(plan.Ranges, opt.SyncChunk)
-	for _, c := range coarse {
-		st.Checked += c.Len
-	}
-	st.Chunks = len(coarse)
-	diff, err := differing(ctx, rm, f, coarse)
+	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st)
 	if err != nil {
 		return nil, err
 	}
-	st.HashLines += len(coarse)
-	fine := split(diff, opt.SyncFine)
-	for _, c := range fine {
-		st.Fine += c.Len
-	}
-	st.FineChunks = len(fine)
-	send, err := differing(ctx, rm, f, fine)
-	if err != nil {
-		return nil, err
-	}
-	st.HashLines += len(fine)
 	st.HashTime = time.Since(start)
 
 	sendStart := time.Now()
@@ -152,6 +138,84 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 		sum.MBps = float64(sum.BytesRead) / 1e6 / s
 	}
 	return sum, nil
+}
+
+// syncSizes are the hash granularities of a sync pass, coarse to fine:
+// from chunk down to fine, each level syncRefine times finer than the
+// one before (the last one is fine).
+func syncSizes(chunk, fine int64) []int64 {
+	sizes := []int64{chunk}
+	for s := chunk / syncRefine; s > fine; s /= syncRefine {
+		sizes = append(sizes, s)
+	}
+	if fine < chunk {
+		sizes = append(sizes, fine)
+	}
+	return sizes
+}
+
+const (
+	// syncRefine is the factor between two hash levels.
+	syncRefine = 16
+	// A run of denseRun or more differing pieces of at most denseMax
+	// bytes each is taken as a region that changed as a whole.
+	denseRun = 4
+	denseMax = 1 << 20
+)
+
+// syncLevels hashes ranges at the coarsest size, then the differing parts
+// again at each finer size, and returns what differs at the finest. Each
+// remote hash costs processes on the source (dd and md5sum), which is
+// what a sync pass spends its time on when the source is loaded: a run
+// of denseRun or more differing pieces of at most denseMax bytes is a
+// region that changed as a whole (a new file), so its inner pieces are
+// sent without hashing them finer; the pieces at its ends, and all
+// others, are refined. (Coarse chunks are never taken as dense: changes
+// in neighbouring 16 MiB chunks are often unrelated.) The price is that
+// small changes in four neighbouring MiB send the middle two whole.
+func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, sizes []int64, st *SyncStats) ([]Range, error) {
+	var send []Range
+	cur := ranges
+	for lvl, size := range sizes {
+		pieces := split(cur, size)
+		var n int64
+		for _, p := range pieces {
+			n += p.Len
+		}
+		if lvl == 0 {
+			st.Checked, st.Chunks = n, len(pieces)
+		} else {
+			st.Fine += n
+			st.FineChunks += len(pieces)
+		}
+		diff, err := differing(ctx, rm, dst, pieces)
+		if err != nil {
+			return nil, err
+		}
+		st.HashLines += len(pieces)
+		if lvl == len(sizes)-1 {
+			send = append(send, diff...)
+			break
+		}
+		var refine []Range
+		for i := 0; i < len(diff); {
+			j := i + 1
+			for j < len(diff) && diff[j].Off == diff[j-1].End() {
+				j++
+			}
+			if size <= denseMax && j-i >= denseRun {
+				refine = append(refine, diff[i])
+				send = append(send, diff[i+1:j-1]...)
+				refine = append(refine, diff[j-1])
+			} else {
+				refine = append(refine, diff[i:j]...)
+			}
+			i = j
+		}
+		cur = refine
+	}
+	slices.SortFunc(send, func(a, b Range) int { return cmp.Compare(a.Off, b.Off) })
+	return send, nil
 }
 
 // split cuts ranges at multiples of chunk (absolute offsets, so the same

@@ -31,7 +31,14 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 			cl.Set(k, v)
 		}
 	}
-	if !c.Kernel.XenLinux() {
+	if c.guestType == TypeHVM {
+		// The emulated serial port; Xen's console (hvc0, xvc0) is a PV
+		// device the HVM guest does not have.
+		cl.RemoveIf("console", func(v string) bool { return !strings.HasPrefix(v, "tty") })
+		if v, _ := cl.Get("console"); !strings.HasPrefix(v, hvmConsole) {
+			cl.Set("console", hvmConsole)
+		}
+	} else if !c.Kernel.XenLinux() {
 		// Drop consoles that do not exist under Xen, keep the rest.
 		cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") })
 		if v, _ := cl.Get("console"); v != "hvc0" {
@@ -98,7 +105,7 @@ func stepBootLegacy(c *Context) error {
 	if n, numeric := f.DefaultIndex(); !numeric || n != idx {
 		f.SetDefault(idx)
 	}
-	return c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default, with root on the virtual device (pygrub reads this file)", nil)
+	return c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default, with root on the virtual device ("+bootReader(c)+" reads this file)", nil)
 }
 
 // bootDir is where boot entries name kernel and initrd. pygrub ignores

@@ -26,6 +26,7 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	if err := validate(opts); err != nil {
 		return nil, err
 	}
+	opts.bootAsked = opts.Boot != "auto"
 	boot, bootWhy, err := chooseBoot(in, opts)
 	if err != nil {
 		return nil, err
@@ -62,8 +63,12 @@ func Build(root *guest.Root, in *inspect.Inspection, opts Options, fam Family, s
 	if err := chooseGuestType(c, k, "kernel "+orText(k.Version, "to be installed")); err != nil {
 		return nil, err
 	}
+	opts.Boot = c.Opts.Boot // HVM: the MBR
 	prefix := "xvd"
-	if k.XenLinux() {
+	switch {
+	case c.guestType == TypeHVM:
+		prefix = hvmDiskPrefix(c, *k)
+	case k.XenLinux():
 		prefix = "sd"
 	}
 	var prevMap *DevMap
@@ -203,9 +208,9 @@ func validate(o Options) error {
 		return xerr.Usagef("--toolstack %q: want xl or xm", o.Toolstack)
 	}
 	switch o.GuestType {
-	case "", "auto", TypePV, TypePVH, TypePVHShim:
+	case "", "auto", TypePV, TypePVH, TypePVHShim, TypeHVM:
 	default:
-		return xerr.Usagef("--guest-type %q: want auto, pv, pvh or pvh-shim", o.GuestType)
+		return xerr.Usagef("--guest-type %q: want auto, pv, pvh, hvm or pvh-shim", o.GuestType)
 	}
 	if o.DirectKernel != "" && o.Boot != BootDirect {
 		return xerr.Usagef("--kernel %s needs --boot direct: dom0 boots that kernel itself", o.DirectKernel)
@@ -250,6 +255,10 @@ func stepBoot(c *Context) error {
 	if c.Opts.Boot == "direct" {
 		return nil
 	}
+	noun := "pygrub can read"
+	if c.Opts.Boot == BootMBR {
+		noun = "the guest's boot loader reads"
+	}
 	switch c.In.Boot.Loader {
 	case "grub-legacy":
 		if c.Opts.Boot == BootPvgrub {
@@ -259,7 +268,7 @@ func stepBoot(c *Context) error {
 	case "grub2":
 		return stepBootGrub2(c)
 	}
-	return xerr.Refuse("/boot/grub", 0, "use --boot direct, or install GRUB in the guest", "no boot loader configuration pygrub can read (no grub.cfg, grub.conf or menu.lst)")
+	return xerr.Refuse("/boot/grub", 0, "use --boot direct, or install GRUB in the guest", "no boot loader configuration %s (no grub.cfg, grub.conf or menu.lst)", noun)
 }
 
 // stepDomain writes the domain configuration on the host.
@@ -269,6 +278,7 @@ func stepDomain(c *Context) error {
 	if c.guestType == TypePVH {
 		d.Type = TypePVH
 	}
+	console := o.Toolstack + " console " + d.Name
 	if c.pvhShim != "" {
 		d.Type, d.PVShim = "pvh", true
 		if !o.Shim.Default {
@@ -278,7 +288,7 @@ func stepDomain(c *Context) error {
 	vnc := map[bool]string{true: "; VNC on " + orText(o.VNCListen, "127.0.0.1") + " (vfb)"}[o.VNC]
 	d.Header = []string{
 		fmt.Sprintf("Xen domain for %s, converted by xenify.", c.In.OS.Name),
-		"Console: " + o.Toolstack + " console " + d.Name + vnc,
+		"Console: " + console + vnc,
 	}
 	if d.PVShim {
 		why := "The host runs no " + c.pvhShim + " PV guests: the"
@@ -316,17 +326,26 @@ func stepDomain(c *Context) error {
 		vif.MAC = strings.ToLower(o.MAC)
 	}
 	d.Vifs = []domain.Vif{vif}
+	if c.guestType == TypeHVM {
+		if err := hvmDomain(c, d); err != nil {
+			return err
+		}
+		d.Header[1] = "Console: " + console + " (the emulated serial port, ttyS0)" + map[bool]string{true: "; VNC on " + orText(o.VNCListen, "127.0.0.1") + " (emulated VGA)"}[o.VNC]
+		d.Header = append(d.Header, "HVM: "+hvmDrivers(c, c.Kernel)+".")
+	}
 	if o.DirectKernel != "" {
 		d.Kernel = o.DirectKernel
 		d.Root = rootSpec(c) + " ro"
-		d.Extra = "console=hvc0"
+		d.Extra = "console=" + consoleName(c)
 		d.Header = append(d.Header, "Appliance: dom0 boots "+o.DirectKernel+" with no initrd; its block and network frontends must be built in (xenify verify checks).")
 	} else if o.Boot == "direct" && c.Kernel != nil {
 		d.Kernel, d.Ramdisk = stepBootDirect(c, d.Name)
 		d.Root = rootSpec(c) + " ro"
 		if !c.Kernel.XenLinux() {
-			d.Extra = "console=hvc0"
+			d.Extra = "console=" + consoleName(c)
 		}
+	} else if c.guestType == TypeHVM {
+		d.Header = append(d.Header, "The emulated BIOS boots the guest's own boot loader from the MBR of its first disk (boot='c').")
 	} else if o.Boot == BootPvgrub {
 		bits := c.In.Arch.Bits
 		if c.Kernel != nil {
@@ -406,5 +425,5 @@ func inittabGetty(c *Context, con string) error {
 		data += "\n"
 	}
 	data += "# Added by xenify: login prompt on the Xen console.\n" + id + ":2345:respawn:" + getty + "\n"
-	return c.Write("console", "/etc/inittab", data, "a getty on the Xen console "+con, nil)
+	return c.Write("console", "/etc/inittab", data, "a getty on "+consoleWhat(c), nil)
 }

@@ -111,7 +111,7 @@ func BuildDevMap(in *inspect.Inspection, opts Options, prefix string, prev *DevM
 		}
 	}
 	if opts.Layout == "disk" {
-		return dm, wholeDisks(dm, keep, opts, prefix)
+		return dm, wholeDisks(dm, keep, opts, prefix, prev)
 	}
 	next := 1
 	alloc := func(owner string) (string, error) {
@@ -278,7 +278,10 @@ func hostFor(opts Options, e inspect.FstabEntry) *HostDisk {
 // whole and keeps its partitions, RAID and LVM inside. Partition device
 // names are renamed to the virtual disk; LVM, md, LABEL= and UUID= specs
 // stay valid inside the guest and are kept.
-func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix string) error {
+//
+// prev is the map of an earlier convert: an entry it converted (fstab
+// now names the virtual partition) keeps the native disk it recorded.
+func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix string, prev *DevMap) error {
 	letters := map[string]string{}
 	var order []string
 	letter := func(key string) string {
@@ -303,6 +306,9 @@ func wholeDisks(dm *DevMap, keep []inspect.FstabEntry, opts Options, prefix stri
 		switch {
 		case g != nil:
 			disk := "/dev/" + g[1] + g[2]
+			if p, ok := prevFor(prev, e); ok && host == nil && p.Target != "" {
+				disk, m.Native = p.Target, p.Native
+			}
 			key := disk
 			if host != nil {
 				key = host.Target

@@ -55,18 +55,20 @@ func stepBootGrub2(c *Context) error {
 			return err
 		}
 	}
-	if err := c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default with a numeric default pygrub honours, root on the virtual device and the Xen console", nil); err != nil {
+	if err := c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default with a numeric default "+bootReader(c)+" honours, root on the virtual device and "+map[bool]string{false: "the Xen console", true: consoleWhat(c)}[c.guestType == TypeHVM], nil); err != nil {
 		return err
 	}
 	return defaultGrub(c)
 }
 
-// defaultGrub adds console=hvc0 to GRUB_CMDLINE_LINUX in /etc/default/grub.
+// defaultGrub adds the console (hvc0, ttyS0 for HVM) to
+// GRUB_CMDLINE_LINUX in /etc/default/grub.
 func defaultGrub(c *Context) error {
 	const p = "/etc/default/grub"
-	if c.Kernel.XenLinux() {
+	if c.Kernel.XenLinux() && c.guestType != TypeHVM {
 		return nil
 	}
+	con := consoleName(c)
 	data, ok, err := c.Read(p)
 	if err != nil || !ok {
 		return err
@@ -77,13 +79,13 @@ func defaultGrub(c *Context) error {
 	}
 	cur, _ := f.Get("GRUB_CMDLINE_LINUX")
 	cl := cmdline.Parse(cur)
-	if v, _ := cl.Get("console"); v == "hvc0" {
+	if v, _ := cl.Get("console"); v == con {
 		return nil
 	}
-	cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") })
-	cl.Set("console", "hvc0")
+	cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") || strings.HasPrefix(v, "hvc") })
+	cl.Set("console", con)
 	if err := f.Set("GRUB_CMDLINE_LINUX", cl.String()); err != nil {
 		return err
 	}
-	return c.Write("boot", p, string(f.Bytes()), "keep console=hvc0 when the guest regenerates grub.cfg", nil)
+	return c.Write("boot", p, string(f.Bytes()), "keep console="+con+" when the guest regenerates grub.cfg", nil)
 }

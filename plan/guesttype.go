@@ -14,10 +14,14 @@ const (
 	TypePV      = "pv"
 	TypePVH     = "pvh"
 	TypePVHShim = "pvh-shim"
+	TypeHVM     = "hvm"
 
 	BootPygrub = "pygrub"
 	BootPvgrub = "pvgrub"
 	BootDirect = "direct"
+	// BootMBR is an HVM guest's own boot loader, from the disk's MBR
+	// (--boot auto for --guest-type hvm).
+	BootMBR = "mbr"
 )
 
 // hvmCap is the host capability a PVH guest needs: a 64-bit hypervisor
@@ -72,7 +76,17 @@ func chooseGuestType(c *Context, k *inspect.Kernel, what string) error {
 		}
 		return nil
 	}
+	hvm := func(why string) error {
+		c.guestType, c.pvhShim = TypeHVM, ""
+		c.plan.Guest.Type, c.plan.Guest.TypeReason = TypeHVM, why
+		if !o.Caps.Known() {
+			c.Warn("host capabilities unknown (not run on a dom0 and no --hypervisor-caps): could not check that the host offers " + hvmCapFor(k.Bits) + ", which HVM needs")
+		}
+		return checkHVM(c, k, what)
+	}
 	switch o.GuestType {
+	case TypeHVM:
+		return hvm("--guest-type hvm: " + hvmDrivers(c, k))
 	case TypePV, TypePVHShim:
 		return pv("--guest-type " + o.GuestType)
 	case TypePVH:
@@ -115,6 +129,12 @@ func chooseGuestType(c *Context, k *inspect.Kernel, what string) error {
 		return pv(why)
 	case k.PVH && pvhPossible(o):
 		return pvh("auto: " + what + " has no PV entry (CONFIG_XEN_PV is off) but the PVH entry: it runs as PVH")
+	case hvmPossible(o, k.Bits) && !k.XenLinux():
+		why := "auto: " + what + " has neither a PV nor a PVH entry (" + k.Evidence + "); it runs as HVM, fully virtualized: " + hvmDrivers(c, k)
+		if o.Caps.Known() {
+			why += "; the host offers " + hvmCapFor(k.Bits)
+		}
+		return hvm(why)
 	}
 	return xerr.Refuse("", 0, instead(c, k, ""), "%s runs neither as PV (%s) nor as PVH", what, k.Evidence)
 }
@@ -128,6 +148,9 @@ func instead(c *Context, k *inspect.Kernel, failed string) string {
 	}
 	if failed != TypePVH && k.PVH && pvhPossible(Options{Toolstack: o.Toolstack, Caps: o.Caps}) {
 		alts = append(alts, "--guest-type pvh")
+	}
+	if failed != TypeHVM && !k.XenLinux() && hvmPossible(Options{Toolstack: o.Toolstack, Caps: o.Caps}, k.Bits) {
+		alts = append(alts, "--guest-type hvm (with --layout disk or --boot direct)")
 	}
 	alts = append(alts, "install a kernel built with CONFIG_XEN_PVH=y (PVH) or CONFIG_XEN_PV=y (PV), or give one with --kernel-package")
 	return "use " + strings.Join(alts, ", or ")

@@ -51,13 +51,34 @@ type initrdDrivers struct {
 	// RootFS is the root filesystem's driver, "" when built in or
 	// unknown.
 	RootFS string
+	// HVM are an HVM guest's disk drivers (hvmInitrdDrivers): the
+	// platform device and xen-blkfront where the kernel has them, and
+	// the emulated controller's; Block is "" then.
+	HVM []string
+}
+
+// names says which drivers a rebuild adds: the Xen frontends, or an
+// HVM guest's disk drivers (and the network frontend when it has one).
+func (d initrdDrivers) names() string {
+	if len(d.HVM) == 0 && d.Block != "" {
+		return d.Block + " and " + d.Net
+	}
+	var out []string
+	for _, m := range append(append([]string(nil), d.HVM...), d.Net, d.RootFS) {
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // list is the drivers in order, without blanks.
 func (d initrdDrivers) list() []string {
-	out := []string{d.Block, d.Net}
-	if d.RootFS != "" {
-		out = append(out, d.RootFS)
+	var out []string
+	for _, m := range append(append([]string{d.Block}, d.HVM...), d.Net, d.RootFS) {
+		if m != "" {
+			out = append(out, m)
+		}
 	}
 	return out
 }
@@ -142,7 +163,14 @@ func stepInitrd(c *Context, k inspect.Kernel) error {
 	// What must be in the initrd for the guest to find its root: the
 	// block frontend (unless built in) and the root filesystem's driver.
 	var need []string
-	if !k.BlkfrontBuiltin {
+	switch {
+	case c.guestType == TypeHVM:
+		d.Block = ""
+		d.HVM, need = hvmInitrdDrivers(c, k)
+		if !hvmPVDrivers(c, k) {
+			d.Net = ""
+		}
+	case !k.BlkfrontBuiltin:
 		need = append(need, d.Block)
 	}
 	if d.RootFS != "" {

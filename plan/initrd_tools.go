@@ -61,7 +61,7 @@ func (initramfsTools) Persist(c *Context, k inspect.Kernel, d initrdDrivers, mis
 func (initramfsTools) Rebuild(c *Context, k inspect.Kernel, image string, d initrdDrivers) Op {
 	return Op{
 		Step: "initrd", Kind: RunInGuest,
-		Reason: "rebuild the initramfs of " + k.Version + " with " + d.Block + " and " + d.Net,
+		Reason: "rebuild the initramfs of " + k.Version + " with " + d.names(),
 		// update-initramfs keeps a .bak only with backup_initramfs=yes;
 		// the plan keeps its own copy (.xenify-orig) before this runs.
 		Argv:    []string{c.In.Tools["update-initramfs"], "-u", "-k", k.Version},
@@ -153,10 +153,20 @@ func (nashMkinitrd) Persist(c *Context, k inspect.Kernel, d initrdDrivers, missi
 }
 
 func (nashMkinitrd) Rebuild(c *Context, k inspect.Kernel, image string, d initrdDrivers) Op {
+	argv := []string{c.In.Tools["mkinitrd"], "-f"}
+	for _, m := range append(append([]string{d.Block}, d.HVM...), d.Net) {
+		if m != "" {
+			argv = append(argv, "--preload", m)
+		}
+	}
+	loads := d.Block + " (and " + d.Net + ")"
+	if d.Block == "" {
+		loads = d.names()
+	}
 	return Op{
 		Step: "initrd", Kind: RunInGuest,
-		Reason:  "rebuild the initrd so it loads " + d.Block + " (and " + d.Net + ") before mounting the root filesystem",
-		Argv:    []string{c.In.Tools["mkinitrd"], "-f", "--preload", d.Block, "--preload", d.Net, image, k.Version},
+		Reason:  "rebuild the initrd so it loads " + loads + " before mounting the root filesystem",
+		Argv:    append(argv, image, k.Version),
 		Touches: []string{image, image + ".xenify-orig"},
 	}
 }

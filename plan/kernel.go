@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,9 @@ func chooseKernel(in *inspect.Inspection, o Options) *inspect.Kernel {
 	for _, k := range in.Kernels {
 		runs := k.PV
 		switch {
+		case o.GuestType == TypeHVM:
+			// Any kernel but XenLinux, which boots only as PV.
+			runs = !k.XenLinux()
 		case o.GuestType == TypePVH:
 			runs = k.PVH
 		case pvhPossible(o):
@@ -64,7 +68,7 @@ func stepKernel(c *Context) (known bool, err error) {
 		for i := range c.In.Kernels {
 			if c.In.Kernels[i].Version == info.Version {
 				k := c.In.Kernels[i]
-				if !k.PV && !(k.PVH && pvhPossible(c.Opts)) {
+				if !k.PV && !(k.PVH && pvhPossible(c.Opts)) && !(!k.XenLinux() && c.Opts.GuestType == TypeHVM) {
 					return false, xerr.Refuse(c.Opts.KernelPackage, 0, "supply a Xen domU kernel package (kernel-xenU, kernel-xen, or a pvops kernel built with CONFIG_XEN_PV=y)", "the installed kernel %s from this package cannot boot as a PV guest (%s)", k.Version, k.Evidence)
 				}
 				c.Kernel = &k
@@ -90,6 +94,26 @@ func stepKernel(c *Context) (known bool, err error) {
 		return true, nil
 	}
 	op, what, err := c.Family.KernelInstall(c.In)
+	var refused *xerr.Refused
+	if errors.As(err, &refused) && hvmPossible(c.Opts, c.In.Arch.Bits) {
+		// auto: no kernel runs PV or PVH, and the guest's repositories
+		// have none; an installed kernel runs fully virtualized, where
+		// the options give it a way to boot (checkHVM).
+		o := c.Opts
+		o.GuestType = TypeHVM
+		if k := chooseKernel(c.In, o); k != nil {
+			if o.Layout == "disk" || o.Boot == BootDirect {
+				c.Kernel = k
+				return true, nil
+			}
+			r := *refused
+			r.Fix += "; or run kernel " + k.Version + " fully virtualized: --guest-type hvm with --layout disk (its own boot loader boots from the MBR)"
+			if hvmPVDrivers(c, *k) {
+				r.Fix += " or --boot direct"
+			}
+			return false, &r
+		}
+	}
 	if err != nil {
 		return false, err
 	}

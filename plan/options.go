@@ -58,6 +58,8 @@ type Options struct {
 	VNC         bool
 	VNCListen   string
 	VNCPassword string
+	// bootAsked: Boot was given (not auto); Build resolves auto.
+	bootAsked bool
 	// GuestVNC sets up an Xvnc server inside the guest for this user.
 	GuestVNC string
 	// Disks describe the host side of the guest's filesystems when the

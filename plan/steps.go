@@ -8,7 +8,6 @@ import (
 	"github.com/xenify/xenify/conf/fstab"
 	"github.com/xenify/xenify/conf/linelist"
 	"github.com/xenify/xenify/conf/shellvars"
-	"github.com/xenify/xenify/inspect"
 	"github.com/xenify/xenify/xerr"
 )
 
@@ -89,9 +88,18 @@ func rewriteDeviceMap(data, disk string) string {
 	return strings.Join(lines, "")
 }
 
-// consoleName is the Xen console device of kernel k: XenLinux 2.6.9 (EL4)
-// shows it as /dev/console, XenLinux 2.6.18 (EL5) as xvc0, pvops as hvc0.
-func consoleName(k inspect.Kernel) string {
+// consoleName is the guest's console device: the emulated serial port
+// ttyS0 for HVM; for PV and PVH the Xen console of the kernel: XenLinux
+// 2.6.9 (EL4) shows it as /dev/console, XenLinux 2.6.18 (EL5) as xvc0,
+// pvops as hvc0.
+func consoleName(c *Context) string {
+	if c.guestType == TypeHVM {
+		return hvmConsole
+	}
+	if c.Kernel == nil {
+		return "hvc0" // the appliance kernel of --kernel: pvops
+	}
+	k := *c.Kernel
 	switch {
 	case k.XenLinux() && (strings.HasPrefix(k.Version, "2.6.9") || (k.Version == "" && k.Flavor == "xenlinux-domU")):
 		return "console"
@@ -101,9 +109,28 @@ func consoleName(k inspect.Kernel) string {
 	return "hvc0"
 }
 
+// upstartGetty is the command line of an upstart job's getty on con, with
+// a getty the guest has: Ubuntu's getty as Ubuntu's own tty jobs run it,
+// else agetty as RHEL 6's serial.conf runs it (RHEL 6 has no getty:
+// util-linux-ng ships agetty, mingetty the VT gettys), else mingetty.
+// The port is named relative to /dev, as every agetty takes it: RHEL 6's
+// serial.conf passes /dev/$DEV, which util-linux 2.38's agetty turns
+// into /dev//dev/hvc0 and exits (seen booting the EL6 stand-in).
+func upstartGetty(c *Context, con string) (string, error) {
+	switch {
+	case c.In.Tools["getty"] != "":
+		return c.In.Tools["getty"] + " -8 38400 " + con, nil
+	case c.In.Tools["agetty"] != "":
+		return c.In.Tools["agetty"] + " " + con + " 38400 vt100-nav", nil
+	case c.In.Tools["mingetty"] != "":
+		return c.In.Tools["mingetty"] + " " + con, nil
+	}
+	return "", xerr.Refuse("/sbin/agetty", 0, "install a getty in the guest", "no getty program in the guest for the Xen console")
+}
+
 // stepConsole puts a getty on the Xen console and lets root log in there.
 func stepConsole(c *Context) error {
-	con := consoleName(*c.Kernel)
+	con := consoleName(c)
 	for _, g := range c.In.Gettys {
 		if g.TTY == con {
 			goto securetty
@@ -115,6 +142,10 @@ func stepConsole(c *Context) error {
 			return err
 		}
 	case "upstart":
+		getty, err := upstartGetty(c, con)
+		if err != nil {
+			return err
+		}
 		job := fmt.Sprintf(`# %s - getty on the Xen console
 #
 # Added by xenify: this service maintains a getty on %s from the point
@@ -124,9 +155,9 @@ start on stopped rc RUNLEVEL=[2345]
 stop on runlevel [!2345]
 
 respawn
-exec /sbin/getty -8 38400 %s
-`, con, con, con)
-		if err := c.Write("console", "/etc/init/"+con+".conf", job, "upstart job for a getty on the Xen console "+con, Mode(0o644)); err != nil {
+exec %s
+`, con, con, getty)
+		if err := c.Write("console", "/etc/init/"+con+".conf", job, "upstart job for a getty on "+consoleWhat(c), Mode(0o644)); err != nil {
 			return err
 		}
 	case "systemd":
@@ -146,7 +177,7 @@ securetty:
 		if _, err := f.Add(con); err != nil {
 			return err
 		}
-		return c.Write("console", "/etc/securetty", string(f.Bytes()), "let root log in on the Xen console "+con, nil)
+		return c.Write("console", "/etc/securetty", string(f.Bytes()), "let root log in on "+consoleWhat(c), nil)
 	}
 	return nil
 }
@@ -154,7 +185,9 @@ securetty:
 // stepNetwork adapts the network configuration to the Xen vif: what the
 // family needs (module aliases, quirks of its domU kernels), then the MAC.
 func stepNetwork(c *Context) error {
-	if err := c.Family.Network(c, *c.Kernel); err != nil {
+	if c.guestType == TypeHVM && !hvmPVDrivers(c, *c.Kernel) {
+		// The emulated NIC: the native driver, as on the native machine.
+	} else if err := c.Family.Network(c, *c.Kernel); err != nil {
 		return err
 	}
 	if c.Opts.MAC != "keep" {

@@ -40,8 +40,11 @@ func validateVNC(o Options) error {
 // --guest-vnc it also sets up the guest's own Xvnc server.
 func stepVNC(c *Context) error {
 	if c.Opts.VNC {
-		if err := vncModules(c); err != nil {
-			return err
+		// HVM: the emulated VGA shows tty1 with the native drivers.
+		if c.guestType != TypeHVM {
+			if err := vncModules(c); err != nil {
+				return err
+			}
 		}
 		if err := vncGetty(c); err != nil {
 			return err

@@ -9,7 +9,7 @@ apt-get install -y --no-install-recommends \
 	ca-certificates make gcc git \
 	e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux lvm2 mdadm cryptsetup-bin \
 	cpio gzip bzip2 xz-utils zstd lz4 lzop \
-	rpm dpkg-dev file kmod busybox-static grub-common grub-xen-host iproute2 iputils-ping \
+	rpm dpkg-dev file kmod busybox-static grub-common grub-xen-host grub-pc-bin grub2-common iproute2 iputils-ping \
 	xen-utils-4.17 mmdebstrap qemu-system-x86 qemu-utils \
 	openssh-client rsync \
 	python3

@@ -8,6 +8,7 @@ package verify
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -91,6 +92,15 @@ type Input struct {
 	// GRUB built for Xen searches them (pvgrub); FS is nil for those GRUB
 	// cannot read.
 	Filesystems []pvgrub.Filesystem
+	// KernelCache, when set, keeps the decoded headers and notes of
+	// compressed kernels by content (kernelimage.Cache), so that the
+	// next verify of the same kernel decodes nothing.
+	KernelCache kernelimage.Cache
+	// Disk is the domain's first disk, raw, of DiskSize bytes, when it
+	// is a real image or device (nil otherwise): an HVM guest's BIOS
+	// boots its MBR.
+	Disk     io.ReaderAt
+	DiskSize int64
 }
 
 // Frontends names a kernel's Xen frontend modules: xenblk for the
@@ -116,7 +126,7 @@ func Verify(in Input) *Report {
 	go func() {
 		var k inspected
 		if kernelData != nil {
-			k.info, k.err = kernelimage.Inspect(kernelData)
+			k.info, k.err = kernelimage.InspectWith(kernelData, kernelimage.Options{Cache: in.KernelCache})
 		}
 		kc <- k
 	}()
@@ -185,7 +195,11 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 		r.add("boot loader", Pass, "direct boot of "+d.Kernel+" (dom0 holds the kernel)", "")
 		return k, initrd
 	}
-	if !strings.Contains(d.Bootloader, "pygrub") {
+	hvm := r.Type == domain.TypeHVM
+	if hvm {
+		// A failure here fails the guest; the rest is still checked.
+		bootCodeCheck(r, in)
+	} else if !strings.Contains(d.Bootloader, "pygrub") {
 		r.add("boot loader", Fail, fmt.Sprintf("the domain config has neither kernel= nor bootloader=pygrub (bootloader=%q)", d.Bootloader), "use xenify convert --boot pygrub or --boot direct")
 		return nil, nil
 	}
@@ -204,14 +218,18 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 			r.add("boot loader", Fail, err.Error(), "")
 			return nil, nil
 		}
-		if ok, why := pygrub.ReadsType(in.BootType); !ok {
+		if ok, why := pygrub.ReadsType(in.BootType); !ok && !hvm {
 			r.add("boot loader", Fail, "pygrub cannot read the first disk's "+in.BootType+" filesystem: "+why, "keep /boot on ext2/3/4, or use --boot direct")
 			return nil, nil
 		}
 		res = pygrub.EmulateFS(fsys, in.BootType, pygrub.Options{})
 	}
+	who := "pygrub"
+	if hvm {
+		who = "the guest's GRUB (as pygrub reads its configuration)"
+	}
 	if !res.Bootable {
-		detail := "pygrub finds nothing to boot: " + res.Failure
+		detail := who + " finds nothing to boot: " + res.Failure
 		for _, p := range res.Problems {
 			detail += "; " + p
 		}
@@ -219,7 +237,7 @@ func bootLoader(r *Report, in Input) (kernel, initrd []byte) {
 		return nil, nil
 	}
 	r.Kernel, r.Initrd, r.Args = res.Kernel, res.Ramdisk, res.Args
-	detail := fmt.Sprintf("pygrub reads %s and boots entry %d %q: kernel %s", res.ConfigPath, res.ChosenIndex, res.Chosen.Title, res.Kernel)
+	detail := fmt.Sprintf("%s reads %s and boots entry %d %q: kernel %s", who, res.ConfigPath, res.ChosenIndex, res.Chosen.Title, res.Kernel)
 	if res.Ramdisk != "" {
 		detail += ", initrd " + res.Ramdisk
 	}
@@ -269,6 +287,10 @@ func kernelCheck(r *Report, in Input, have bool, info *kernelimage.Info, err err
 	}
 	if r.Type == "pvh" && !r.PVShim {
 		pvhKernelCheck(r, in, info)
+		return
+	}
+	if r.Type == domain.TypeHVM {
+		hvmKernelCheck(r, in, info)
 		return
 	}
 	if !info.PV {
@@ -323,7 +345,11 @@ func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	if in.Family != nil {
 		blk = in.Family.BlockFrontend(bootedKernel(in.In, ver))
 	}
-	if !have {
+	if r.Type == domain.TypeHVM {
+		if !hvmInitrdCheck(r, in, have, rd, ver, blk, builtin) {
+			return
+		}
+	} else if !have {
 		if builtin(blk) {
 			r.add("initramfs", Pass, "no initrd; "+blk+" is built into the kernel", "")
 		} else {
@@ -337,12 +363,16 @@ func initrdCheck(r *Report, in Input, have bool, rd initrd) {
 	}
 	view, ents := rd.view, rd.ents
 	fe, ok := initramfs.HasXenBlockFrontend(ents)
+	if r.Type == domain.TypeHVM && !hvmHasPVDrivers(in, ver, rd.kconfig) {
+		ok = true // runs on the emulated disk: checked above
+		fe.Path = ""
+	}
 	if !ok && !builtin(blk) {
 		r.add("initramfs", Fail, r.Initrd+" has no Xen block frontend ("+blk+") and the kernel does not build it in: the root disk will not appear", "xenify convert rebuilds it with "+blk)
 		return
 	}
 	var missing []string
-	if ok && !builtin(blk) {
+	if ok && fe.Path != "" && !builtin(blk) {
 		if why := moduleUsable(view, ents, fe, ver, builtin); why != "" {
 			r.add("initramfs", Fail, r.Initrd+": "+why, "xenify convert adds the frontend again (--initrd append or rebuild)")
 			return
@@ -466,6 +496,8 @@ func orNone(ss []string) string {
 
 var configSym = map[string]string{
 	"xen-blkfront": "CONFIG_XEN_BLKDEV_FRONTEND",
+	"ata_piix":     "CONFIG_ATA_PIIX",
+	"sd_mod":       "CONFIG_BLK_DEV_SD",
 	"xenblk":       "CONFIG_XEN_BLKDEV_FRONTEND",
 	"ext4":         "CONFIG_EXT4_FS",
 	"ext3":         "CONFIG_EXT3_FS",
@@ -522,7 +554,17 @@ func kernelVersion(p string) string {
 func consistency(r *Report, in Input) {
 	vdevs := map[string]bool{}
 	for _, d := range in.Domain.Disks {
-		vdevs[strings.TrimPrefix(d.Vdev, "/dev/")] = true
+		v := strings.TrimPrefix(d.Vdev, "/dev/")
+		vdevs[v] = true
+		if l, ok := strings.CutPrefix(v, "hd"); ok && in.Domain.Type == domain.TypeHVM {
+			// The emulated IDE disk: xvdX to xen-blkfront after a kernel
+			// with PV-on-HVM drivers unplugged it; hdX to the old IDE
+			// driver, sdX to libata otherwise.
+			ver := kernelVersion(r.Kernel)
+			pv := hvmHasPVDrivers(in, ver, nil)
+			vdevs[v] = !pv || ver == ""
+			vdevs["sd"+l], vdevs["xvd"+l] = !pv || ver == "", pv || ver == ""
+		}
 	}
 	provided := func(spec string) (bool, bool) { // (checked, ok)
 		if !strings.HasPrefix(spec, "/dev/") {
@@ -567,7 +609,10 @@ func consistency(r *Report, in Input) {
 	}
 	xenlinux := strings.HasSuffix(kernelVersion(r.Kernel), "xen") || strings.HasSuffix(kernelVersion(r.Kernel), "xenU")
 	want := "hvc0"
-	if xenlinux {
+	what := "the Xen console "
+	if in.Domain.Type == domain.TypeHVM {
+		want, what, xenlinux = "ttyS0", "the serial console (serial='pty') ", false
+	} else if xenlinux {
 		want = "xvc0"
 		if strings.HasPrefix(kernelVersion(r.Kernel), "2.6.9") {
 			want = "console"
@@ -579,12 +624,12 @@ func consistency(r *Report, in Input) {
 	}
 	if !hasGetty && in.In.Init == "systemd" {
 		c, _ := cl.Get("console")
-		hasGetty = c == want
+		hasGetty = c == want || strings.HasPrefix(c, want+",")
 	}
 	if hasGetty {
-		r.add("console", Pass, "a getty runs on the Xen console "+want, "")
+		r.add("console", Pass, "a getty runs on "+what+want, "")
 	} else {
-		r.add("console", Warn, "no getty on the Xen console "+want+": the guest boots but shows no login prompt on xl console", "xenify convert adds one")
+		r.add("console", Warn, "no getty on "+what+want+": the guest boots but shows no login prompt on xl console", "xenify convert adds one")
 	}
 	if xenlinux && in.In.Modprobe.Path != "" {
 		if m := in.In.Modprobe.Aliases["eth0"]; m != "" && m != "xennet" {

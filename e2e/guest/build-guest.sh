@@ -5,7 +5,9 @@
 # read by the test's hand conversion positive control).
 # Builds a native (not yet Xen-aware) Debian disk image "as if installed on a
 # physical PC": MBR partition table, filesystems written straight into the
-# partitions (mke2fs -E offset=, no loop mount), fstab naming native devices,
+# partitions (mke2fs -E offset=, no loop mount; XFS: mkfs.xfs on a loop device
+# at the partition's byte offset, filled through a mount of it), fstab naming
+# native devices,
 # grub.cfg produced by the guest's own grub-mkconfig for that disk, a getty on
 # tty1 only, kernel linux-image-amd64, root password set.
 #
@@ -13,12 +15,21 @@
 #   SUITE      bookworm | bullseye
 #   LAYOUT     plain   : sda1 = / (ext4)
 #              bootlvm : sda1 = /boot (ext4), sda2 = LVM PV, vg0/root (ext4), vg0/swap
+#              bootpart: sda1 = /boot, sda2 = /
+#   FS         ext4 (default) | xfs: the filesystem of / and /boot (xfs: only
+#              with LAYOUT=bootpart; mkfs.xfs defaults, so v5 with ftype=1)
 #   NAMES      dev  : fstab and root= use /dev/sdXN and /dev/mapper names
 #              uuid : fstab and root= use UUID=
+#   INIT       systemd (default) | sysvinit
+#   INITRD     initramfs-tools (default)
+#              dracut : dracut configured hostonly="yes", as on RHEL; the
+#                       image has the native PC's drivers, no Xen frontend
 #   PASSWORD   root password
 #   GUEST_HOSTNAME
 # LAYOUT=bootlvm needs root and a loop device (pvcreate/lvcreate write the LVM
-# metadata with activation disabled: no device-mapper needed).
+# metadata with activation disabled: no device-mapper needed). FS=xfs needs
+# root, a loop device and the kernel's xfs (a loop device at a byte offset,
+# losetup --offset --sizelimit: no device-mapper either).
 set -euo pipefail
 
 out=$1
@@ -27,6 +38,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "$out/.guest.XXXXXX")
 loop=
 cleanup() {
+	mountpoint -q "$work/mnt" 2>/dev/null && umount "$work/mnt"
 	[ -n "$loop" ] && losetup -d "$loop"
 	# Never recurse into a chroot that still has /proc, /sys or /dev mounted.
 	if grep -q " $work/" /proc/self/mountinfo; then
@@ -59,25 +71,54 @@ bootlvm)
 	ROOT_DEV=/dev/mapper/vg0-root ROOT_DRIVE=lvm/vg0-root ROOT_ABSTRACTION=lvm ROOT_PARTUUID=
 	BOOT_DEV=/dev/sda1 BOOT_DRIVE=hd0,msdos1 BOOT_PARTUUID=$(partuuid 1)
 	;;
+bootpart)
+	disk_mib=3584
+	p1_start=1 p1_mib=400
+	p2_start=$((p1_start + p1_mib)) p2_mib=$((disk_mib - p1_start - p1_mib))
+	ROOT_DEV=/dev/sda2 ROOT_DRIVE=hd0,msdos2 ROOT_ABSTRACTION= ROOT_PARTUUID=$(partuuid 2)
+	BOOT_DEV=/dev/sda1 BOOT_DRIVE=hd0,msdos1 BOOT_PARTUUID=$(partuuid 1)
+	;;
 *) echo "unknown LAYOUT $LAYOUT" >&2; exit 2 ;;
+esac
+FS=${FS:-ext4}
+case $FS in
+ext4) GRUB_FS=ext2 root_opts="errors=remount-ro 0 1" boot_opts="defaults 0 2" ;;
+xfs)
+	[ "$LAYOUT" = bootpart ] || { echo "FS=xfs needs LAYOUT=bootpart" >&2; exit 2; }
+	# As Debian's installer writes them: XFS has no errors= option, and
+	# fsck.xfs checks nothing at boot.
+	GRUB_FS=xfs root_opts="defaults 0 0" boot_opts="defaults 0 0"
+	;;
+*) echo "unknown FS $FS" >&2; exit 2 ;;
 esac
 
 dev_or_uuid() { if [ "$NAMES" = uuid ]; then echo "UUID=$2"; else echo "$1"; fi; }
 {
 	echo "# /etc/fstab: static file system information (native install, before xenify)."
-	echo "$(dev_or_uuid "$ROOT_DEV" "$ROOT_UUID") / ext4 errors=remount-ro 0 1"
+	echo "$(dev_or_uuid "$ROOT_DEV" "$ROOT_UUID") / $FS $root_opts"
+	if [ "$LAYOUT" != plain ]; then
+		echo "$(dev_or_uuid "$BOOT_DEV" "$BOOT_UUID") /boot $FS $boot_opts"
+	fi
 	if [ "$LAYOUT" = bootlvm ]; then
-		echo "$(dev_or_uuid "$BOOT_DEV" "$BOOT_UUID") /boot ext4 defaults 0 2"
 		echo "$(dev_or_uuid /dev/mapper/vg0-swap "$SWAP_UUID") none swap sw 0 0"
 	fi
 } >"$work/fstab"
 cat >"$work/probe.env" <<EOT
 ROOT_DEV=$ROOT_DEV ROOT_UUID=$ROOT_UUID ROOT_PARTUUID=$ROOT_PARTUUID ROOT_DRIVE=$ROOT_DRIVE ROOT_ABSTRACTION=$ROOT_ABSTRACTION
 BOOT_DEV=$BOOT_DEV BOOT_UUID=$BOOT_UUID BOOT_PARTUUID=$BOOT_PARTUUID BOOT_DRIVE=$BOOT_DRIVE
+GRUB_FS=$GRUB_FS
 EOT
 
-pkgs=systemd-sysv,udev,kmod,login,passwd,util-linux,procps,iproute2,linux-image-amd64,initramfs-tools,grub-pc
+INIT=${INIT:-systemd} INITRD=${INITRD:-initramfs-tools}
+case $INIT in
+systemd) init_pkg=systemd-sysv ;;
+sysvinit) init_pkg=sysvinit-core ;;
+*) echo "unknown INIT $INIT" >&2; exit 2 ;;
+esac
+case $INITRD in initramfs-tools | dracut) ;; *) echo "unknown INITRD $INITRD" >&2; exit 2 ;; esac
+pkgs=$init_pkg,udev,kmod,login,passwd,util-linux,procps,iproute2,linux-image-amd64,$INITRD,grub-pc
 if [ "$LAYOUT" = bootlvm ]; then pkgs=$pkgs,lvm2; fi
+if [ "$FS" = xfs ]; then pkgs=$pkgs,xfsprogs; fi
 
 root="$work/root"
 mmdebstrap \
@@ -97,7 +138,18 @@ if [ "$LAYOUT" = bootlvm ]; then
 	echo "RESUME=$r" >"$root/etc/initramfs-tools/conf.d/resume"
 fi
 if [ "$NAMES" = dev ]; then echo 'GRUB_DISABLE_LINUX_UUID=true' >>"$root/etc/default/grub"; fi
-chroot "$root" update-initramfs -u -k all
+if [ "$INITRD" = dracut ]; then
+	printf '# Only the drivers of the machine it runs on, as on RHEL.\nhostonly="yes"\n' >"$root/etc/dracut.conf.d/10-hostonly.conf"
+	# What hostonly builds on the physical PC: its own disk drivers and no
+	# Xen frontend. (Here, chrooted, hostonly would see this build host:
+	# the image is built generic, without the frontends, instead.)
+	for k in "$root"/boot/vmlinuz-*; do
+		v=${k##*/vmlinuz-}
+		chroot "$root" dracut --force --no-hostonly --omit-drivers "xen-blkfront xen-netfront" "/boot/initrd.img-$v" "$v"
+	done
+else
+	chroot "$root" update-initramfs -u -k all
+fi
 
 # grub-mkconfig runs for real; only grub-probe/grub-mkrelpath, which would
 # inspect the (absent) disk, answer from the recipe. The fake /dev lives in a
@@ -106,7 +158,7 @@ cp "$work/probe.env" "$root/etc/xenify-e2e-probe.env"
 mv "$root/usr/sbin/grub-probe" "$work/grub-probe.orig"
 mv "$root/usr/bin/grub-mkrelpath" "$work/grub-mkrelpath.orig"
 cp "$here/grub-probe-shim" "$root/usr/sbin/grub-probe"
-if [ "$LAYOUT" = bootlvm ]; then
+if [ "$LAYOUT" != plain ]; then
 	# As the real one: relative to the /boot filesystem, "" for its root.
 	printf '#!/bin/sh\ncase $1 in /boot/*) echo "${1#/boot}";; /boot) echo;; *) echo "$1";; esac\n'
 else
@@ -137,15 +189,36 @@ truncate -s "${disk_mib}M" "$img"
 	echo "label: dos"
 	echo "label-id: $DISK_ID"
 	echo "start=$((p1_start * 2048)), size=$((p1_mib * 2048)), type=83, bootable"
-	if [ "$LAYOUT" = bootlvm ]; then echo "start=$((p2_start * 2048)), size=$((p2_mib * 2048)), type=8e"; fi
+	case $LAYOUT in
+	bootlvm) echo "start=$((p2_start * 2048)), size=$((p2_mib * 2048)), type=8e" ;;
+	bootpart) echo "start=$((p2_start * 2048)), size=$((p2_mib * 2048)), type=83" ;;
+	esac
 } | sfdisk -q "$img"
 
 mkfs() { # mkfs OFFSET_BYTES SIZE_MIB UUID LABEL DIR
-	mke2fs -q -F -t ext4 -U "$3" -L "$4" -E "offset=$1" -d "$5" "$img" "$(($2 * 1024))k"
+	if [ "$FS" = ext4 ]; then
+		mke2fs -q -F -t ext4 -U "$3" -L "$4" -E "offset=$1" -d "$5" "$img" "$(($2 * 1024))k"
+		return
+	fi
+	# mkfs.xfs with its defaults (v5 superblock, ftype=1: what pygrub 4.17
+	# cannot read), filled through a mount of the same loop device.
+	loop=$(losetup -f --show --offset "$1" --sizelimit $(($2 * MiB)) "$img")
+	mkfs.xfs -q -f -m "uuid=$3" -L "$4" "$loop"
+	mkdir -p "$work/mnt"
+	mount -t xfs "$loop" "$work/mnt"
+	cp -a "$5/." "$work/mnt/"
+	umount "$work/mnt"
+	losetup -d "$loop" && loop=
 }
 if [ "$LAYOUT" = plain ]; then
 	mkfs $((p1_start * MiB)) "$p1_mib" "$ROOT_UUID" root "$root"
 	printf 'root_dev=%s\nroot_offset=%d\nroot_size=%d\n' "$ROOT_DEV" $((p1_start * MiB)) $((p1_mib * MiB)) >"$work/layout"
+elif [ "$LAYOUT" = bootpart ]; then
+	mv "$root/boot" "$work/boot" && mkdir "$root/boot"
+	mkfs $((p1_start * MiB)) "$p1_mib" "$BOOT_UUID" boot "$work/boot"
+	mkfs $((p2_start * MiB)) "$p2_mib" "$ROOT_UUID" root "$root"
+	printf 'root_dev=%s\nroot_offset=%d\nroot_size=%d\nboot_offset=%d\nboot_size=%d\n' "$ROOT_DEV" \
+		$((p2_start * MiB)) $((p2_mib * MiB)) $((p1_start * MiB)) $((p1_mib * MiB)) >"$work/layout"
 else
 	mv "$root/boot" "$work/boot" && mkdir "$root/boot"
 	mkfs $((p1_start * MiB)) "$p1_mib" "$BOOT_UUID" boot "$work/boot"

@@ -224,7 +224,11 @@ func convertCases(t *testing.T) map[string]convertCase {
 		"ubuntu1204":              {"ubuntu1204", []string{"--hypervisor-caps", hostCaps}, 0},
 		"rocky9":                  {"rocky9", []string{"--kernel-package", kernelMLPackage(t), "--hypervisor-caps", hostCaps}, 0},
 		"rocky9-no-kernel":        {"rocky9", []string{"--hypervisor-caps", hostCaps}, 3},
-		"hostile":                 {"hostile", []string{"--hypervisor-caps", hostCaps}, 3},
+		"debian12-disk-layout":    {"debian12", []string{"--layout", "disk", "--hypervisor-caps", hostCaps}, 0},
+		"debian12-hvm":            {"debian12", []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", hostCaps}, 0},
+		// HVM, as auto picks it for Rocky 9's own kernel (no PV, no PVH).
+		"rocky9-hvm-direct": {"rocky9", []string{"--boot", "direct", "--direct-dir", "$TMP", "--hypervisor-caps", hostCaps}, 0},
+		"hostile":           {"hostile", []string{"--hypervisor-caps", hostCaps}, 3},
 	}
 }
 
@@ -308,7 +312,11 @@ func TestConvertRollback(t *testing.T) {
 			guest := copyTree(t, filepath.Join(fixtures, c.fixture))
 			before := treeState(t, guest)
 			cfg := filepath.Join(t.TempDir(), name+".cfg")
-			args := append(append([]string{"convert", "--skip-guest-commands", "--config-out", cfg}, c.args...), guest)
+			var extra []string
+			for _, a := range c.args {
+				extra = append(extra, strings.ReplaceAll(a, "$TMP", filepath.Join(t.TempDir(), "direct")))
+			}
+			args := append(append([]string{"convert", "--skip-guest-commands", "--config-out", cfg}, extra...), guest)
 			out, errOut, code := xenify(t, args...)
 			if code != c.code {
 				t.Fatalf("xenify %s = exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, c.code, out, errOut)

@@ -54,6 +54,8 @@ Examples:
   xenify convert --boot direct --config-out /etc/xen/web1.cfg /mnt/debian12
   xenify convert --guest-type pvh --hypervisor-caps "xen-3.0-x86_64 hvm-3.0-x86_64" /mnt/debian12
   xenify convert --boot pvgrub /srv/xen/el7.img                  # GRUB for Xen reads XFS /boot in the guest
+  xenify convert --guest-type hvm --layout disk /srv/xen/rocky9.img   # HVM: its own GRUB boots from the MBR
+  xenify convert --guest-type hvm --boot direct /srv/xen/rocky9.img   # HVM, dom0 boots kernel and initrd
   xenify convert --kernel /srv/xen/vmlinuz-appliance /mnt/web1   # one dom0 kernel, no initrd
   xenify convert --kernel-package kernel-xenU-2.6.9-42.0.3.EL.i686.rpm /mnt/centos44`,
 		run: runConvert,

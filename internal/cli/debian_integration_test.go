@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/xenify/xenify/host/cache"
 	"github.com/xenify/xenify/initramfs"
 	"github.com/xenify/xenify/internal/testenv"
 )
@@ -213,7 +215,10 @@ func againThenRollback(t *testing.T, root string, args []string, before map[stri
 // verify called as a function; "binary" runs $XENIFY_BENCH_BIN and
 // "base" $XENIFY_BENCH_BASE, an older build (scripts/bench.sh builds the
 // revision before verify stopped decoding kernels at their Xen notes),
-// as processes on the same guest, so the two compare.
+// as processes on the same guest, so the two compare. The host cache
+// holds the kernel convert decoded, as it does after a real convert;
+// "binary-nocache" runs with the cache off (XENIFY_CACHE_DIR=off), as
+// the first verify of a kernel this host has never seen.
 func BenchmarkIntegrationVerifyDebian12(b *testing.B) {
 	testenv.RequireRoot(b)
 	root := testenv.Root(b, testenv.Debian12)
@@ -231,14 +236,20 @@ func BenchmarkIntegrationVerifyDebian12(b *testing.B) {
 			}
 		}
 	})
-	for _, bin := range []struct{ name, env string }{{"binary", "XENIFY_BENCH_BIN"}, {"base", "XENIFY_BENCH_BASE"}} {
+	for _, bin := range []struct{ name, env, cache string }{
+		{"binary", "XENIFY_BENCH_BIN", os.Getenv(cache.EnvDir)},
+		{"binary-nocache", "XENIFY_BENCH_BIN", "off"},
+		{"base", "XENIFY_BENCH_BASE", "off"},
+	} {
 		b.Run(bin.name, func(b *testing.B) {
 			path := os.Getenv(bin.env)
 			if path == "" {
 				b.Skipf("$%s is not set (scripts/bench.sh sets it)", bin.env)
 			}
 			for b.Loop() {
-				if out, err := exec.Command(path, args...).CombinedOutput(); err != nil {
+				cmd := exec.Command(path, args...)
+				cmd.Env = append(os.Environ(), cache.EnvDir+"="+bin.cache)
+				if out, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("%s %s: %v\n%s", path, strings.Join(args, " "), err, out)
 				}
 			}
@@ -252,18 +263,35 @@ func BenchmarkIntegrationVerifyDebian12(b *testing.B) {
 // --initrd rebuild (the guest's update-initramfs, chrooted), and the
 // guest's own update-initramfs -u in a chroot alone. Each convert is
 // rolled back, untimed, so the next one converts the native guest again.
+// "convert-append" and "convert-rebuild" run with the host's kernel cache
+// holding this kernel (a host that has verified it before);
+// "convert-append-cold" with an empty cache each time, so its verify
+// decodes the kernel.
 func BenchmarkIntegrationDebian12Initrd(b *testing.B) {
 	testenv.RequireRoot(b)
 	root := testenv.Root(b, testenv.Debian12)
 	kver := prepareNativeDebian(b, root)
 	cfg := filepath.Join(b.TempDir(), "pc1.cfg")
-	for _, mode := range []string{"append", "rebuild"} {
+	warm := filepath.Join(b.TempDir(), "cache")
+	b.Setenv(cache.EnvDir, warm)
+	if code := Run(context.Background(), []string{"verify", "--hypervisor-caps", "xen-3.0-x86_64", root}, strings.NewReader(""), io.Discard, io.Discard); code != 0 && code != 3 {
+		b.Fatalf("verify (filling the cache) = exit %d", code)
+	}
+	for _, mode := range []string{"append", "append-cold", "rebuild"} {
 		b.Run("convert-"+mode, func(b *testing.B) {
-			args := []string{"convert", "--initrd", mode, "--hypervisor-caps", "xen-3.0-x86_64", "--config-out", cfg, root}
+			initrd, _, _ := strings.Cut(mode, "-")
+			args := []string{"convert", "--initrd", initrd, "--hypervisor-caps", "xen-3.0-x86_64", "--config-out", cfg, root}
 			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := warm
+				if mode == "append-cold" {
+					dir = filepath.Join(b.TempDir(), fmt.Sprint("cold", i))
+				}
+				os.Setenv(cache.EnvDir, dir)
+				b.StartTimer()
 				var o, e strings.Builder
 				if code := Run(context.Background(), args, strings.NewReader(""), &o, &e); code != 0 {
-					b.Fatalf("convert --initrd %s = exit %d\n%s%s", mode, code, o.String(), e.String())
+					b.Fatalf("convert --initrd %s = exit %d\n%s%s", initrd, code, o.String(), e.String())
 				}
 				b.StopTimer()
 				if code := Run(context.Background(), []string{"rollback", root}, strings.NewReader(""), io.Discard, io.Discard); code != 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/xenify/xenify/convert"
+	"github.com/xenify/xenify/host/cache"
 	"github.com/xenify/xenify/plan"
 	"github.com/xenify/xenify/xen/caps"
 	"github.com/xenify/xenify/xen/kernelimage"
@@ -75,7 +76,7 @@ func (f *convertFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.MAC, "mac", "keep", "MAC of the vif: keep (the native NIC's), random, or an address")
 	fs.StringVar(&o.Toolstack, "toolstack", "xl", "domain config syntax: xl (Xen 4) or xm (Xen 3)")
 	fs.StringVar(&o.ConfigOut, "config-out", "", "where to write the domain config (default /etc/xen/NAME.cfg)")
-	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PVH when the kernel has the PVH entry and the host offers hvm-3.0-x86_64; else PV; PV under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17; PVH for a kernel without PV), pv, pvh, or pvh-shim (always under the shim)")
+	fs.StringVar(&o.GuestType, "guest-type", "auto", "auto (PVH when the kernel has the PVH entry and the host offers hvm-3.0-x86_64; else PV; PV under Xen's PV shim when the host lacks the kernel's PV ABI, e.g. 32-bit on Debian's Xen 4.17; PVH for a kernel without PV; HVM for a kernel with neither, e.g. RHEL 8/9's), pv, pvh, hvm (fully virtualized: the emulated BIOS boots the guest's own GRUB from the MBR, needs --layout disk or --boot direct; e.g. --guest-type hvm --layout disk), or pvh-shim (always under the shim)")
 	fs.StringVar(&f.shim, "pvh-shim", "", "the PV shim's absolute path on dom0 (read here, written to the config as pvshim_path); default on a dom0: the shim installed with Xen")
 	fs.StringVar(&f.caps, "hypervisor-caps", "", "host capabilities, e.g. \"xen-3.0-x86_64 xen-3.0-x86_32p\" (default: read "+caps.SysfsPath+")")
 	fs.StringVar(&o.SELinuxRelabel, "selinux-relabel", "boot", "boot (/.autorelabel), offline (guest's setfiles now) or none")
@@ -174,7 +175,7 @@ func (f *convertFlags) finish() error {
 // options are the library's options for these flags and sources, with
 // the library's events printed by pr.
 func (f *convertFlags) options(e *env, sources []string, pr *progress) convert.Options {
-	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr}
+	return convert.Options{Sources: sources, Plan: f.opts, CopyTo: f.copyTo, Progress: pr.event, Log: e.log, Output: e.stderr, KernelCache: kernelCache()}
 }
 
 // vncFlag is --vnc (on, 127.0.0.1) or --vnc=ADDRESS.
@@ -198,6 +199,15 @@ func (v *vncFlag) Set(s string) error {
 		*v.on, *v.listen = false, ""
 	default:
 		*v.on, *v.listen = true, s
+	}
+	return nil
+}
+
+// kernelCache is the host's cache of decoded kernels (host/cache;
+// $XENIFY_CACHE_DIR=off disables it), or nil.
+func kernelCache() kernelimage.Cache {
+	if d := cache.Default(); d != nil {
+		return d
 	}
 	return nil
 }

@@ -26,11 +26,16 @@ pygrub will pick from the first disk, whether that kernel's Xen ELF
 notes fit this host's capabilities, whether its initramfs carries the
 Xen block frontend and the root filesystem's driver, and whether fstab,
 root=, console and NIC agree with the domain config. It exits 3 when the
-guest will not boot. convert runs it at the end.
+guest will not boot. convert runs it at the end. It writes nothing to
+the guest; what decoding a compressed kernel found (its ELF headers and
+Xen notes) is kept on the host, by the kernel's SHA-256, in
+/var/cache/xenify (root) or ~/.cache/xenify, so the next look at the
+same kernel is fast ($XENIFY_CACHE_DIR moves it; =off disables it).
 
 Examples:
   xenify verify /mnt/centos5
-  xenify verify --config /etc/xen/web1.cfg --json /mnt/web1`,
+  xenify verify --config /etc/xen/web1.cfg --json /mnt/web1
+  XENIFY_CACHE_DIR=off xenify verify /mnt/web1   # decode the kernel afresh`,
 		run: runVerify,
 	})
 }
@@ -85,6 +90,8 @@ func printReport(w io.Writer, r *verify.Report) {
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU inside a PVH container, under the PV shim.")
 	case r.Bootable && r.Type == "pvh":
 		fmt.Fprintln(w, "The guest will boot as a Xen PVH domU.")
+	case r.Bootable && r.Type == "hvm":
+		fmt.Fprintln(w, "The guest will boot as a Xen HVM domU, from its disk's MBR or the kernel dom0 boots.")
 	case r.Bootable:
 		fmt.Fprintln(w, "The guest will boot as a Xen PV domU.")
 	default:

@@ -52,7 +52,7 @@ var Debian12Dracut = Recipe{
 // RHELTools is a Debian 12 base holding every binary the redhat family's
 // kernel path runs in a RHEL 6 guest: rpm (with an empty database), dracut
 // (the RHEL 6 /sbin/mkinitrd is a wrapper around it) and kmod. No kernel:
-// the test installs one from an RPM. prepareEL6 (internal/cli) turns it into a
+// the test installs one from an RPM. PrepareEL6 turns it into a
 // guest the redhat family handles.
 var RHELTools = Recipe{
 	Suite:    "bookworm",

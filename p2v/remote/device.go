@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/xenify/xenify/p2v"
 	"github.com/xenify/xenify/run"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotBlockDevice: the remote path is missing or not a block device.
@@ -487,15 +489,23 @@ func (d *Device) hashTool() string {
 func (d *Device) stream(ctx context.Context, script string, consume func(io.Reader) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	// ssh writes straight into an OS pipe that we read with large reads:
+	// no copying goroutine between them, and a 1 MiB pipe buffer lets
+	// ssh keep writing while this process waits for a CPU (on a loaded
+	// host, each hand-off between processes is where a stream stalls).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", d.t, err)
+	}
+	defer pr.Close()
+	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	runErr := make(chan error, 1)
 	go func() {
 		_, err := d.c.Run(ctx, script, pw)
-		pw.CloseWithError(err) // nil: EOF
+		pw.Close() // EOF for the reader
 		runErr <- err
 	}()
 	var src io.Reader = &meter{r: pr, c: d.c, limit: d.c.opt.BWLimit, start: time.Now()}
-	var err error
 	if d.c.opt.Compress {
 		var gz *gzip.Reader
 		gz, err = gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
@@ -520,7 +530,8 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	}
 	if err != nil {
 		cancel()
-		pr.CloseWithError(err)
+		// Drain, so that ssh is not blocked on a full pipe while it dies.
+		go io.Copy(io.Discard, pr)
 	}
 	rerr := <-runErr
 	switch {
@@ -533,6 +544,9 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	}
 	return rerr
 }
+
+// pipeSize is the buffer of the pipe ssh writes into.
+const pipeSize = 1 << 20
 
 // meter counts the bytes received and holds reads back to the bandwidth
 // limit.
@@ -561,13 +575,52 @@ func (m *meter) Read(p []byte) (int, error) {
 }
 
 // Sum hashes each extent on the remote side, with the tool HashAlgo
-// names, batched into as few commands as the command-line limit allows.
+// names. The extents are shared out to up to sumStreams commands that run
+// at once (hashing is bound by the source's disk, CPU and process
+// creation, not by the link, and a server has more than one core), each
+// batched into as few commands as the command-line limit allows.
 func (d *Device) Sum(ctx context.Context, exts []p2v.Extent) ([]string, error) {
 	if d.hash == "" {
 		return nil, fmt.Errorf("the remote of %s has neither md5sum nor cksum in PATH", d.t)
 	}
-	sums := make([]string, 0, len(exts))
-	err := batches(exts, "h", func(from, to int, calls string) error {
+	sums := make([]string, len(exts))
+	k := min(sumStreams, (len(exts)+sumMinShare-1)/sumMinShare)
+	if k <= 1 {
+		return sums, d.sum(ctx, exts, sums)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		from, to := i*len(exts)/k, (i+1)*len(exts)/k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = d.sum(ctx, exts[from:to], sums[from:to]); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	return sums, errors.Join(errs...)
+}
+
+const (
+	// sumStreams hashing commands run at once, each with at least
+	// sumMinShare extents.
+	sumStreams  = 4
+	sumMinShare = 8
+)
+
+// sum hashes exts into sums (as long as exts), in order.
+func (d *Device) sum(ctx context.Context, exts []p2v.Extent, sums []string) error {
+	return batches(exts, "h", func(from, to int, calls string) error {
 		out, err := d.c.Run(ctx, prelude(run.Quote(d.t.Device), d.hash)+calls, nil)
 		if err != nil {
 			return fmt.Errorf("hashing %s: %w", d.t, err)
@@ -586,10 +639,9 @@ func (d *Device) Sum(ctx context.Context, exts []p2v.Extent) ([]string, error) {
 		if len(got) != to-from {
 			return fmt.Errorf("hashing %s: %d hash lines for %d ranges: %q", d.t, len(got), to-from, bytes.TrimSpace(out))
 		}
-		sums = append(sums, got...)
+		copy(sums[from:to], got)
 		return nil
 	})
-	return sums, err
 }
 
 // HashAlgo is the remote hashing tool ("md5sum" or "cksum"), whose output

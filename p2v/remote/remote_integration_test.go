@@ -355,6 +355,40 @@ func TestIntegrationRemoteCopy(t *testing.T) {
 			t.Errorf("Dial(%s) error = %v, want %v with ssh's reason", closed, err, remote.ErrConnect)
 		}
 	})
+	t.Run("hashes from several commands at once", func(t *testing.T) {
+		// Enough extents for Sum to share them out to several commands,
+		// of sectors as plans have them, and one unaligned; each hash
+		// must be that of its own extent, in order.
+		var exts []p2v.Extent
+		for i := range int64(61) {
+			exts = append(exts, p2v.Extent{Off: i*3*mib + i%8*512, Len: 512 + i*37*1024})
+		}
+		exts = append(exts, p2v.Extent{Off: src.layout.Size - 12345, Len: 12345})
+		img, err := os.Open(src.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		c := dial(t, srv, srv.Config, remote.Options{})
+		d := open(t, c, src.dev)
+		before := c.Stats().Commands
+		got, err := d.Sum(context.Background(), exts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := c.Stats().Commands - before; n < 2 {
+			t.Errorf("Sum of %d extents ran %d commands, want several at once", len(exts), n)
+		}
+		for i, e := range exts {
+			want, err := p2v.LocalSum(d.HashAlgo(), io.NewSectionReader(img, e.Off, e.Len))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[i] != want {
+				t.Errorf("Sum: extent %d (%d+%d) hashed %q, locally %q", i, e.Off, e.Len, got[i], want)
+			}
+		}
+	})
 	if sha(t, src.img) != srcBefore {
 		t.Errorf("the source changed during the copies")
 	}

@@ -127,6 +127,9 @@ func (c *Conn) argv(extra ...string) []string {
 		"-o", "StrictHostKeyChecking=yes",
 		"-o", "ControlPath="+c.ctl,
 		"-o", "ClearAllForwardings=yes",
+		// The data is either random-looking or already gzip'ed
+		// (--compress): ssh's own zlib would only cost CPU.
+		"-o", "Compression=no",
 		"-o", "ServerAliveInterval=15",
 		"-o", "ServerAliveCountMax=4",
 		"-a", "-x", "-T")

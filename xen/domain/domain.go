@@ -37,7 +37,11 @@ type Vif struct {
 // Config is a PV (or PVH) guest.
 type Config struct {
 	Name string `json:"name"`
-	Type string `json:"type,omitempty"` // "pv" (default) or "pvh"; xl only
+	// Type is "pv" (the default), "pvh" (xl only) or "hvm" (xl's
+	// type='hvm', xm's builder='hvm'): a fully virtualized guest whose
+	// emulated BIOS boots the disk's MBR (no Kernel), or, on xl, Kernel
+	// directly; its console is the emulated serial port (serial='pty').
+	Type string `json:"type,omitempty"`
 	// PVShim runs the PV kernel inside a PVH container under a PV shim
 	// (Type "pvh"); PVShimPath names the shim when it is not xl's own.
 	PVShim     bool   `json:"pvshim,omitempty"`
@@ -122,6 +126,7 @@ func (c *Config) XL() string {
 	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
 	c.boot(&b, true)
+	c.hvm(&b)
 	var disks []string
 	for _, d := range c.Disks {
 		access := "rw"
@@ -137,13 +142,10 @@ func (c *Config) XL() string {
 	}
 	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
 	c.vifs(&b)
-	if c.VNC && c.Type == "hvm" {
-		// HVM: the device model's emulated VGA, served by VNC.
-		fmt.Fprintf(&b, "vnc = 1\nvnclisten = %s\n", pyString(c.listen()))
-		if c.VNCPassword != "" {
-			fmt.Fprintf(&b, "vncpasswd = %s\n", pyString(c.VNCPassword))
-		}
-	} else if c.VNC {
+	switch {
+	case c.Type == TypeHVM:
+		c.hvmVNC(&b)
+	case c.VNC:
 		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("vnc=1"))
 	}
 	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
@@ -157,7 +159,14 @@ func (c *Config) XM() string {
 	fmt.Fprintf(&b, "name = %s\n", pyString(c.Name))
 	fmt.Fprintf(&b, "memory = %d\n", c.Memory)
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
-	c.boot(&b, false)
+	if c.Type == TypeHVM {
+		// Xen 3's HVM: hvmloader is the firmware, qemu-dm the device
+		// model (both where Xen 3 installs them).
+		b.WriteString("builder = 'hvm'\nkernel = '/usr/lib/xen/boot/hvmloader'\ndevice_model = '/usr/lib/xen/bin/qemu-dm'\n")
+	} else {
+		c.boot(&b, false)
+	}
+	c.hvm(&b)
 	var disks []string
 	for _, d := range c.Disks {
 		mode := "w"
@@ -174,7 +183,10 @@ func (c *Config) XM() string {
 	}
 	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
 	c.vifs(&b)
-	if c.VNC {
+	switch {
+	case c.Type == TypeHVM:
+		c.hvmVNC(&b)
+	case c.VNC:
 		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("type=vnc"))
 	}
 	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
@@ -190,6 +202,9 @@ func (c *Config) boot(b *strings.Builder, xl bool) {
 			fmt.Fprintf(b, "bootloader_args = %s\n", quoteList(c.BootloaderArgs))
 		}
 		return
+	}
+	if c.Kernel == "" {
+		return // HVM: the emulated BIOS boots the disk
 	}
 	fmt.Fprintf(b, "kernel = %s\n", pyString(c.Kernel))
 	if c.Ramdisk != "" {
@@ -240,4 +255,34 @@ func (c *Config) vfb(kind string) string {
 		s += ",vncpasswd=" + c.VNCPassword
 	}
 	return s
+}
+
+// TypeHVM is Config.Type of a fully virtualized guest.
+const TypeHVM = "hvm"
+
+// hvm writes what an HVM guest needs beside its type: the emulated
+// serial port as its console (xl console attaches to it), and the BIOS
+// boot order, disk first, unless dom0 boots a kernel directly.
+func (c *Config) hvm(b *strings.Builder) {
+	if c.Type != TypeHVM {
+		return
+	}
+	b.WriteString("serial = 'pty'\n")
+	if c.Kernel == "" || c.Bootloader != "" {
+		b.WriteString("boot = 'c'\n")
+	}
+}
+
+// hvmVNC is the device model's emulated VGA, served by VNC on dom0 when
+// asked for, and switched off otherwise: xl and xm enable it for HVM
+// guests by default, which would open a VNC port nobody asked for.
+func (c *Config) hvmVNC(b *strings.Builder) {
+	if !c.VNC {
+		b.WriteString("vnc = 0\n")
+		return
+	}
+	fmt.Fprintf(b, "vnc = 1\nvnclisten = %s\n", pyString(c.listen()))
+	if c.VNCPassword != "" {
+		fmt.Fprintf(b, "vncpasswd = %s\n", pyString(c.VNCPassword))
+	}
 }

@@ -40,6 +40,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c.Name = str("name")
 	c.Type = str("type")
+	if str("builder") == TypeHVM {
+		c.Type = TypeHVM // xm
+	}
 	c.PVShim = str("pvshim") == "1"
 	c.PVShimPath = str("pvshim_path")
 	c.Memory, _ = strconv.Atoi(str("memory"))
@@ -47,6 +50,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.Bootloader = str("bootloader")
 	c.BootloaderArgs = list("bootloader_args")
 	c.Kernel, c.Ramdisk, c.Root, c.Extra = str("kernel"), str("ramdisk"), str("root"), str("extra")
+	if c.Type == TypeHVM && strings.HasSuffix(c.Kernel, "/hvmloader") {
+		c.Kernel = "" // xm's HVM firmware, not a guest kernel
+	}
 	for _, d := range list("disk") {
 		c.Disks = append(c.Disks, ParseDisk(d))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/xenify/xenify/decompress"
 	"github.com/xenify/xenify/internal/testenv"
 )
@@ -35,6 +36,20 @@ func TestIntegrationDebianKernel(t *testing.T) {
 	info, err := Inspect(data)
 	if err != nil {
 		t.Fatalf("Inspect(%s) error: %v", path, err)
+	}
+	// A cache gives the same Info, cold and warm.
+	c := &memCache{}
+	for _, state := range []string{"cold", "warm"} {
+		got, err := InspectWith(data, Options{Cache: c})
+		if err != nil {
+			t.Fatalf("InspectWith(%s, %s cache) error: %v", path, state, err)
+		}
+		if diff := cmp.Diff(info, got); diff != "" {
+			t.Errorf("InspectWith(%s, %s cache) differs from Inspect (-want +got):\n%s", path, state, diff)
+		}
+	}
+	if c.hits != 1 {
+		t.Errorf("cache hits after two looks at %s = %d, want 1", path, c.hits)
 	}
 	t.Logf("%s: %s, protocol %s, %v payload, %q", path, info.Format, protoString(info.BootProtocol), info.Compression, info.KernelVersion)
 	if info.Format != FormatBzImage || info.Compression != decompress.XZ || info.Class != 64 || info.Machine != elf.EM_X86_64 {

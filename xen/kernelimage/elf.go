@@ -30,7 +30,6 @@ type elfSect struct {
 }
 
 type elfFile struct {
-	data    []byte
 	class   int // 32 or 64
 	bo      binary.ByteOrder
 	machine elf.Machine
@@ -55,13 +54,23 @@ func rng(data []byte, off, size uint64, what string) ([]byte, error) {
 // parseELFPrefix parses an ELF image, or with partial its prefix: the
 // section headers are then left unread when they lie beyond it.
 func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
+	return parseELF(flat(data), partial)
+}
+
+// parseELF is parseELFPrefix on an image read through img.
+func parseELF(img image, partial bool) (*elfFile, error) {
+	size := img.size()
+	data, err := img.at(0, min(size, 64), "ELF header")
+	if err != nil {
+		return nil, err
+	}
 	if !isELF(data) {
 		return nil, errors.New("not an ELF file")
 	}
 	if len(data) < 52 {
 		return nil, errors.New("truncated ELF header")
 	}
-	f := &elfFile{data: data}
+	f := &elfFile{}
 	switch elf.Class(data[elf.EI_CLASS]) {
 	case elf.ELFCLASS32:
 		f.class = 32
@@ -108,7 +117,7 @@ func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
 		if phentsize < phsize {
 			return nil, fmt.Errorf("program header entry size %d, want at least %d", phentsize, phsize)
 		}
-		tbl, err := rng(data, phoff, uint64(phnum)*uint64(phentsize), "program header table")
+		tbl, err := img.at(phoff, uint64(phnum)*uint64(phentsize), "program header table")
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +141,7 @@ func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
 			f.progs = append(f.progs, pr)
 		}
 	}
-	if n := uint64(len(data)); partial && (shoff > n || uint64(shnum)*uint64(shentsize) > n-shoff) {
+	if n := size; partial && (shoff > n || uint64(shnum)*uint64(shentsize) > n-shoff) {
 		f.partial = true
 		return f, nil
 	}
@@ -140,7 +149,7 @@ func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
 		if shentsize < shsize {
 			return nil, fmt.Errorf("section header entry size %d, want at least %d", shentsize, shsize)
 		}
-		tbl, err := rng(data, shoff, uint64(shnum)*uint64(shentsize), "section header table")
+		tbl, err := img.at(shoff, uint64(shnum)*uint64(shentsize), "section header table")
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +172,11 @@ func parseELFPrefix(data []byte, partial bool) (*elfFile, error) {
 		// them), so a bad string table is not fatal.
 		if int(shstrndx) < len(f.sects) {
 			st := f.sects[shstrndx]
-			if strtab, err := rng(data, st.off, st.size, "section name table"); err == nil {
+			strtab, err := img.at(st.off, st.size, "section name table")
+			if errors.Is(err, errUncached) {
+				return nil, err
+			}
+			if err == nil {
 				for i := range f.sects {
 					if n := uint64(names[i]); n < uint64(len(strtab)) {
 						s := strtab[n:]

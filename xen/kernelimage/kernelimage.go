@@ -107,16 +107,25 @@ func Inspect(data []byte) (*Info, error) {
 
 // InspectLimit is Inspect with a cap on decompressed size.
 func InspectLimit(data []byte, max int64) (*Info, error) {
+	return InspectWith(data, Options{Max: max})
+}
+
+// InspectWith is Inspect with options: a cap on decompressed size and a
+// cache of decoded kernels.
+func InspectWith(data []byte, o Options) (*Info, error) {
+	if o.Max <= 0 {
+		o.Max = decompress.DefaultMax
+	}
 	switch {
 	case len(data) >= 0x250 && string(data[0x202:0x206]) == "HdrS":
-		return inspectBzImage(data, max)
+		return inspectBzImage(data, o)
 	case isELF(data):
 		info := &Info{Format: FormatELF}
 		return info, info.fromELF(data)
 	case decompress.Detect(data) != decompress.None:
 		info := &Info{Format: FormatCompressedELF, Compression: decompress.Detect(data)}
 		f := info.Compression
-		if err := info.fromCompressedELF(data, max); err != nil {
+		if err := info.fromCompressedELF(data, o); err != nil {
 			if errors.Is(err, errNotELF) {
 				return nil, fmt.Errorf("%v-compressed kernel image does not contain an ELF file", f)
 			}
@@ -131,7 +140,7 @@ func InspectLimit(data []byte, max int64) (*Info, error) {
 	return nil, errors.New("not a bzImage, ELF or compressed ELF kernel image")
 }
 
-func inspectBzImage(data []byte, max int64) (*Info, error) {
+func inspectBzImage(data []byte, o Options) (*Info, error) {
 	le := binary.LittleEndian
 	info := &Info{Format: FormatBzImage, BootProtocol: le.Uint16(data[0x206:])}
 	if p := int(le.Uint16(data[0x20e:])); p != 0 && 0x200+p < len(data) {
@@ -153,7 +162,7 @@ func inspectBzImage(data []byte, max int64) (*Info, error) {
 		}
 		info.Compression = f
 		notPV := info.NotPV
-		err := info.fromCompressedELF(data[off:], max)
+		err := info.fromCompressedELF(data[off:], o)
 		var parse *elfError
 		if errors.As(err, &parse) {
 			return nil, err
@@ -176,7 +185,7 @@ func inspectBzImage(data []byte, max int64) (*Info, error) {
 		if err := info.fromELF(payload); err != nil {
 			return nil, err
 		}
-	} else if err := info.fromCompressedELF(payload, max); err != nil {
+	} else if err := info.fromCompressedELF(payload, o); err != nil {
 		var parse *elfError
 		switch {
 		case errors.Is(err, errNotELF):
@@ -224,7 +233,29 @@ var (
 // a third of the way into Debian 12's 66 MB vmlinux, after .text). Only
 // an image whose notes are not in note segments is decoded to its end,
 // for the section headers there (SHT_NOTE, __xen_guest).
-func (info *Info) fromCompressedELF(data []byte, max int64) error {
+//
+// With o.Cache, the bytes the parse reads are cached, keyed by the
+// SHA-256 of data, and a later call on the same data parses them without
+// decoding anything.
+func (info *Info) fromCompressedELF(data []byte, o Options) error {
+	var key string
+	if o.Cache != nil {
+		key = cacheKey(data)
+		if ok, err := info.fromCache(o.Cache, key, o.Max); ok || err != nil {
+			return err
+		}
+	}
+	max := o.Max
+	parse := func(buf []byte, partial bool) error {
+		rec := &recorder{flat: buf}
+		err := info.fromImage(rec, partial)
+		if err == nil && o.Cache != nil {
+			if b := rec.encode(key, partial); b != nil {
+				o.Cache.Put(key, b)
+			}
+		}
+		return err
+	}
 	r, _, err := decompress.Open(data)
 	if err != nil {
 		return err
@@ -253,7 +284,7 @@ func (info *Info) fromCompressedELF(data []byte, max int64) error {
 			return err
 		}
 		saved := *info
-		err := info.fromELFPrefix(p.buf, !p.eof)
+		err := parse(p.buf, !p.eof)
 		if !errors.Is(err, errNeedSections) {
 			return err
 		}
@@ -262,7 +293,7 @@ func (info *Info) fromCompressedELF(data []byte, max int64) error {
 	if err := p.fill(uint64(max) + 1); err != nil {
 		return err
 	}
-	return info.fromELFPrefix(p.buf, false)
+	return parse(p.buf, false)
 }
 
 // phdrEnd is where the program header table of the ELF image starting
@@ -332,7 +363,15 @@ func (p *prefix) fill(n uint64) error {
 // fails with errNeedSections when the notes are not in the note
 // segments it holds.
 func (info *Info) fromELFPrefix(data []byte, partial bool) error {
-	f, err := parseELFPrefix(data, partial)
+	return info.fromImage(flat(data), partial)
+}
+
+// fromImage is fromELFPrefix on an image read through img.
+func (info *Info) fromImage(img image, partial bool) error {
+	f, err := parseELF(img, partial)
+	if errors.Is(err, errUncached) {
+		return err
+	}
 	if err != nil {
 		return &elfError{fmt.Errorf("parsing ELF kernel: %w", err)}
 	}
@@ -347,9 +386,9 @@ func (info *Info) fromELFPrefix(data []byte, partial bool) error {
 		if p.typ != elf.PT_NOTE || p.off == 0 {
 			continue
 		}
-		buf, err := rng(data, p.off, p.filesz, "note segment")
+		buf, err := img.at(p.off, p.filesz, "note segment")
 		if err != nil {
-			return &elfError{err}
+			return imageErr(err)
 		}
 		info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
 	}
@@ -363,9 +402,9 @@ func (info *Info) fromELFPrefix(data []byte, partial bool) error {
 			if s.typ != elf.SHT_NOTE {
 				continue
 			}
-			buf, err := rng(data, s.off, s.size, "note section")
+			buf, err := img.at(s.off, s.size, "note section")
 			if err != nil {
-				return &elfError{err}
+				return imageErr(err)
 			}
 			info.Notes = append(info.Notes, parseNotes(f, buf, &total)...)
 		}
@@ -420,9 +459,9 @@ func (info *Info) fromELFPrefix(data []byte, partial bool) error {
 			if s.name != "__xen_guest" {
 				continue
 			}
-			buf, err := rng(data, s.off, s.size, "__xen_guest section")
+			buf, err := img.at(s.off, s.size, "__xen_guest section")
 			if err != nil {
-				return &elfError{err}
+				return imageErr(err)
 			}
 			if i := bytes.IndexByte(buf, 0); i >= 0 {
 				buf = buf[:i]

@@ -1,17 +1,29 @@
 #!/usr/bin/python3
-"""Creates the guest with xl and drives its Xen console (hvc0) like a user.
+"""Boots the job's guests one after another with xl and drives each one's
+Xen console (hvc0) like a user.
 
 Runs inside the e2e dom0. Guest console output is relayed line by line with the
-prefix "guest| "; results are printed as "XENIFY-E2E: ..." marker lines, which
-the test on the host reads from QEMU's serial log:
+prefix "guest LABEL| "; results are printed as "XENIFY-E2E: LABEL: ..." marker
+lines, which the test on the host reads from QEMU's serial log (e2e/report.go):
 
-  XENIFY-E2E: CREATED <uptime>
-  XENIFY-E2E: LOGIN-PROMPT <seconds since xl create>
-  XENIFY-E2E: ROOT <source> <rw|ro>
-  XENIFY-E2E: BOOT <source of /boot's own mount | none>
-  XENIFY-E2E: FB0 <module of the xenbus driver of vfb-0 | none> <first line of /proc/fb>
-  XENIFY-E2E: VNC-PNG ... (a frame of the guest's framebuffer, vnc.py)
-  XENIFY-E2E: FAIL <one-line reason>
+  XENIFY-E2E: LABEL: BEGIN <domain name>
+  XENIFY-E2E: LABEL: VG-ACTIVE <vg> <lv>...
+  XENIFY-E2E: LABEL: ATTEMPT <n>          (a retry after a failed attempt)
+  XENIFY-E2E: LABEL: CREATED <seconds xl create took>
+  XENIFY-E2E: LABEL: LOGIN-PROMPT <seconds since xl create>
+  XENIFY-E2E: LABEL: ROOT <source> <rw|ro>
+  XENIFY-E2E: LABEL: BOOT <source of /boot's own mount | none>
+  XENIFY-E2E: LABEL: HOSTCHECK ...         (xenify host-check before the first attempt, hostcheck.py)
+  XENIFY-E2E: LABEL: FB0 <module of the xenbus driver of vfb-0 | none> <first line of /proc/fb>
+  XENIFY-E2E: LABEL: VNC-PNG ...           (a frame of the guest's framebuffer, vnc.py)
+  XENIFY-E2E: LABEL: FAIL <one-line reason>
+  XENIFY-E2E: LABEL: DONE <seconds spent on the guest, every attempt>
+
+Each attempt is bounded by the guest's own timeout and ends with xl destroy,
+so a guest that hangs costs the run its timeout and the next guest boots.
+
+Usage: console-driver.py JOB.json [XENIFY]; XENIFY is the xenify binary
+host-check runs with (driver/run installs the job's in /usr/local/bin).
 """
 import glob
 import json
@@ -23,11 +35,19 @@ import subprocess
 import sys
 import time
 
+import hostcheck
 import vnc
 
 
+LABEL = None  # the guest being booted: its markers and console lines carry it
+
+
 def say(*words):
-    print("XENIFY-E2E:", *words, flush=True)
+    print("XENIFY-E2E:", LABEL + ":", *words, flush=True)
+
+
+def relay(prefix, text):
+    print("%s| %s" % (prefix, text), flush=True)
 
 
 FATAL = [
@@ -53,12 +73,12 @@ class Console:
         self.line += data
         while b"\n" in self.line:
             ln, self.line = self.line.split(b"\n", 1)
-            sys.stdout.write("guest| " + ln.rstrip(b"\r").decode("utf-8", "replace") + "\n")
+            sys.stdout.write("guest %s| %s\n" % (LABEL, ln.rstrip(b"\r").decode("utf-8", "replace")))
         sys.stdout.flush()
 
     def flush(self):
         if self.line:
-            sys.stdout.write("guest| " + self.line.decode("utf-8", "replace") + "\n")
+            sys.stdout.write("guest %s| %s\n" % (LABEL, self.line.decode("utf-8", "replace")))
             sys.stdout.flush()
             self.line = b""
 
@@ -123,15 +143,62 @@ def diagnose(skip=()):
             print("xenlog| %s: %s" % (os.path.basename(log), ln), flush=True)
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        job = json.load(f)
-    name = job["name"]
-    t0 = time.monotonic()
-    deadline = t0 + job.get("timeout", 300)
-    p = subprocess.run(["xl", "create", job["config"]], capture_output=True, text=True)
+def lvm(args, disk):
+    """Runs an LVM command that sees the guest's own disk only: two guest
+    disks of a run may hold volume groups of the same name and UUID."""
+    dev = os.path.realpath(disk)
+    return subprocess.run(["lvm"] + args + ["--devices", ",".join([dev] + glob.glob(dev + "[0-9]*"))],
+                          capture_output=True, text=True)
+
+
+def activate(g):
+    """Activates the volume groups a per-filesystem config names on the
+    guest's disk; returns a failure reason or None."""
+    vgs = g.get("vgs") or []
+    if not vgs:
+        return None
+    p = lvm(["vgchange", "-ay"] + vgs, g["disk"])
     for ln in (p.stdout + p.stderr).splitlines():
-        print("xl| " + ln, flush=True)
+        relay("lvm", ln)
+    if p.returncode != 0:
+        tail = (p.stdout + p.stderr).strip().splitlines()
+        return "dom0: vgchange -ay %s: %s" % (" ".join(vgs), tail[-1] if tail else "exit %d" % p.returncode)
+    subprocess.run(["udevadm", "settle", "-t", "30"])
+    for vg in vgs:
+        lvs = sorted(os.listdir("/dev/" + vg)) if os.path.isdir("/dev/" + vg) else []
+        if not lvs:
+            return "dom0: vgchange -ay %s left no /dev/%s/*" % (vg, vg)
+        say("VG-ACTIVE", vg, *lvs)
+    return None
+
+
+def deactivate(g):
+    """Deactivates the guest's volume groups, so the next guest's disk may
+    hold one of the same name. blkback lets go of the LVs a moment after xl
+    destroy: retried."""
+    vgs = g.get("vgs") or []
+    if not vgs:
+        return
+    for _ in range(30):
+        p = lvm(["vgchange", "-an"] + vgs, g["disk"])
+        if p.returncode == 0:
+            return
+        time.sleep(1)
+    for ln in (p.stdout + p.stderr).splitlines():
+        relay("lvm", ln)
+
+
+def boot(g):
+    """One attempt: xl create, log in, findmnt, xl destroy. Returns 0 when
+    the guest got to the findmnt results."""
+    name = g["name"]
+    t0 = time.monotonic()
+    deadline = t0 + g.get("timeout", 300)
+    for log in glob.glob("/var/log/xen/bootloader.*.log"):
+        os.unlink(log)  # a guest before this one left its own
+    p = subprocess.run(["xl", "create", g["config"]], capture_output=True, text=True)
+    for ln in (p.stdout + p.stderr).splitlines():
+        relay("xl", ln)
     if p.returncode != 0:
         why = first_error(p.stdout + p.stderr)
         boot_logs = sorted(glob.glob("/var/log/xen/bootloader.*.log"))
@@ -139,26 +206,80 @@ def main():
             with open(log, errors="replace") as f:
                 lines = [ln.rstrip() for ln in f]
             for ln in lines:
-                print("bootloader| " + ln, flush=True)
+                relay("bootloader", ln)
             told = [ln for ln in lines if ln.strip() and not ln.startswith("WARNING:")]
             if told:
                 why += ": " + told[-1].strip()
         diagnose(skip=boot_logs)
         say("FAIL", "xl create exited %d: %s" % (p.returncode, why))
+        subprocess.run(["xl", "destroy", name], capture_output=True)
         return 1
     say("CREATED", "%.1f" % (time.monotonic() - t0))
 
     con = Console(name)
     try:
-        rc = drive(con, job, t0, deadline)
+        rc = drive(con, g, t0, deadline)
         if rc != 0:
             p = subprocess.run(["xl", "list"], capture_output=True, text=True)
             for ln in (p.stdout + p.stderr).splitlines():
-                print("xl-list| " + ln, flush=True)
+                relay("xl-list", ln)
             diagnose()
         return rc
     finally:
         subprocess.run(["xl", "destroy", name], capture_output=True)
+        try:
+            os.kill(con.pid, 9)
+            os.waitpid(con.pid, 0)
+        except OSError:
+            pass
+        os.close(con.fd)
+
+
+def guest(g):
+    """Boots one guest of the job, attempt after attempt while one fails."""
+    if not os.path.exists(g["disk"]):
+        say("FAIL", "dom0: guest disk %s not found" % g["disk"])
+        return 1
+    why = activate(g)
+    if why:
+        say("FAIL", why)
+        deactivate(g)
+        return 1
+    try:
+        if g.get("hostchecks") and hostcheck.run(g["hostchecks"], XENIFY, say) != 0:
+            return 1
+        for attempt in range(1, max(g.get("attempts", 1), 1) + 1):
+            if attempt > 1:
+                say("ATTEMPT", attempt)
+            if boot(g) == 0:
+                return 0
+        return 1
+    finally:
+        deactivate(g)
+
+
+XENIFY = "/usr/local/bin/xenify"
+
+
+def main():
+    global LABEL, XENIFY
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    if len(sys.argv) > 2:
+        XENIFY = sys.argv[2]
+    failed = 0
+    for g in job["guests"]:
+        LABEL = g["label"]
+        t0 = time.monotonic()
+        say("BEGIN", g["name"])
+        rc = 1
+        try:
+            rc = guest(g)
+        except Exception as e:  # the next guest still boots
+            say("FAIL", "dom0: driver error: %s" % " ".join(repr(e).split()))
+        say("DONE", "%.1f" % (time.monotonic() - t0))
+        failed |= rc
+    return failed
 
 
 def drive(con, job, t0, deadline):
@@ -202,12 +323,13 @@ def drive(con, job, t0, deadline):
     return 0
 
 
+
 def framebuffer(con, job):
-    """The --vnc proof: which driver has /dev/fb0 in the guest, then a
-    frame of the guest's tty1 from the device model's VNC server. It
-    runs after the findmnt result, so each step has its own 120 s, not
-    what is left of the boot's bound."""
-    def step(pattern, what, _limit):
+    """The --vnc proof: /proc/fb and the vfb's xenbus driver in the
+    guest, then a frame of the guest's tty1 from the device model's VNC
+    server. It runs after the findmnt result, so each step has its own
+    120 s, not what is left of the boot's bound."""
+    def step(pattern, what):
         m, why = con.expect(pattern, time.monotonic() + 120)
         if m is None:
             say("FAIL", "timeout after 120s waiting for %s" % what if why == "timeout" else why)
@@ -218,7 +340,7 @@ def framebuffer(con, job):
     # vfb/vfb-0) names its module. fb0 has no driver link of its own.
     con.send("v=$(ls -d /sys/bus/xen/drivers/*/vfb-* | head -1); m=$(readlink ${v%/*}/module); "
              "f=$(sed -n 1p /proc/fb | tr ' ' _); echo XENIFY-E2E-\"\"FB0 d=${m##*/} fb=${f:-none} END\r")
-    m = step(rb"XENIFY-E2E-FB0 d=(\S*) fb=(\S+) END", "the /dev/fb0 driver", time.monotonic() + 60)
+    m = step(rb"XENIFY-E2E-FB0 d=(\S*) fb=(\S+) END", "the /dev/fb0 driver")
     if not m:
         return 1
     drv = m.group(1).decode() or "none"
@@ -228,7 +350,7 @@ def framebuffer(con, job):
     con.send("{ echo; echo \"xenify e2e: $(uname -sr), $(cat /proc/sys/kernel/hostname)\"; "
              "echo \"/proc/fb: $(cat /proc/fb)\"; echo \"$v: module ${m##*/}\"; "
              "echo; } >/dev/tty1; echo XENIFY-E2E-\"\"TTY1 $? END\r")
-    if not step(rb"XENIFY-E2E-TTY1 0 END", "the text on tty1", time.monotonic() + 60):
+    if not step(rb"XENIFY-E2E-TTY1 0 END", "the text on tty1"):
         return 1
     domid = subprocess.run(["xl", "domid", job["name"]], capture_output=True, text=True).stdout.strip()
     ports = []
@@ -245,7 +367,7 @@ def framebuffer(con, job):
         say("FAIL", "VNC capture: %s" % e)
         return 1
     print("dom0| VNC server of domain %s on 127.0.0.1:%d: %dx%d" % (domid, port, w, h), flush=True)
-    vnc.emit(vnc.png(w, h, rgb), w, h)
+    vnc.emit(vnc.png(w, h, rgb), w, h, LABEL)
     return 0
 
 

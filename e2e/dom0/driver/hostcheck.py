@@ -1,24 +1,21 @@
 #!/usr/bin/python3
-"""Runs xenify host-check in the e2e dom0 before xl create (e2e/proof.go).
+"""Runs xenify host-check in the e2e dom0 before a guest's first xl
+create (e2e/proof.go); console-driver.py calls run() for each guest
+whose job entry has "hostchecks".
 
-For each case of job.json's "hostchecks" ({name, config, attach}): when
-attach is set, the guest disk is first attached to dom0 itself
-(xl block-attach 0), so the disk is held by a domain as it would be by a
-running guest; then `xenify host-check --json CONFIG` runs and its exit
-status and report are printed on one line for the harness to judge:
+For each case ({name, config, attach}): when attach is set, the guest
+disk is first attached to dom0 itself (xl block-attach 0), so the disk is
+held by a domain as it would be by a running guest; then `xenify
+host-check --json CONFIG` runs and its exit status and report are printed
+on one line, with the guest's label, for the harness to judge:
 
-  XENIFY-E2E: HOSTCHECK <name> <exit status> <report as compact JSON | null>
+  XENIFY-E2E: LABEL: HOSTCHECK <name> <exit status> <report as compact JSON | null>
 
 host-check's stderr is relayed as "hostcheck| ". The disk is detached
 again before the next case; a failed attach or detach is a FAIL.
 """
 import json
 import subprocess
-import sys
-
-
-def say(*words):
-    print("XENIFY-E2E:", *words, flush=True)
 
 
 def relay(prefix, text):
@@ -43,11 +40,10 @@ def detach(vdev):
     return False
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        job = json.load(f)
-    xenify = sys.argv[2]
-    for case in job.get("hostchecks") or []:
+def run(cases, xenify, say):
+    """Runs the cases with the xenify binary; say prints the guest's
+    markers. Returns 0, or 1 after a FAIL (dom0 could not run a case)."""
+    for case in cases:
         vdev = None
         if case.get("attach"):
             vdev = "xvdz"
@@ -71,7 +67,3 @@ def main():
             say("FAIL", "dom0: xl block-detach 0 %s failed" % vdev)
             return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

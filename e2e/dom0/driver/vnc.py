@@ -6,9 +6,9 @@ dom0 needs no VNC package. console-driver.py uses it to capture the
 guest's text console from the device model's VNC server (the vfb of a
 --vnc guest) and to print the PNG on the serial for the harness:
 
-  XENIFY-E2E: VNC-PNG <width> <height> <bytes> <crc32 hex>
+  XENIFY-E2E: LABEL: VNC-PNG <width> <height> <bytes> <crc32 hex>
   vnc-png| <base64, 76 characters a line>
-  XENIFY-E2E: VNC-PNG-END
+  XENIFY-E2E: LABEL: VNC-PNG-END
 
 Unit tests: vnc_test.py (run by the fast tier, e2e/vnc_test.go).
 """
@@ -150,17 +150,18 @@ def png(w, h, rgb):
             chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def emit(data, w, h, out=sys.stdout, pause=0.05):
-    """Prints a PNG between markers, base64 in 76-character lines; pauses
-    every 8 lines (about 14 KB/s, 115200 baud's pace) so Xen's serial
-    buffer is never overrun (it drops characters when full)."""
-    print("XENIFY-E2E: VNC-PNG %d %d %d %08x" % (w, h, len(data), zlib.crc32(data) & 0xffffffff), file=out, flush=True)
+def emit(data, w, h, label, out=sys.stdout, pause=0.05):
+    """Prints a PNG between the guest's markers (label: the guest's job
+    label), base64 in 76-character lines; pauses every 8 lines (about
+    14 KB/s, 115200 baud's pace) so Xen's serial buffer is never overrun
+    (it drops characters when full)."""
+    print("XENIFY-E2E: %s: VNC-PNG %d %d %d %08x" % (label, w, h, len(data), zlib.crc32(data) & 0xffffffff), file=out, flush=True)
     b = base64.b64encode(data).decode()
     for i in range(0, len(b), 76):
         print("vnc-png| " + b[i:i + 76], file=out, flush=True)
         if pause and (i // 76) % 8 == 7:
             time.sleep(pause)
-    print("XENIFY-E2E: VNC-PNG-END", file=out, flush=True)
+    print("XENIFY-E2E: %s: VNC-PNG-END" % label, file=out, flush=True)
 
 
 def connect(ports, host="127.0.0.1", timeout=30.0, rounds=30):

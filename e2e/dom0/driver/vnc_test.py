@@ -111,10 +111,10 @@ class PNGTest(unittest.TestCase):
     def test_emit(self):
         data = vnc.png(3, 2, bytes(18))
         out = io.StringIO()
-        vnc.emit(data, 3, 2, out=out, pause=0)
+        vnc.emit(data, 3, 2, "g1", out=out, pause=0)
         lines = out.getvalue().splitlines()
-        self.assertEqual(lines[0], "XENIFY-E2E: VNC-PNG 3 2 %d %08x" % (len(data), zlib.crc32(data)))
-        self.assertEqual(lines[-1], "XENIFY-E2E: VNC-PNG-END")
+        self.assertEqual(lines[0], "XENIFY-E2E: g1: VNC-PNG 3 2 %d %08x" % (len(data), zlib.crc32(data)))
+        self.assertEqual(lines[-1], "XENIFY-E2E: g1: VNC-PNG-END")
         body = "".join(ln[len("vnc-png| "):] for ln in lines[1:-1])
         self.assertTrue(all(len(ln) <= len("vnc-png| ") + 76 for ln in lines[1:-1]))
         self.assertEqual(base64.b64decode(body), data)

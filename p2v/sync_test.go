@@ -1,0 +1,111 @@
+package p2v
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+// memRemote is a Remote over a byte slice whose Sum hashes like md5sum.
+type memRemote struct{ data []byte }
+
+func (m *memRemote) ReadAt(p []byte, off int64) (int, error) {
+	return bytes.NewReader(m.data).ReadAt(p, off)
+}
+func (m *memRemote) Name() string     { return "mem" }
+func (m *memRemote) Size() int64      { return int64(len(m.data)) }
+func (m *memRemote) HashAlgo() string { return "md5sum" }
+func (m *memRemote) ReadExtents(_ context.Context, exts []Extent, get func(int) []byte, put func(int) bool) error {
+	for i, e := range exts {
+		copy(get(i), m.data[e.Off:e.Off+e.Len])
+		if !put(i) {
+			return fmt.Errorf("stopped")
+		}
+	}
+	return nil
+}
+func (m *memRemote) Sum(_ context.Context, exts []Extent) ([]string, error) {
+	out := make([]string, len(exts))
+	for i, e := range exts {
+		s, err := LocalSum("md5sum", bytes.NewReader(m.data[e.Off:e.Off+e.Len]))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// TestSyncLevelsFindsEveryChange: the pieces syncLevels returns cover
+// every changed byte, whether the change is a large region (whose inner
+// pieces are sent without finer hashing), a single byte at a piece's
+// edge, or scattered small writes; and they stay within twice the
+// changed bytes plus the finest piece around each change.
+func TestSyncLevelsFindsEveryChange(t *testing.T) {
+	const size = 64 << 20
+	rng := rand.New(rand.NewSource(1))
+	src := make([]byte, size)
+	rng.Read(src)
+	// The plan: everything but a hole, and an unaligned end.
+	ranges := []Range{{Off: 0, Len: 20 << 20}, {Off: 24 << 20, Len: 40<<20 - 12345}}
+	cases := map[string][][2]int64{
+		"nothing":       nil,
+		"large region":  {{3<<20 + 777, 9 << 20}},
+		"edge bytes":    {{16<<20 - 1, 2}, {1 << 20, 1}, {64<<20 - 12346, 1}},
+		"scattered":     {{5 << 20, 4096}, {30<<20 + 100, 70000}, {47 << 20, 1 << 20}, {50<<20 + 65535, 1}},
+		"across a hole": {{19 << 20, 6 << 20}},
+	}
+	for name, changes := range cases {
+		t.Run(name, func(t *testing.T) {
+			dst := bytes.Clone(src)
+			var changed int64
+			for _, c := range changes {
+				for i := c[0]; i < c[0]+c[1]; i++ {
+					dst[i] ^= 0x5a
+				}
+				changed += c[1]
+			}
+			st := &SyncStats{}
+			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent int64
+			for i, r := range send {
+				if i > 0 && r.Off < send[i-1].End() {
+					t.Fatalf("pieces out of order or overlapping: %+v then %+v", send[i-1], r)
+				}
+				copy(dst[r.Off:r.End()], src[r.Off:r.End()])
+				sent += r.Len
+			}
+			for _, r := range ranges {
+				if i := firstDiff(src[r.Off:r.End()], dst[r.Off:r.End()]); i >= 0 {
+					t.Fatalf("byte %d still differs after sending %d pieces", r.Off+int64(i), len(send))
+				}
+			}
+			if limit := 2*changed + int64(len(changes))*2*(64<<10); sent > limit {
+				t.Errorf("sent %d bytes for %d changed in %d places, want at most %d", sent, changed, len(changes), limit)
+			}
+			if st.Chunks != 5 { // 0-16, 16-20, 24-32, 32-48, 48-64 MiB
+				t.Errorf("Chunks = %d, want 5", st.Chunks)
+			}
+		})
+	}
+}
+
+func TestSyncSizes(t *testing.T) {
+	for _, c := range []struct {
+		chunk, fine int64
+		want        string
+	}{
+		{16 << 20, 64 << 10, "[16777216 1048576 65536]"},
+		{4 << 20, 128 << 10, "[4194304 262144 131072]"},
+		{1 << 20, 1 << 20, "[1048576]"},
+	} {
+		if got := fmt.Sprint(syncSizes(c.chunk, c.fine)); got != c.want {
+			t.Errorf("syncSizes(%d, %d) = %s, want %s", c.chunk, c.fine, got, c.want)
+		}
+	}
+}
