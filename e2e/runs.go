@@ -12,19 +12,33 @@ import (
 // loaded machine); guestSlack covers what an attempt does after its
 // in-dom0 timeout: poweroff, xl destroy, the diagnostics it prints, and
 // deactivating the guest's volume groups.
+// The extras (proof.go) run outside an attempt's own timeout: vncBound
+// covers the framebuffer proof's steps after the findmnt result (two of
+// 2 min, the VNC connect and the frame on the serial), an attempt;
+// hostCheckBound the host-check runs before the first attempt.
 const (
-	dom0Bound  = 6 * time.Minute
-	guestSlack = time.Minute
+	dom0Bound      = 6 * time.Minute
+	guestSlack     = time.Minute
+	vncBound       = 5 * time.Minute
+	hostCheckBound = 2 * time.Minute
 )
 
 // RunTimeout bounds the QEMU run that boots guests in turn: dom0's own boot
 // plus, for each guest, every attempt's in-dom0 timeout and slack. A guest
 // that hangs is stopped by its own timeout inside dom0, so it costs the run
-// its share, and the guests after it still boot.
+// its share, and the guests after it still boot. A guest's extras add
+// their own bounds.
 func RunTimeout(guests []Guest) time.Duration {
 	d := dom0Bound
 	for _, g := range guests {
-		d += time.Duration(max(g.Attempts, 1)) * (g.Timeout + guestSlack)
+		attempt := g.Timeout + guestSlack
+		if g.Extras.VNC {
+			attempt += vncBound
+		}
+		d += time.Duration(max(g.Attempts, 1)) * attempt
+		if len(g.Extras.HostChecks) > 0 {
+			d += hostCheckBound
+		}
 	}
 	return d
 }

@@ -39,6 +39,12 @@ func TestRunTimeout(t *testing.T) {
 	if got := RunTimeout(gs); got != want {
 		t.Errorf("RunTimeout = %s, want %s", got, want)
 	}
+	// The extras' bounds: the framebuffer's an attempt, host-check's once.
+	gs = append(gs, Guest{Timeout: time.Minute, Attempts: 2, Extras: Extras{VNC: true, HostChecks: []HostCheckCase{{Name: CaseGood}}}})
+	want += 2*(time.Minute+guestSlack+vncBound) + hostCheckBound
+	if got := RunTimeout(gs); got != want {
+		t.Errorf("RunTimeout(with extras) = %s, want %s", got, want)
+	}
 	if got := RunTimeout(nil); got != dom0Bound {
 		t.Errorf("RunTimeout(nil) = %s, want %s", got, dom0Bound)
 	}
