@@ -16,7 +16,9 @@ import (
 // job of several guests, with testdata/fakexl/xl standing in for xl, and
 // reads its output as the host does: each guest's results land on its own
 // row, a guest that hangs is stopped by its own timeout (retried) and the
-// guests after it still boot.
+// guests after it still boot. deb12-sda1 runs host-check's three cases
+// (testdata/fakexl/xenify) before its boot, and their results land on its
+// row too.
 func TestDriverGuests(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -36,6 +38,10 @@ func TestDriverGuests(t *testing.T) {
 		t.Fatal(err)
 	}
 	var job Job
+	missing := filepath.Join(dir, "missing-bridge.cfg")
+	if err := os.WriteFile(missing, []byte("name='deb12-sda1'\nvif=['bridge="+MissingBridge+"']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range []struct {
 		label, cfg string
 		attempts   int
@@ -53,8 +59,13 @@ func TestDriverGuests(t *testing.T) {
 		if err := os.WriteFile(cfg, []byte(g.cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		job.Guests = append(job.Guests, JobGuest{Label: g.label, Name: strings.Split(g.cfg, "'")[1], Config: cfg,
-			Disk: g.disk, Password: Password, Timeout: g.timeout, Attempts: g.attempts})
+		jg := JobGuest{Label: g.label, Name: strings.Split(g.cfg, "'")[1], Config: cfg,
+			Disk: g.disk, Password: Password, Timeout: g.timeout, Attempts: g.attempts}
+		if g.label == "deb12-sda1" {
+			jg.HostChecks = []HostCheckCase{{Name: CaseGood, Config: cfg}, {Name: CaseMissingBridge, Config: missing},
+				{Name: CaseAttached, Config: cfg, Attach: disk}}
+		}
+		job.Guests = append(job.Guests, jg)
 	}
 	js, err := json.Marshal(job)
 	if err != nil {
@@ -64,8 +75,8 @@ func TestDriverGuests(t *testing.T) {
 	if err := os.WriteFile(jobPath, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, "dom0/driver/console-driver.py", jobPath)
-	cmd.Env = append(os.Environ(), "PATH="+fake+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKEXL_STATE="+state)
+	cmd := exec.Command(py, "dom0/driver/console-driver.py", jobPath, filepath.Join(fake, "xenify"))
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKEXL_STATE="+state)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
@@ -91,6 +102,16 @@ func TestDriverGuests(t *testing.T) {
 		if !rep.Done {
 			t.Errorf("%s: no DONE marker", tc.label)
 		}
+	}
+	cs, err := HostCheckCases([]byte(proofCfg), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := run.Report("deb12-sda1").Proof.Verdict(cs, false); why != "" {
+		t.Errorf("deb12-sda1: host-check verdict %q, want all three cases as required", why)
+	}
+	if p := run.Report("deb12-hang").Proof; p.HostChecks != nil {
+		t.Errorf("deb12-hang: host-check results %v, want none (it has no cases)", p.HostChecks)
 	}
 	if rep := run.Report("deb12-hang"); rep.Attempt != 2 || len(rep.Retried) != 1 {
 		t.Errorf("deb12-hang: attempt %d, retried %q; want attempt 2 after one failure", rep.Attempt, rep.Retried)
