@@ -262,8 +262,8 @@ func (p Proof) Verdict(cases []HostCheckCase, vnc bool) string {
 		return ""
 	}
 	// /proc/fb "0 xen": fb0's id is the one xen-fbfront sets. The vfb
-	// driver's module is only reported: its sysfs lookup found nothing
-	// in the tier yet (FB0Driver "none").
+	// driver's module is only reported: in the tier vfb-0 is bound to the
+	// xenbus driver vfb, which has no module link (FB0Driver "none").
 	if p.FB0 != "0_xen" {
 		return fmt.Sprintf("the guest's /dev/fb0 is not xen-fbfront's (/proc/fb %q, want \"0 xen\"; vfb driver module %q)", p.FB0, p.FB0Driver)
 	}
