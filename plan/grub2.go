@@ -55,6 +55,11 @@ func stepBootGrub2(c *Context) error {
 			return err
 		}
 	}
+	if c.guestType == TypeHVM && !f.HasTerminalOutput("serial") {
+		if err := f.InsertCommands(hvmGrubSerial...); err != nil {
+			return err
+		}
+	}
 	if err := c.Write("boot", p, string(f.Bytes()), "boot the domU kernel "+k.Version+" by default with a numeric default "+bootReader(c)+" honours, root on the virtual device and "+map[bool]string{false: "the Xen console", true: consoleWhat(c)}[c.guestType == TypeHVM], nil); err != nil {
 		return err
 	}
@@ -77,15 +82,31 @@ func defaultGrub(c *Context) error {
 	if err != nil {
 		return &xerr.Refused{Path: p, Msg: "cannot parse", Err: err}
 	}
+	var why []string
 	cur, _ := f.Get("GRUB_CMDLINE_LINUX")
 	cl := cmdline.Parse(cur)
-	if v, _ := cl.Get("console"); v == con {
+	if v, _ := cl.Get("console"); v != con {
+		cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") || strings.HasPrefix(v, "hvc") })
+		cl.Set("console", con)
+		if err := f.Set("GRUB_CMDLINE_LINUX", cl.String()); err != nil {
+			return err
+		}
+		why = append(why, "console="+con)
+	}
+	if c.guestType == TypeHVM {
+		term, _ := f.Get("GRUB_TERMINAL")
+		if !strings.Contains(" "+term+" ", " serial ") {
+			if err := f.Set("GRUB_TERMINAL", "serial console"); err != nil {
+				return err
+			}
+			if err := f.Set("GRUB_SERIAL_COMMAND", hvmGrubSerial[0]); err != nil {
+				return err
+			}
+			why = append(why, "GRUB's menu on the serial console")
+		}
+	}
+	if len(why) == 0 {
 		return nil
 	}
-	cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") || strings.HasPrefix(v, "hvc") })
-	cl.Set("console", con)
-	if err := f.Set("GRUB_CMDLINE_LINUX", cl.String()); err != nil {
-		return err
-	}
-	return c.Write("boot", p, string(f.Bytes()), "keep console="+con+" when the guest regenerates grub.cfg", nil)
+	return c.Write("boot", p, string(f.Bytes()), "keep "+strings.Join(why, " and ")+" when the guest regenerates grub.cfg", nil)
 }

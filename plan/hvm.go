@@ -241,6 +241,18 @@ func hvmDrivers(c *Context, k *inspect.Kernel) string {
 // hvmConsole is the HVM guest's console: the emulated serial port.
 const hvmConsole = "ttyS0"
 
+// hvmGrubSerial are the grub.cfg commands that put GRUB's menu on the
+// emulated serial port as well as on VGA (what GRUB_TERMINAL="serial
+// console" makes grub-mkconfig write): the serial port is what xl
+// console shows, and an HVM guest converted without VNC has no other
+// screen. They come after grub-mkconfig's header, so they also replace
+// its gfxterm, whose video mode setting is slow under emulation.
+var hvmGrubSerial = []string{
+	"serial --unit=0 --speed=115200",
+	"terminal_input serial console",
+	"terminal_output serial console",
+}
+
 // consoleWhat names the guest's console in the plan's reasons.
 func consoleWhat(c *Context) string {
 	if c.guestType == TypeHVM {

@@ -445,6 +445,44 @@ func (f *File) InsertEntry(text string) error {
 	return f.rescan()
 }
 
+// HasTerminalOutput reports whether a terminal_output command of the
+// file names terminal name (e.g. "terminal_output serial console" names
+// "serial"): grub-mkconfig's GRUB_TERMINAL, or a line added by hand.
+func (f *File) HasTerminalOutput(name string) bool {
+	for _, l := range f.lines {
+		for _, words := range lexLine(l.Text) {
+			if len(words) < 2 || words[0].val != "terminal_output" {
+				continue
+			}
+			for _, w := range words[1:] {
+				if w.val == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// InsertCommands inserts lines of plain commands before the first
+// top-level menu entry, after the header grub-mkconfig writes (so they
+// override its terminal settings), or at the end of a file without one.
+func (f *File) InsertCommands(lines ...string) error {
+	s, err := scanLines("new commands", confutil.SplitLines([]byte(strings.Join(lines, "\n"))))
+	if err != nil {
+		return fmt.Errorf("%s: inserting commands: %w", f.name, err)
+	}
+	if len(s.entries) > 0 {
+		return fmt.Errorf("%s: inserted commands must not hold a menu entry", f.name)
+	}
+	at := f.s.firstTop
+	if at < 0 {
+		at = len(f.lines)
+	}
+	f.lines = confutil.InsertLines(f.lines, at, lines...)
+	return f.rescan()
+}
+
 // NewEntry describes a menu entry for FormatEntry.
 type NewEntry struct {
 	Title  string

@@ -142,6 +142,10 @@ func TestSmallEdits(t *testing.T) {
 			"if [ a ]; then\nmenuentry 'in-if' {\n}\nfi\n" + entry + "menuentry 'b' {\n}"},
 		{"insert appends without entries", "insmod blscfg\nblscfg", func(f *File) error { return f.InsertEntry(entry) },
 			"insmod blscfg\nblscfg\n" + strings.TrimSuffix(entry, "\n")},
+		{"commands before first entry", "terminal_output gfxterm\nmenuentry 'a' {\n}\n", func(f *File) error { return f.InsertCommands("serial --unit=0", "terminal_output serial console") },
+			"terminal_output gfxterm\nserial --unit=0\nterminal_output serial console\nmenuentry 'a' {\n}\n"},
+		{"commands appended without entries", "insmod ext2", func(f *File) error { return f.InsertCommands("terminal_output serial") },
+			"insmod ext2\nterminal_output serial"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := mustParse(t, "grub.cfg", []byte(tc.in))
@@ -152,6 +156,27 @@ func TestSmallEdits(t *testing.T) {
 				t.Errorf("Bytes() after edit of %q mismatch (-want +got):\n%s", tc.in, diff)
 			}
 		})
+	}
+}
+
+func TestTerminalOutput(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"terminal_output serial console\n", true},
+		{"if [ x ]; then\n  terminal_output   'serial'\nfi\n", true},
+		{"serial; terminal_input serial; terminal_output console\n", false},
+		{"terminal_output gfxterm\n# terminal_output serial\n", false},
+		{"menuentry 'a' {\n\tlinux /vmlinuz console=serial\n}\n", false},
+	} {
+		if got := mustParse(t, "grub.cfg", []byte(tc.in)).HasTerminalOutput("serial"); got != tc.want {
+			t.Errorf("HasTerminalOutput(serial) of %q = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	f := mustParse(t, "grub.cfg", []byte("menuentry 'a' {\n}\n"))
+	if err := f.InsertCommands("menuentry 'b' {", "}"); err == nil {
+		t.Errorf("InsertCommands took a menu entry")
 	}
 }
 

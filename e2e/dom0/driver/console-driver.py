@@ -68,6 +68,8 @@ class Console:
         self.buf = b""      # everything not yet consumed by expect()
         self.line = b""     # partial line not yet relayed
         self.eof = False
+        self.tick = None    # called every TICK seconds while expect() waits
+        self.next_tick = time.monotonic() + TICK
 
     def _relay(self, data):
         self.line += data
@@ -101,6 +103,9 @@ class Console:
             if self.eof:
                 self.flush()
                 return None, "guest console closed (domain died?)"
+            if self.tick and time.monotonic() >= self.next_tick:
+                self.next_tick = time.monotonic() + TICK
+                self.tick()
             left = deadline - time.monotonic()
             if left <= 0:
                 self.flush()
@@ -117,6 +122,27 @@ class Console:
                 continue
             self._relay(data)
             self.buf += data
+
+
+TICK = 60  # seconds between progress lines while a guest is silent
+
+
+def progress(name, t0):
+    """Prints where a silent guest is: its CPU time and state (xl list)
+    and its PV disk frontends' XenbusState (1 initialising, 4 connected:
+    the kernel's xen-blkfront has found the disk; none before the kernel
+    runs), so a slow boot can be told from a hung one."""
+    p = subprocess.run(["xl", "list", name], capture_output=True, text=True)
+    row = (p.stdout.strip().splitlines() or [""])[-1].split()
+    domid, state, cpu = (row[1], row[4], row[5]) if len(row) >= 6 else ("?", "?", "?")
+    vbds = []
+    p = subprocess.run(["xenstore-list", "/local/domain/%s/device/vbd" % domid], capture_output=True, text=True)
+    for dev in p.stdout.split():
+        q = subprocess.run(["xenstore-read", "/local/domain/%s/device/vbd/%s/state" % (domid, dev)],
+                           capture_output=True, text=True)
+        vbds.append("%s=%s" % (dev, q.stdout.strip() or "?"))
+    relay("xl-progress", "%.0fs: domid %s state %s cpu %ss vbd %s" % (
+        time.monotonic() - t0, domid, state, cpu, ",".join(vbds) or "none"))
 
 
 def first_error(out):
@@ -217,6 +243,7 @@ def boot(g):
     say("CREATED", "%.1f" % (time.monotonic() - t0))
 
     con = Console(name)
+    con.tick = lambda: progress(name, t0)
     try:
         rc = drive(con, g, t0, deadline)
         if rc != 0:
