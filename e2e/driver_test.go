@@ -75,8 +75,7 @@ func TestDriverGuests(t *testing.T) {
 	if err := os.WriteFile(jobPath, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, "dom0/driver/console-driver.py", jobPath, filepath.Join(fake, "xenify"))
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKEXL_STATE="+state)
+	cmd := driverCmd(py, fake, state, nil, jobPath, filepath.Join(fake, "xenify"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
@@ -122,4 +121,13 @@ func TestDriverGuests(t *testing.T) {
 	if g := run.Report("deb12-sda1-unconverted").Guest; strings.Contains(strings.Join(g, "\n"), "/dev/xvda1") {
 		t.Errorf("the control's console holds deb12-sda1's lines: %q", g)
 	}
+}
+
+// driverCmd runs dom0's console driver with args, the stand-ins in fake
+// (testdata/fakexl) first on PATH, their state in state, and env added.
+func driverCmd(py, fake, state string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(py, append([]string{"dom0/driver/console-driver.py"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1",
+		"PATH="+fake+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKEXL_STATE="+state), env...)
+	return cmd
 }

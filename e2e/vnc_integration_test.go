@@ -61,8 +61,7 @@ func TestIntegrationConsoleDriverVNC(t *testing.T) {
 	}
 	// connect() in vnc.py tries the port xenstore-read names first and
 	// waits for QEMU: the driver reaches it only after the login steps.
-	c := exec.Command(py, "dom0/driver/console-driver.py", job)
-	c.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PATH="+fake+":"+os.Getenv("PATH"), fmt.Sprintf("FAKE_VNC_PORT=%d", port), "FAKEXL_STATE="+dir)
+	c := driverCmd(py, fake, dir, []string{fmt.Sprintf("FAKE_VNC_PORT=%d", port)}, job)
 	out, err := c.CombinedOutput()
 	if err != nil {
 		t.Fatalf("console-driver.py: %v\n%s\nqemu: %s", err, out, qout.Bytes())
