@@ -7,18 +7,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
 	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/xenify/xenify/conf/confutil/conftest"
 )
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 func readTestdata(t *testing.T, name string) *File {
@@ -35,14 +31,9 @@ func readTestdata(t *testing.T, name string) *File {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
+	conftest.RoundTrip(t, Parse,
 		"", "\n", "id:5:initdefault:", "id:5:initdefault:\r\n", "  x:5:respawn:/a\tb  \n#c\n\n", "bad line\n", "\r",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	)
 }
 
 func TestEntries(t *testing.T) {

@@ -13,23 +13,14 @@ import (
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
+	conftest.RoundTrip(t, Parse,
 		"", "\n", "auto lo", "auto lo\r\niface lo inet loopback\r\n", "# c \\\nauto lo\n",
 		"iface eth0 inet static\n  address 1.2.3.4 \\\n   \n", "\\", "auto lo \\\r\nauto eth0\r\n",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	)
 }
 
 func TestParseErrors(t *testing.T) {

@@ -13,23 +13,14 @@ import (
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
+	conftest.RoundTrip(t, Parse,
 		"", "\n", "console", "console\n", "console\r\ntty1\r\n", "a\r\nb",
 		"  tty1  \n\t# comment\n\n", "tty1\n\n\n", "\r", "x\r", "a\n\rb",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	)
 }
 
 func TestParseNUL(t *testing.T) {

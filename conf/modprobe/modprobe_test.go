@@ -13,23 +13,14 @@ import (
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
+	conftest.RoundTrip(t, Parse,
 		"", "\n", "alias eth0 e1000", "alias eth0 e1000\r\n", "install a b \\\n\tc\n",
 		"# c \\\nalias x y\n", "\\", "a\\\r\nb\r\n", "\t \n",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	)
 }
 
 func TestEntries(t *testing.T) {

@@ -13,24 +13,15 @@ import (
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
+	conftest.RoundTrip(t, Parse,
 		"", "\n", "A=1", "A=1\n", "A=1\r\nB=2\r\n", "A=1\r\nB=2",
 		"  export A='x y'  # c\n", "A=\"multi\nline\"\nB=2\n", "A=a\\\nb\n",
 		"if [ -f x ]; then\n  . x\nfi\n", "\t# comment\n\n\n", "\r\n", "A=1\r",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	)
 }
 
 func TestGet(t *testing.T) {

@@ -7,31 +7,22 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
 	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/xenify/xenify/conf/confutil/conftest"
 )
 
 func mustParse(t *testing.T, data string) *File {
 	t.Helper()
-	f, err := Parse("test", []byte(data))
-	if err != nil {
-		t.Fatalf("Parse(%q) error: %v", data, err)
-	}
-	return f
+	return conftest.MustParse(t, Parse, data)
 }
 
 const rhel6Rule = `SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:0c:29:3a:7b:1c", ATTR{type}=="1", KERNEL=="eth*", NAME="eth0"`
 
 func TestRoundTrip(t *testing.T) {
-	for _, in := range []string{
-		"", "\n", rhel6Rule, rhel6Rule + "\r\n", "# c \\\n" + rhel6Rule + "\n", "A==\"1\", \\\n  NAME=\"x\"\n", "\\", "garbage\n",
-	} {
-		f := mustParse(t, in)
-		if got := string(f.Bytes()); got != in {
-			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
-		}
-	}
+	conftest.RoundTrip(t, Parse,
+		"", "\n", rhel6Rule, rhel6Rule+"\r\n", "# c \\\n"+rhel6Rule+"\n", "A==\"1\", \\\n  NAME=\"x\"\n", "\\", "garbage\n",
+	)
 	_, err := Parse("70.rules", []byte("# c\n\x00"))
 	var pe *ParseError
 	if !errors.As(err, &pe) || pe.Line != 2 {

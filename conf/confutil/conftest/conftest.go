@@ -50,3 +50,25 @@ func Load[F interface{ Bytes() []byte }](t testing.TB, name string, parse func(s
 	}
 	return f
 }
+
+// MustParse parses data as a file named "test", failing the test on an
+// error.
+func MustParse[F any](t testing.TB, parse func(string, []byte) (F, error), data string) F {
+	t.Helper()
+	f, err := parse("test", []byte(data))
+	if err != nil {
+		t.Fatalf("Parse(%q) error: %v", data, err)
+	}
+	return f
+}
+
+// RoundTrip checks that each input, parsed and rendered unedited, comes
+// back byte for byte.
+func RoundTrip[F interface{ Bytes() []byte }](t testing.TB, parse func(string, []byte) (F, error), inputs ...string) {
+	t.Helper()
+	for _, in := range inputs {
+		if got := string(MustParse(t, parse, in).Bytes()); got != in {
+			t.Errorf("Parse(%q).Bytes() = %q, want input", in, got)
+		}
+	}
+}
