@@ -109,3 +109,44 @@ func OddBackslashes(s string) bool {
 	n := len(s) - len(strings.TrimRight(s, "\\"))
 	return n%2 == 1
 }
+
+// CommentOut returns lines with every line i for which hit(i) holds
+// turned into a comment, and how many were. Each physical line of a hit
+// line gets a '#' (after the line's indent where keepIndent is set,
+// which the note then shares), and a [Note] line goes right above it,
+// ended as the line is (nl where the line has no ending, the last line
+// of a file without a final newline). Such a last line also loses a
+// trailing backslash, so no later line can continue it.
+func CommentOut(lines []Line, hit func(int) bool, note, nl string, keepIndent bool) ([]Line, int) {
+	n := 0
+	out := make([]Line, 0, len(lines)+1)
+	for i, l := range lines {
+		if !hit(i) {
+			out = append(out, l)
+			continue
+		}
+		n++
+		indent := ""
+		if keepIndent {
+			indent = l.Text[:len(l.Text)-len(strings.TrimLeft(l.Text, " \t"))]
+		}
+		eol := l.EOL
+		if eol == "" {
+			eol = nl
+		}
+		out = append(out, Line{Text: indent + Note(note), EOL: eol})
+		phys := strings.Split(l.Text, "\n")
+		for j, p := range phys {
+			if keepIndent {
+				p = strings.TrimLeft(p, " \t")
+			}
+			phys[j] = indent + "#" + p
+		}
+		if last := &phys[len(phys)-1]; l.EOL == "" {
+			*last = strings.TrimSuffix(*last, "\\")
+		}
+		l.Text = strings.Join(phys, "\n")
+		out = append(out, l)
+	}
+	return out, n
+}

@@ -143,3 +143,28 @@ func TestInsertLine(t *testing.T) {
 		}
 	}
 }
+
+func TestCommentOut(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		in         []Line // logical lines: a continued one holds "\n"
+		hit        int
+		keepIndent bool
+		want       string
+	}{
+		{"plain", []Line{{"a", "\n"}, {"b", "\n"}}, 1, false, "a\n# xenify: why\n#b\n"},
+		{"crlf", []Line{{"a", "\r\n"}, {"b", "\r\n"}}, 0, false, "# xenify: why\r\n#a\r\nb\r\n"},
+		{"continued", []Line{{"x \\\n  y", "\n"}, {"z", "\n"}}, 0, false, "# xenify: why\n#x \\\n#  y\nz\n"},
+		{"indented", []Line{{"iface e", "\n"}, {"  a 1 \\\n   2", "\n"}}, 1, true, "iface e\n  # xenify: why\n  #a 1 \\\n  #2\n"},
+		// The last line has no newline: the note takes the file's, and a
+		// trailing backslash goes so nothing appended later continues it.
+		{"last", []Line{{"a", "\n"}, {"b \\", ""}}, 1, false, "a\n# xenify: why\n#b "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, n := CommentOut(tc.in, func(i int) bool { return i == tc.hit }, "why", EOL(tc.in), tc.keepIndent)
+			if got := string(JoinLines(out)); got != tc.want || n != 1 {
+				t.Errorf("CommentOut(%q) = %q, %d; want %q, 1", tc.in, got, n, tc.want)
+			}
+		})
+	}
+}

@@ -206,20 +206,10 @@ func (f *File) insert(i int, text string) {
 // and lines sysvinit rejects) and puts a "# xenify: NOTE" line before each.
 // It returns ErrNotFound if no line has that id.
 func (f *File) CommentOut(id, note string) error {
-	n := 0
-	out := make([]confutil.Line, 0, len(f.lines)+1)
-	for _, l := range f.lines {
-		if e, ok, _ := parseLine(l.Text); ok && e.ID == id {
-			n++
-			nl := l.EOL
-			if nl == "" {
-				nl = f.nl
-			}
-			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
-			l.Text = "#" + l.Text
-		}
-		out = append(out, l)
-	}
+	out, n := confutil.CommentOut(f.lines, func(i int) bool {
+		e, ok, _ := parseLine(f.lines[i].Text)
+		return ok && e.ID == id
+	}, note, f.nl, false)
 	if n == 0 {
 		return fmt.Errorf("commenting out %q in %s: %w", id, f.name, ErrNotFound)
 	}

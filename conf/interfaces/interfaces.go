@@ -485,25 +485,8 @@ func (f *File) CommentOutOption(iface, option, note string) (int, error) {
 		return 0, nil
 	}
 	saved := f.blocks
-	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
-	for i, b := range f.blocks {
-		if hit[i] {
-			indent := b.Text[:len(b.Text)-len(strings.TrimLeft(b.Text, " \t"))]
-			nl := b.EOL
-			if nl == "" {
-				nl = f.nl
-			}
-			out = append(out, confutil.Line{Text: indent + confutil.Note(note), EOL: nl})
-			// Comment every physical line: a comment does not continue.
-			lines := strings.Split(b.Text, "\n")
-			for j, l := range lines {
-				lines[j] = indent + "#" + strings.TrimLeft(l, " \t")
-			}
-			b.Text = strings.Join(lines, "\n")
-		}
-		out = append(out, b)
-	}
-	f.blocks = out
+	// Every physical line is commented: a comment does not continue.
+	f.blocks, _ = confutil.CommentOut(f.blocks, func(i int) bool { return hit[i] }, note, f.nl, true)
 	if err := f.check(saved, "commenting out "+option+" of "+iface); err != nil {
 		return 0, err
 	}

@@ -331,23 +331,9 @@ func (f *File) CommentOut(match func(Entry) bool, note string) int {
 			hit[i] = true
 		}
 	})
-	if len(hit) == 0 {
-		return 0
-	}
-	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
-	for i, b := range f.blocks {
-		if hit[i] {
-			nl := b.EOL
-			if nl == "" {
-				nl = f.nl
-			}
-			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
-			b.Text = "#" + strings.ReplaceAll(b.Text, "\n", "\n#")
-		}
-		out = append(out, b)
-	}
-	f.blocks = out
-	return len(hit)
+	var n int
+	f.blocks, n = confutil.CommentOut(f.blocks, func(i int) bool { return hit[i] }, note, f.nl, false)
+	return n
 }
 
 // CommentOutAlias comments out every alias for name; see

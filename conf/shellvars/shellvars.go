@@ -648,21 +648,8 @@ func (f *File) Delete(name string) int {
 // CommentOut turns every assignment of name into a comment preceded by the
 // line "# xenify: NOTE" and returns how many assignments it commented out.
 func (f *File) CommentOut(name, note string) int {
-	n := 0
-	var out []confutil.Line
 	match := f.assignments(name)
-	for i, b := range f.blocks {
-		if match[i] {
-			n++
-			nl := f.nl
-			if b.EOL != "" {
-				nl = b.EOL
-			}
-			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
-			b.Text = "#" + strings.ReplaceAll(b.Text, "\n", "\n#")
-		}
-		out = append(out, b)
-	}
-	f.blocks = out
+	var n int
+	f.blocks, n = confutil.CommentOut(f.blocks, func(i int) bool { return match[i] }, note, f.nl, false)
 	return n
 }

@@ -219,30 +219,7 @@ func (f *File) CommentOut(match func(Rule) bool, note string) int {
 			hit[i] = true
 		}
 	})
-	if len(hit) == 0 {
-		return 0
-	}
-	out := make([]confutil.Line, 0, len(f.blocks)+len(hit))
-	for i, b := range f.blocks {
-		if hit[i] {
-			nl := b.EOL
-			if nl == "" {
-				nl = f.nl
-			}
-			out = append(out, confutil.Line{Text: confutil.Note(note), EOL: nl})
-			// A commented line must not continue into the next one.
-			lines := strings.Split(b.Text, "\n")
-			for j, l := range lines {
-				lines[j] = "#" + l
-			}
-			last := &lines[len(lines)-1]
-			if b.EOL == "" && strings.HasSuffix(*last, "\\") {
-				*last = strings.TrimSuffix(*last, "\\")
-			}
-			b.Text = strings.Join(lines, "\n")
-		}
-		out = append(out, b)
-	}
-	f.blocks = out
-	return len(hit)
+	var n int
+	f.blocks, n = confutil.CommentOut(f.blocks, func(i int) bool { return hit[i] }, note, f.nl, false)
+	return n
 }
