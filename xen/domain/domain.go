@@ -140,15 +140,7 @@ func (c *Config) XL() string {
 		spec := fmt.Sprintf("format=raw, vdev=%s, access=%s, target=%s", d.Vdev, access, d.Target)
 		disks = append(disks, spec)
 	}
-	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
-	c.vifs(&b)
-	switch {
-	case c.Type == TypeHVM:
-		c.hvmVNC(&b)
-	case c.VNC:
-		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("vnc=1"))
-	}
-	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
+	c.devices(&b, disks, "vnc=1")
 	return b.String()
 }
 
@@ -181,16 +173,23 @@ func (c *Config) XM() string {
 		}
 		disks = append(disks, fmt.Sprintf("%s%s,%s,%s", prefix, d.Target, d.Vdev, mode))
 	}
-	c.list(&b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
-	c.vifs(&b)
+	c.devices(&b, disks, "type=vnc")
+	return b.String()
+}
+
+// devices writes the disk, vif and display lines and the lifecycle
+// actions that end both syntaxes; vfbType is the toolstack's way to say
+// a vfb is VNC (xl: "vnc=1", xm: "type=vnc").
+func (c *Config) devices(b *strings.Builder, disks []string, vfbType string) {
+	c.list(b, "disk", disks, func(i int) string { return c.Disks[i].Comment })
+	c.vifs(b)
 	switch {
 	case c.Type == TypeHVM:
-		c.hvmVNC(&b)
+		c.hvmVNC(b)
 	case c.VNC:
-		fmt.Fprintf(&b, "vfb = [ '%s' ]\n", c.vfb("type=vnc"))
+		fmt.Fprintf(b, "vfb = [ '%s' ]\n", c.vfb(vfbType))
 	}
 	b.WriteString("on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'restart'\n")
-	return b.String()
 }
 
 func (c *Config) boot(b *strings.Builder, xl bool) {

@@ -57,29 +57,18 @@ func Parse(name string, data []byte) (*Config, error) {
 		c.Disks = append(c.Disks, ParseDisk(d))
 	}
 	for _, v := range list("vif") {
-		var vif Vif
-		for _, kv := range strings.Split(v, ",") {
-			k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
-			switch k {
-			case "mac":
-				vif.MAC = val
-			case "bridge":
-				vif.Bridge = val
-			}
-		}
-		c.Vifs = append(c.Vifs, vif)
+		kv := specFields(v)
+		c.Vifs = append(c.Vifs, Vif{MAC: kv["mac"], Bridge: kv["bridge"]})
 	}
 	c.VNC = len(list("vfb")) > 0 || str("vnc") == "1"
 	c.VNCListen, c.VNCPassword = str("vnclisten"), str("vncpasswd")
 	for _, v := range list("vfb") {
-		for _, kv := range strings.Split(v, ",") {
-			k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
-			switch k {
-			case "vnclisten":
-				c.VNCListen = val
-			case "vncpasswd":
-				c.VNCPassword = val
-			}
+		kv := specFields(v)
+		if l, ok := kv["vnclisten"]; ok {
+			c.VNCListen = l
+		}
+		if p, ok := kv["vncpasswd"]; ok {
+			c.VNCPassword = p
 		}
 	}
 	if c.VNCListen == "127.0.0.1" {
@@ -94,24 +83,16 @@ func Parse(name string, data []byte) (*Config, error) {
 func ParseDisk(s string) Disk {
 	var d Disk
 	if strings.Contains(s, "target=") || strings.Contains(s, "vdev=") {
-		for _, kv := range strings.Split(s, ",") {
-			k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-			switch k {
-			case "vdev":
-				d.Vdev = v
-			case "target":
-				d.Target = v
-			case "access":
-				d.ReadOnly = v == "ro" || v == "r"
-			case "backendtype":
-				d.File = v == "qdisk" || v == "tap"
-			}
-		}
+		kv := specFields(s)
+		d.Vdev, d.Target = kv["vdev"], kv["target"]
+		d.ReadOnly = kv["access"] == "ro" || kv["access"] == "r"
 		// target= must be last in xl syntax and may contain commas.
 		if i := strings.Index(s, "target="); i >= 0 {
 			d.Target = s[i+len("target="):]
 		}
-		if !strings.Contains(s, "backendtype=") {
+		if bt, ok := kv["backendtype"]; ok {
+			d.File = bt == "qdisk" || bt == "tap"
+		} else {
 			d.File = !strings.HasPrefix(d.Target, "/dev/")
 		}
 		return d
@@ -293,4 +274,15 @@ func (p *lexer) str() (string, error) {
 		}
 	}
 	return "", p.err("unterminated string")
+}
+
+// specFields splits one device spec in xl's key=value form ("mac=...,
+// bridge=xenbr0") into its keys and values; a later key wins.
+func specFields(spec string) map[string]string {
+	kv := map[string]string{}
+	for _, f := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		kv[k] = v
+	}
+	return kv
 }
