@@ -31,6 +31,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/xenify/xenify/disk"
 )
 
 // InitialCRC is the seed of LVM's checksum (INITIAL_CRC in lib/misc/crc.h).
@@ -87,17 +89,6 @@ func FormatID(raw string) string {
 		raw[18:22] + "-" + raw[22:26] + "-" + raw[26:32]
 }
 
-func readAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading %d bytes at offset %d: %w", len(p), off, err)
-}
-
 // ReadLabel finds and decodes the LVM2 label and PV header in the first four
 // sectors of a PV of the given size.
 func ReadLabel(r io.ReaderAt, size int64) (*Label, error) {
@@ -105,7 +96,7 @@ func ReadLabel(r io.ReaderAt, size int64) (*Label, error) {
 		return nil, ErrNoLabel
 	}
 	buf := make([]byte, 2048)
-	if err := readAt(r, buf, 0); err != nil {
+	if err := disk.ReadFull(r, buf, 0); err != nil {
 		return nil, fmt.Errorf("reading LVM label: %w", err)
 	}
 	for s := 0; s < 4; s++ {
@@ -184,7 +175,7 @@ func readMDA(r io.ReaderAt, size int64, a Area) ([]byte, error) {
 		return nil, fmt.Errorf("area (size %d) outside the %d-byte device", a.Size, size)
 	}
 	hdr := make([]byte, 512)
-	if err := readAt(r, hdr, a.Offset); err != nil {
+	if err := disk.ReadFull(r, hdr, a.Offset); err != nil {
 		return nil, err
 	}
 	if string(hdr[4:20]) != MDAMagic {
@@ -223,11 +214,11 @@ func readMDA(r io.ReaderAt, size int64, a Area) ([]byte, error) {
 	if off+n > mdaSize {
 		first = mdaSize - off
 	}
-	if err := readAt(r, text[:first], a.Offset+int64(off)); err != nil {
+	if err := disk.ReadFull(r, text[:first], a.Offset+int64(off)); err != nil {
 		return nil, err
 	}
 	if first < n {
-		if err := readAt(r, text[first:], a.Offset+512); err != nil {
+		if err := disk.ReadFull(r, text[first:], a.Offset+512); err != nil {
 			return nil, err
 		}
 	}

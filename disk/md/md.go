@@ -24,6 +24,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/xenify/xenify/disk"
 )
 
 // Magic is the md superblock magic number.
@@ -156,21 +158,10 @@ func (s *Superblock) RAID1Range() (offset, size int64, err error) {
 	return off, n, nil
 }
 
-func readAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading %d bytes at offset %d: %w", len(p), off, err)
-}
-
 func examine0(r io.ReaderAt, size int64) (*Superblock, error) {
 	off := Offset090(size)
 	buf := make([]byte, 4096)
-	if err := readAt(r, buf, off); err != nil {
+	if err := disk.ReadFull(r, buf, off); err != nil {
 		return nil, fmt.Errorf("reading 0.90 superblock: %w", err)
 	}
 	var bo binary.ByteOrder
@@ -239,7 +230,7 @@ func examine1(r io.ReaderAt, size, off int64, version string) (*Superblock, erro
 		return nil, ErrNotFound
 	}
 	buf := make([]byte, 1024)
-	if err := readAt(r, buf, off); err != nil {
+	if err := disk.ReadFull(r, buf, off); err != nil {
 		return nil, fmt.Errorf("reading %s superblock: %w", version, err)
 	}
 	le := binary.LittleEndian

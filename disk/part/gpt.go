@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/xenify/xenify/disk"
 )
 
 // maxGPTEntryBytes bounds the size of a GPT partition entry array we are
@@ -125,7 +127,7 @@ func readGPT(r io.ReaderAt, size int64, sectorSize int) (*Table, error) {
 // readGPTAt reads and validates the GPT header at the given LBA.
 func readGPTAt(r io.ReaderAt, size, ss int64, lba, lastLBA uint64) (*gptHeader, error) {
 	buf := make([]byte, ss)
-	if err := readFull(r, buf, int64(lba)*ss); err != nil {
+	if err := disk.ReadFull(r, buf, int64(lba)*ss); err != nil {
 		return nil, fmt.Errorf("reading GPT header at LBA %d: %w", lba, err)
 	}
 	if !bytes.Equal(buf[:8], []byte("EFI PART")) {
@@ -176,7 +178,7 @@ func readGPTEntries(r io.ReaderAt, size, ss int64, h *gptHeader) ([]Partition, e
 		return nil, fmt.Errorf("GPT entry array at LBA %d runs past the end of the disk", h.entryLBA)
 	}
 	buf := make([]byte, n)
-	if err := readFull(r, buf, int64(h.entryLBA)*ss); err != nil {
+	if err := disk.ReadFull(r, buf, int64(h.entryLBA)*ss); err != nil {
 		return nil, fmt.Errorf("reading GPT entries: %w", err)
 	}
 	if got := crc32.ChecksumIEEE(buf); got != h.entryCRC {

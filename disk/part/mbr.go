@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/xenify/xenify/disk"
 )
 
 // maxLogical bounds the number of logical partitions followed in an EBR
@@ -147,7 +149,7 @@ func (t *Table) readEBRChain(r io.ReaderAt, size int64, ext Partition, next int)
 			return next, fmt.Errorf("%w: EBR at byte %d lies outside extended partition %d (bytes %d-%d)",
 				ErrCorrupt, this, ext.Number, first, first+firstSize)
 		}
-		if err := readFull(r, buf, this); err != nil {
+		if err := disk.ReadFull(r, buf, this); err != nil {
 			return next, fmt.Errorf("reading EBR: %w", err)
 		}
 		if buf[510] != 0x55 || buf[511] != 0xaa {

@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/xenify/xenify/disk"
 )
 
 // DefaultSectorSize is the logical sector size used by Read.
@@ -162,7 +164,7 @@ func ReadSectorSize(r io.ReaderAt, size int64, sectorSize int) (*Table, error) {
 		return &Table{Kind: None, SectorSize: sectorSize}, nil
 	}
 	mbr := make([]byte, sectorSize)
-	if err := readFull(r, mbr, 0); err != nil {
+	if err := disk.ReadFull(r, mbr, 0); err != nil {
 		return nil, fmt.Errorf("reading MBR: %w", err)
 	}
 	if mbr[510] != 0x55 || mbr[511] != 0xaa {
@@ -213,15 +215,4 @@ func (t *Table) check(size int64) error {
 		}
 	}
 	return nil
-}
-
-func readFull(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading %d bytes at offset %d: %w", len(p), off, err)
 }
