@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -105,15 +106,38 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 
 	sendStart := time.Now()
 	exts := join(send, int64(opt.BufferSize))
-	buf := make([]byte, opt.BufferSize)
-	err = rm.ReadExtents(ctx, exts, func(i int) []byte { return buf[:exts[i].Len] }, func(i int) bool {
-		if _, err = f.WriteAt(buf[:exts[i].Len], exts[i].Off); err != nil {
-			err = fmt.Errorf("writing %s at byte %d: %w", opt.Dest, exts[i].Off, err)
+	// Streams may call get and put concurrently (Remote.ReadExtents).
+	pool := make(chan []byte, opt.Buffers)
+	for range opt.Buffers {
+		pool <- nil
+	}
+	bufs := make([][]byte, len(exts))
+	var mu sync.Mutex
+	var werr error
+	err = rm.ReadExtents(ctx, exts, func(i int) []byte {
+		b := <-pool
+		if b == nil {
+			b = make([]byte, opt.BufferSize)
+		}
+		bufs[i] = b
+		return b[:exts[i].Len]
+	}, func(i int) bool {
+		b := bufs[i]
+		defer func() { pool <- b }()
+		if _, err := f.WriteAt(b[:exts[i].Len], exts[i].Off); err != nil {
+			mu.Lock()
+			werr = fmt.Errorf("writing %s at byte %d: %w", opt.Dest, exts[i].Off, err)
+			mu.Unlock()
 			return false
 		}
+		mu.Lock()
 		st.Resent += exts[i].Len
+		mu.Unlock()
 		return true
 	})
+	if werr != nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("re-sending from %s: %w", opt.Source, err)
 	}

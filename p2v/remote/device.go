@@ -382,30 +382,96 @@ func batches(exts []p2v.Extent, fn string, each func(from, to int, calls string)
 	return nil
 }
 
-// ReadExtents streams the extents, in order, with as few commands as the
+// ReadExtents streams the extents with as few commands as the
 // command-line limit allows: get(i) gives the buffer for extent i (its
 // length is the extent's; nil stops), put(i) hands it back filled (false
-// stops). Extents are sorted and disjoint.
+// stops). Extents are sorted and disjoint. A large read is spread over
+// the connection's streams (Options.Streams): each stream takes every
+// extent of some runs, in order, and calls get and put from its own
+// goroutine, so extents of different streams arrive in no fixed order.
 func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
+	var total int64
 	for i, e := range exts {
 		if e.Off < 0 || e.Len < 0 || e.Off+e.Len > d.size || i > 0 && e.Off < exts[i-1].Off+exts[i-1].Len {
 			return fmt.Errorf("reading %s: extent %d+%d outside the %d-byte device or out of order", d.t, e.Off, e.Len, d.size)
 		}
+		total += e.Len
 	}
-	rs := runs(exts, d.size)
+	conns := []*Conn{d.c}
+	maxRun := int64(runMax)
+	if total >= streamMin && d.c.opt.Streams > 1 {
+		conns = d.c.conns(ctx)
+		if len(conns) > 1 {
+			maxRun = stripe
+		}
+	}
+	rs := runs(exts, d.size, maxRun)
+	// Deal the runs out: each to the stream with the fewest bytes so
+	// far, so the streams move through the disk side by side.
+	shares := make([][]extRun, len(conns))
+	load := make([]int64, len(conns))
+	for _, r := range rs {
+		k := 0
+		for j := range load {
+			if load[j] < load[k] {
+				k = j
+			}
+		}
+		shares[k] = append(shares[k], r)
+		load[k] += r.span.Len
+	}
+	pctx := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for k, c := range conns {
+		if len(shares[k]) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[k] = d.readRuns(ctx, c, len(conns), shares[k], exts, get, put); errs[k] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errStop) && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	// Stopped by get or put, or cancelled.
+	return pctx.Err()
+}
+
+var errStop = errors.New("stopped")
+
+const (
+	// streamMin: reads smaller than this use one stream (metadata,
+	// prefetches, small re-sends).
+	streamMin = 64 << 20
+	// stripe bounds a run when several streams share a read, so that
+	// they take turns through the disk.
+	stripe = 64 << 20
+)
+
+// readRuns streams the extents of rs over c.
+func (d *Device) readRuns(ctx context.Context, c *Conn, nstreams int, rs []extRun, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
 	spans := make([]p2v.Extent, len(rs))
 	for i, r := range rs {
 		spans[i] = r.span
 	}
-	stop := errors.New("stopped")
-	err := batches(spans, "r", func(from, to int, calls string) error {
+	return batches(spans, "r", func(from, to int, calls string) error {
 		script := prelude(run.Quote(d.t.Device), d.hashTool()) + calls
-		if d.c.opt.Compress {
+		if c.opt.Compress {
 			// POSIX sh has no pipefail: the left side says "ok" on fd 6
 			// when every dd succeeded.
 			script = prelude(run.Quote(d.t.Device), d.hashTool()) + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
 		}
-		return d.stream(ctx, script, func(r io.Reader) error {
+		return d.stream(ctx, c, nstreams, script, func(r io.Reader) error {
 			for _, rn := range rs[from:to] {
 				pos := rn.span.Off
 				for i := rn.first; i < rn.last; i++ {
@@ -414,13 +480,13 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 					}
 					buf := get(i)
 					if buf == nil {
-						return stop
+						return errStop
 					}
 					if _, err := io.ReadFull(r, buf); err != nil {
 						return fmt.Errorf("reading %s at byte %d: %w", d.t, exts[i].Off, err)
 					}
 					if !put(i) {
-						return stop
+						return errStop
 					}
 					pos = exts[i].Off + exts[i].Len
 				}
@@ -431,10 +497,6 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 			return nil
 		})
 	})
-	if errors.Is(err, stop) {
-		return ctx.Err()
-	}
-	return err
 }
 
 // run is a span of the device read with one dd: the extents first to
@@ -454,7 +516,7 @@ const (
 	runMax = 1 << 30
 )
 
-func runs(exts []p2v.Extent, size int64) []extRun {
+func runs(exts []p2v.Extent, size, maxRun int64) []extRun {
 	var out []extRun
 	for i, e := range exts {
 		if e.Len == 0 {
@@ -465,7 +527,7 @@ func runs(exts []p2v.Extent, size int64) []extRun {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
 			end := last.span.Off + last.span.Len
-			if from <= end+runGap && to-last.span.Off <= runMax {
+			if from <= end+runGap && to-last.span.Off <= maxRun {
 				last.span.Len = max(end, to) - last.span.Off
 				last.last = i + 1
 				continue
@@ -486,7 +548,7 @@ func (d *Device) hashTool() string {
 
 // stream runs script and lets consume read its stdout (decompressed when
 // compressing) as it arrives.
-func (d *Device) stream(ctx context.Context, script string, consume func(io.Reader) error) error {
+func (d *Device) stream(ctx context.Context, c *Conn, nstreams int, script string, consume func(io.Reader) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// ssh writes straight into an OS pipe that we read with large reads:
@@ -501,12 +563,12 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	runErr := make(chan error, 1)
 	go func() {
-		_, err := d.c.Run(ctx, script, pw)
+		_, err := c.Run(ctx, script, pw)
 		pw.Close() // EOF for the reader
 		runErr <- err
 	}()
-	var src io.Reader = &meter{r: pr, c: d.c, limit: d.c.opt.BWLimit, start: time.Now()}
-	if d.c.opt.Compress {
+	var src io.Reader = &meter{r: pr, c: c, limit: c.opt.BWLimit / int64(max(nstreams, 1)), start: time.Now()}
+	if c.opt.Compress {
 		var gz *gzip.Reader
 		gz, err = gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
 		if err == nil {
