@@ -198,8 +198,12 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 		PlanSHA256: plan.Hash(), PlanBytes: plan.Bytes(), DoneBytes: resumeAt,
 	}
 	// The checkpoint exists before the first byte is written: it is what
-	// marks a half-written destination as ours.
+	// marks a half-written destination as ours. Hashes stored by an
+	// earlier pass no longer hold.
 	if err := ck.write(opt.Checkpoint); err != nil {
+		return nil, err
+	}
+	if err := removeSums(opt.Dest); err != nil {
 		return nil, err
 	}
 	if src != nil {
@@ -220,6 +224,30 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if err := removeCheckpoint(opt.Checkpoint); err != nil {
 		return nil, err
+	}
+	if opt.Remote != nil && dst.isFile {
+		// Hash what was written, at a sync's coarsest level, while it is
+		// in the page cache: a later --sync then hashes only the source
+		// (see SumsSuffix). It costs the first pass about a second per
+		// GB and one core; it saves the cutover the same, and reading
+		// the destination back from disk.
+		pieces := split(plan.Ranges, opt.SyncChunk)
+		var err error
+		if algo := opt.Remote.HashAlgo(); algo != "" {
+			var sums []string
+			sums, err = hashPieces(ctx, algo, dst.f, pieces)
+			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk}
+			for i, p := range pieces {
+				s.Pieces = append(s.Pieces, [2]int64{p.Off, p.Len})
+				s.Sum = append(s.Sum, sums[i])
+			}
+			if err == nil {
+				err = writeSums(opt.Dest, dst.f, s)
+			}
+		}
+		if err != nil {
+			log.Warn("p2v copy: a --sync will hash the destination", "err", err)
+		}
 	}
 	sum.Elapsed = time.Since(start)
 	if s := sum.Elapsed.Seconds(); s > 0 {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,9 +32,12 @@ type Device struct {
 	t    Target
 	ctx  context.Context
 	size int64
-	// hash is the remote hashing tool: "md5sum" or "cksum".
-	hash string
-	gzip bool
+	// hashes are the remote's hashing tools; hash is the one chosen (the
+	// fastest, see chooseHash), on first use.
+	hashes   []string
+	hashOnce sync.Once
+	hash     string
+	gzip     bool
 
 	mu    sync.Mutex
 	cache map[int64][]byte // window index → bytes
@@ -68,7 +72,7 @@ func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
 	d := &Device{c: c, t: t, ctx: ctx, cache: map[int64][]byte{}, blocks: map[int64][]byte{}}
 	q := run.Quote(t.Device)
 	out, err := c.Run(ctx, "D="+q+`; if test -b "$D"; then echo B; else echo N; fi; ls -lL "$D" 2>&1; echo =; cat /proc/partitions; echo =; `+
-		`for t in dd md5sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
+		`for t in dd md5sum sha1sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
 	if err != nil {
 		return nil, fmt.Errorf("probing %s: %w", t, err)
 	}
@@ -86,13 +90,13 @@ func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
 			have[tool] = true
 		}
 	}
-	switch {
-	case !have["dd"]:
+	if !have["dd"] {
 		return nil, fmt.Errorf("the remote of %s has no dd in PATH", t)
-	case have["md5sum"]:
-		d.hash = "md5sum"
-	case have["cksum"]:
-		d.hash = "cksum"
+	}
+	for _, h := range hashTools {
+		if have[h] {
+			d.hashes = append(d.hashes, h)
+		}
 	}
 	d.gzip = have["gzip"]
 	if c.opt.Compress && !d.gzip {
@@ -465,11 +469,12 @@ func (d *Device) readRuns(ctx context.Context, c *Conn, nstreams int, rs []extRu
 		spans[i] = r.span
 	}
 	return batches(spans, "r", func(from, to int, calls string) error {
-		script := prelude(run.Quote(d.t.Device), d.hashTool()) + calls
+		// (r needs no hashing tool: the prelude's h and m go unused.)
+		script := prelude(run.Quote(d.t.Device), "md5sum") + calls
 		if c.opt.Compress {
 			// POSIX sh has no pipefail: the left side says "ok" on fd 6
 			// when every dd succeeded.
-			script = prelude(run.Quote(d.t.Device), d.hashTool()) + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
+			script = prelude(run.Quote(d.t.Device), "md5sum") + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
 		}
 		return d.stream(ctx, c, nstreams, script, func(r io.Reader) error {
 			for _, rn := range rs[from:to] {
@@ -539,11 +544,78 @@ func runs(exts []p2v.Extent, size, maxRun int64) []extRun {
 	return out
 }
 
-func (d *Device) hashTool() string {
-	if d.hash == "" {
-		return "md5sum"
+// hashTools are the hashing tools xenify can reproduce locally
+// (p2v.LocalSum), in the order of preference among equally fast ones.
+var hashTools = []string{"md5sum", "sha1sum", "cksum"}
+
+// UseHash makes algo the hashing tool if the remote has it: a sync
+// compares against hashes that an earlier pass stored, which name their
+// tool. It reports whether algo is now in use.
+func (d *Device) UseHash(algo string) bool {
+	if !slices.Contains(d.hashes, algo) {
+		return false
 	}
-	return d.hash
+	d.hashOnce.Do(func() { d.hash = algo })
+	return d.hash == algo
+}
+
+// chooseHash picks the fastest of the remote's hashing tools: one
+// command hashes probeBytes of zeros with each, and the time between
+// their output lines, as they arrive here, is each one's time. Speeds
+// differ by 5× and more between builds (coreutils 9's cksum uses the
+// CPU's carry-less multiply; busybox's is a byte-wise loop; an old
+// server's md5sum may beat its cksum), and hashing every used block is
+// most of a sync pass.
+func (d *Device) chooseHash() {
+	switch len(d.hashes) {
+	case 0:
+		return
+	case 1:
+		d.hash = d.hashes[0]
+		return
+	}
+	var script strings.Builder
+	script.WriteString("echo go; ")
+	for _, h := range d.hashes {
+		fmt.Fprintf(&script, "dd if=/dev/zero bs=65536 count=%d 2>/dev/null | %s >/dev/null; echo %s; ", probeBytes/65536, h, h)
+	}
+	tw := &lineTimes{}
+	d.hash = d.hashes[0]
+	if _, err := d.c.Run(d.ctx, script.String(), tw); err != nil || len(tw.lines) != len(d.hashes)+1 {
+		d.c.opt.Logger.Debug("ssh: timing the hash tools failed; using the first", "tool", d.hash, "err", err)
+		return
+	}
+	best := time.Duration(-1)
+	for i, h := range d.hashes {
+		if took := tw.at[i+1].Sub(tw.at[i]); tw.lines[i+1] == h && (best < 0 || took < best*9/10) {
+			d.hash, best = h, took
+		}
+	}
+	d.c.opt.Logger.Debug("ssh: hash tool", "tool", d.hash, "probe", best)
+}
+
+// probeBytes is how much each hashing tool hashes in chooseHash.
+const probeBytes = 32 << 20
+
+// lineTimes records when each output line arrived.
+type lineTimes struct {
+	part  []byte
+	lines []string
+	at    []time.Time
+}
+
+func (w *lineTimes) Write(p []byte) (int, error) {
+	now := time.Now()
+	w.part = append(w.part, p...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.lines = append(w.lines, string(w.part[:i]))
+		w.at = append(w.at, now)
+		w.part = w.part[i+1:]
+	}
 }
 
 // stream runs script and lets consume read its stdout (decompressed when
@@ -642,8 +714,8 @@ func (m *meter) Read(p []byte) (int, error) {
 // creation, not by the link, and a server has more than one core), each
 // batched into as few commands as the command-line limit allows.
 func (d *Device) Sum(ctx context.Context, exts []p2v.Extent) ([]string, error) {
-	if d.hash == "" {
-		return nil, fmt.Errorf("the remote of %s has neither md5sum nor cksum in PATH", d.t)
+	if d.HashAlgo() == "" {
+		return nil, fmt.Errorf("the remote of %s has none of %s in PATH", d.t, strings.Join(hashTools, ", "))
 	}
 	sums := make([]string, len(exts))
 	k := min(sumStreams, (len(exts)+sumMinShare-1)/sumMinShare)
@@ -692,7 +764,7 @@ func (d *Device) sum(ctx context.Context, exts []p2v.Extent, sums []string) erro
 			f := strings.Fields(l)
 			switch {
 			case len(f) == 0:
-			case d.hash == "md5sum":
+			case d.hash != "cksum":
 				got = append(got, f[0])
 			case len(f) >= 2:
 				got = append(got, f[0]+" "+f[1])
@@ -706,6 +778,10 @@ func (d *Device) sum(ctx context.Context, exts []p2v.Extent, sums []string) erro
 	})
 }
 
-// HashAlgo is the remote hashing tool ("md5sum" or "cksum"), whose output
-// p2v.LocalSum reproduces.
-func (d *Device) HashAlgo() string { return d.hash }
+// HashAlgo is the remote hashing tool ("md5sum", "sha1sum" or "cksum"),
+// whose output p2v.LocalSum reproduces: the fastest the remote has,
+// chosen on the first call, unless UseHash chose it before.
+func (d *Device) HashAlgo() string {
+	d.hashOnce.Do(d.chooseHash)
+	return d.hash
+}
