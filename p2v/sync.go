@@ -32,6 +32,8 @@ type SyncStats struct {
 	// StoredSums are coarse pieces whose destination hash was stored by
 	// the previous pass (DST.xenify-sums) instead of being computed.
 	StoredSums int `json:"stored_sums"`
+	// PlanTime is the part of HashTime spent re-reading the metadata.
+	PlanTime time.Duration `json:"plan_time"`
 	// HashTime and SendTime split the pass.
 	HashTime time.Duration `json:"hash_time"`
 	SendTime time.Duration `json:"send_time"`
@@ -102,6 +104,7 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	st := sum.Sync
+	st.PlanTime = time.Since(start)
 	known := loadSums(opt, f, rm, size, st)
 	lv0 := &level0{}
 	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st, known, lv0)
