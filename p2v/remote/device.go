@@ -595,7 +595,7 @@ func (d *Device) chooseHash() {
 }
 
 // probeBytes is how much each hashing tool hashes in chooseHash.
-const probeBytes = 32 << 20
+const probeBytes = 16 << 20
 
 // lineTimes records when each output line arrived.
 type lineTimes struct {
