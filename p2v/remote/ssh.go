@@ -105,7 +105,15 @@ func Dial(ctx context.Context, t Target, opt Options) (*Conn, error) {
 	}
 	c := &Conn{t: t, opt: opt, dir: dir, ctl: filepath.Join(dir, "ctl"), env: os.Environ(), done: make(chan struct{})}
 	c.ciphers = c.preferCiphers(ctx)
-	return c.start(ctx)
+	if _, err := c.start(ctx); err != nil {
+		return nil, err
+	}
+	if c.opt.Streams > 1 {
+		// The extra connections' handshakes overlap the planning's
+		// round trips instead of delaying the first large read.
+		go c.conns(context.WithoutCancel(ctx))
+	}
+	return c, nil
 }
 
 // start runs the master and waits until it is authenticated.
@@ -374,6 +382,7 @@ func (c *Conn) conns(ctx context.Context) []*Conn {
 // Close stops the master (and the extra ones) and removes the control
 // directory.
 func (c *Conn) Close() error {
+	c.extraOnce.Do(func() {}) // waits for extra connections being opened
 	for _, x := range c.extra {
 		x.Close()
 	}
