@@ -620,8 +620,8 @@ func (w *lineTimes) Write(p []byte) (int, error) {
 
 // stream runs script and lets consume read its stdout (decompressed when
 // compressing) as it arrives.
-func (d *Device) stream(ctx context.Context, c *Conn, nstreams int, script string, consume func(io.Reader) error) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (d *Device) stream(pctx context.Context, c *Conn, nstreams int, script string, consume func(io.Reader) error) error {
+	ctx, cancel := context.WithCancel(pctx)
 	defer cancel()
 	// ssh writes straight into an OS pipe that we read with large reads:
 	// no copying goroutine between them, and a 1 MiB pipe buffer lets
@@ -675,6 +675,10 @@ func (d *Device) stream(ctx context.Context, c *Conn, nstreams int, script strin
 	}
 	rerr := <-runErr
 	switch {
+	case pctx.Err() != nil:
+		// Cancelled from outside (another stream failed first): this
+		// stream's short read is not the explanation.
+		return pctx.Err()
 	case rerr != nil && !errors.Is(rerr, context.Canceled):
 		// The command's own error (dd's message, a lost connection)
 		// explains a short stream best.

@@ -84,6 +84,9 @@ type Stats struct {
 	// compressing), BytesOut the command lines sent.
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
+	// Connections is how many ssh connections were open (see
+	// Options.Streams).
+	Connections int `json:"connections"`
 }
 
 // Dial starts the master connection and waits until it is authenticated.
@@ -108,6 +111,7 @@ func Dial(ctx context.Context, t Target, opt Options) (*Conn, error) {
 	if _, err := c.start(ctx); err != nil {
 		return nil, err
 	}
+	c.stats.Connections = 1
 	if c.opt.Streams > 1 {
 		// The extra connections' handshakes overlap the planning's
 		// round trips instead of delaying the first large read.
@@ -369,6 +373,9 @@ func (c *Conn) conns(ctx context.Context) []*Conn {
 				c.extra = append(c.extra, x)
 			}
 		}
+		c.mu.Lock()
+		c.stats.Connections += len(c.extra)
+		c.mu.Unlock()
 	})
 	out := []*Conn{c}
 	for _, x := range c.extra {
