@@ -198,8 +198,12 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 		PlanSHA256: plan.Hash(), PlanBytes: plan.Bytes(), DoneBytes: resumeAt,
 	}
 	// The checkpoint exists before the first byte is written: it is what
-	// marks a half-written destination as ours.
+	// marks a half-written destination as ours. Hashes stored by an
+	// earlier pass no longer hold.
 	if err := ck.write(opt.Checkpoint); err != nil {
+		return nil, err
+	}
+	if err := removeSums(opt.Dest); err != nil {
 		return nil, err
 	}
 	if src != nil {
@@ -220,6 +224,30 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if err := removeCheckpoint(opt.Checkpoint); err != nil {
 		return nil, err
+	}
+	if opt.Remote != nil && dst.isFile {
+		// Hash what was written, at a sync's coarsest level, while it is
+		// in the page cache: a later --sync then hashes only the source
+		// (see SumsSuffix). It costs the first pass about a second per
+		// GB and one core; it saves the cutover the same, and reading
+		// the destination back from disk.
+		pieces := split(plan.Ranges, opt.SyncChunk)
+		var err error
+		if algo := opt.Remote.HashAlgo(); algo != "" {
+			var sums []string
+			sums, err = hashPieces(ctx, algo, dst.f, pieces)
+			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk}
+			for i, p := range pieces {
+				s.Pieces = append(s.Pieces, [2]int64{p.Off, p.Len})
+				s.Sum = append(s.Sum, sums[i])
+			}
+			if err == nil {
+				err = writeSums(opt.Dest, dst.f, s)
+			}
+		}
+		if err != nil {
+			log.Warn("p2v copy: a --sync will hash the destination", "err", err)
+		}
 	}
 	sum.Elapsed = time.Since(start)
 	if s := sum.Elapsed.Seconds(); s > 0 {
@@ -439,7 +467,10 @@ type executor struct {
 	sum    *Summary
 	start  time.Time
 
-	done         int64 // plan bytes written (or deliberately skipped)
+	done int64 // plan bytes written (or deliberately skipped), from the start of the plan on
+	// ahead maps the plan byte where a chunk written out of order begins
+	// to where it ends, until done reaches it.
+	ahead        map[int64]int64
 	lastCk       int64
 	lastCkTime   time.Time
 	lastProgress time.Time
@@ -611,24 +642,35 @@ func (e *executor) readRemote(ctx context.Context, resumeAt int64, free chan []b
 		segs = append(segs, s)
 		return true
 	})
-	var cur []byte
+	// Several streams may fill buffers at once (see Remote.ReadExtents).
+	bufs := make([][]byte, len(exts))
 	err := e.remote.ReadExtents(ctx, exts, func(i int) []byte {
 		select {
 		case b := <-free:
-			cur = b[:exts[i].Len]
-			return cur
+			bufs[i] = b[:exts[i].Len]
+			return bufs[i]
 		case <-ctx.Done():
 			return nil
 		}
 	}, func(i int) bool {
 		select {
-		case full <- chunk{off: exts[i].Off, buf: cur, segs: segs[i]}:
-			cur = nil
+		case full <- chunk{off: exts[i].Off, buf: bufs[i], segs: segs[i]}:
+			bufs[i] = nil
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	})
+	var cur []byte // a buffer not handed on (a stream stopped between get and put)
+	for i := range bufs {
+		if bufs[i] != nil {
+			if cur == nil {
+				cur = bufs[i]
+			} else {
+				free <- bufs[i][:cap(bufs[i])]
+			}
+		}
+	}
 	if err != nil {
 		select {
 		case full <- chunk{buf: cur, err: fmt.Errorf("reading %s: %w", e.opt.Source, err)}:
@@ -640,12 +682,31 @@ func (e *executor) readRemote(ctx context.Context, resumeAt int64, free chan []b
 // write writes a chunk's segments, leaving zero blocks as holes in a file
 // destination, and updates progress and the checkpoint.
 func (e *executor) write(c chunk) error {
+	if len(c.segs) == 0 {
+		return nil
+	}
+	start := c.segs[0].planDone - c.segs[0].n
+	inOrder := start == e.done
 	for _, s := range c.segs {
 		data := c.buf[s.off-c.off : s.off-c.off+s.n]
 		if err := e.writeSeg(s.off, data); err != nil {
 			return err
 		}
-		e.done = s.planDone
+		if inOrder {
+			e.done = s.planDone
+		}
+	}
+	if !inOrder {
+		// A remote source's streams deliver chunks out of plan order:
+		// the checkpoint only counts the bytes before the first gap.
+		if e.ahead == nil {
+			e.ahead = map[int64]int64{}
+		}
+		e.ahead[start] = c.segs[len(c.segs)-1].planDone
+	}
+	for end, ok := e.ahead[e.done]; ok; end, ok = e.ahead[e.done] {
+		delete(e.ahead, e.done)
+		e.done = end
 	}
 	e.progress(false)
 	if e.done-e.lastCk >= e.opt.CheckpointBytes || time.Since(e.lastCkTime) >= e.opt.CheckpointInterval {

@@ -3,10 +3,13 @@ package p2v
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // Extent is a byte range of a disk.
@@ -35,19 +38,23 @@ type Remote interface {
 	HashAlgo() string
 }
 
-// LocalSum hashes r the way the remote tool algo prints it: "md5sum"
-// gives the hex MD5, "cksum" the POSIX CRC and the length ("CRC LEN").
+// LocalSum hashes r the way the remote tool algo prints it: "md5sum" and
+// "sha1sum" give the hex digest, "cksum" the POSIX CRC and the length
+// ("CRC LEN").
 func LocalSum(algo string, r io.Reader) (string, error) {
 	switch algo {
-	case "md5sum":
+	case "md5sum", "sha1sum":
 		h := md5.New()
-		if _, err := io.Copy(h, r); err != nil {
+		if algo == "sha1sum" {
+			h = sha1.New()
+		}
+		if _, err := copyLarge(h, r); err != nil {
 			return "", err
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
 	case "cksum":
 		h := newCksum()
-		n, err := io.Copy(h, r)
+		n, err := copyLarge(h, r)
 		if err != nil {
 			return "", err
 		}
@@ -75,16 +82,48 @@ var cksumTable = func() (t [256]uint32) {
 	return
 }()
 
+// cksumTables[k] advance the CRC over a byte followed by k zero bytes:
+// slicing by 8, eight bytes per step (about 5× the byte-wise loop).
+var cksumTables = func() (t [8][256]uint32) {
+	t[0] = cksumTable
+	for k := 1; k < 8; k++ {
+		for i := range 256 {
+			c := t[k-1][i]
+			t[k][i] = c<<8 ^ cksumTable[byte(c>>24)]
+		}
+	}
+	return
+}()
+
 func newCksum() *cksum { return &cksum{} }
 
 func (c *cksum) Write(p []byte) (int, error) {
 	crc := c.crc
+	n := len(p)
+	t := &cksumTables
+	for len(p) >= 8 {
+		a := crc ^ binary.BigEndian.Uint32(p)
+		b := binary.BigEndian.Uint32(p[4:])
+		crc = t[7][a>>24] ^ t[6][byte(a>>16)] ^ t[5][byte(a>>8)] ^ t[4][byte(a)] ^
+			t[3][b>>24] ^ t[2][byte(b>>16)] ^ t[1][byte(b>>8)] ^ t[0][byte(b)]
+		p = p[8:]
+	}
 	for _, b := range p {
 		crc = crc<<8 ^ cksumTable[byte(crc>>24)^b]
 	}
 	c.crc = crc
-	return len(p), nil
+	return n, nil
 }
+
+// copyLarge copies with 1 MiB reads: fewer system calls than io.Copy's
+// 32 KiB when r is a file.
+func copyLarge(w io.Writer, r io.Reader) (int64, error) {
+	b := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(b)
+	return io.CopyBuffer(w, struct{ io.Reader }{r}, *b)
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func (c *cksum) finish(n int64) uint32 {
 	for ; n > 0; n >>= 8 {

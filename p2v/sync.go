@@ -3,12 +3,14 @@ package p2v
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +29,11 @@ type SyncStats struct {
 	Resent int64 `json:"resent"`
 	// HashLines is how many remote hash lines were received.
 	HashLines int `json:"hash_lines"`
+	// StoredSums are coarse pieces whose destination hash was stored by
+	// the previous pass (DST.xenify-sums) instead of being computed.
+	StoredSums int `json:"stored_sums"`
+	// PlanTime is the part of HashTime spent re-reading the metadata.
+	PlanTime time.Duration `json:"plan_time"`
 	// HashTime and SendTime split the pass.
 	HashTime time.Duration `json:"hash_time"`
 	SendTime time.Duration `json:"send_time"`
@@ -97,23 +104,53 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	st := sum.Sync
-	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st)
+	st.PlanTime = time.Since(start)
+	known := loadSums(opt, f, rm, size, st)
+	lv0 := &level0{}
+	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st, known, lv0)
 	if err != nil {
+		return nil, err
+	}
+	// The destination is about to change: its stored hashes go first.
+	if err := removeSums(opt.Dest); err != nil {
 		return nil, err
 	}
 	st.HashTime = time.Since(start)
 
 	sendStart := time.Now()
 	exts := join(send, int64(opt.BufferSize))
-	buf := make([]byte, opt.BufferSize)
-	err = rm.ReadExtents(ctx, exts, func(i int) []byte { return buf[:exts[i].Len] }, func(i int) bool {
-		if _, err = f.WriteAt(buf[:exts[i].Len], exts[i].Off); err != nil {
-			err = fmt.Errorf("writing %s at byte %d: %w", opt.Dest, exts[i].Off, err)
+	// Streams may call get and put concurrently (Remote.ReadExtents).
+	pool := make(chan []byte, opt.Buffers)
+	for range opt.Buffers {
+		pool <- nil
+	}
+	bufs := make([][]byte, len(exts))
+	var mu sync.Mutex
+	var werr error
+	err = rm.ReadExtents(ctx, exts, func(i int) []byte {
+		b := <-pool
+		if b == nil {
+			b = make([]byte, opt.BufferSize)
+		}
+		bufs[i] = b
+		return b[:exts[i].Len]
+	}, func(i int) bool {
+		b := bufs[i]
+		defer func() { pool <- b }()
+		if _, err := f.WriteAt(b[:exts[i].Len], exts[i].Off); err != nil {
+			mu.Lock()
+			werr = fmt.Errorf("writing %s at byte %d: %w", opt.Dest, exts[i].Off, err)
+			mu.Unlock()
 			return false
 		}
+		mu.Lock()
 		st.Resent += exts[i].Len
+		mu.Unlock()
 		return true
 	})
+	if werr != nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("re-sending from %s: %w", opt.Source, err)
 	}
@@ -122,6 +159,13 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	st.SendTime = time.Since(sendStart)
 	sum.BytesRead, sum.BytesWritten = st.Resent, st.Resent
+	// The next sync needs to hash only the source: the pieces found
+	// equal hash as the source did (those that differed and were re-sent
+	// are left out, since a source that kept changing would not match).
+	if err := writeSums(opt.Dest, f, &Sums{Source: opt.Source, Size: size, Algo: rm.HashAlgo(), Chunk: opt.SyncChunk,
+		Pieces: lv0.pieces, Sum: lv0.sums}); err != nil {
+		opt.Logger.Warn("p2v sync: the next sync will hash the destination again", "err", err)
+	}
 	if ck != nil {
 		if err := removeCheckpoint(opt.Checkpoint); err != nil {
 			return nil, err
@@ -173,7 +217,11 @@ const (
 // others, are refined. (Coarse chunks are never taken as dense: changes
 // in neighbouring 16 MiB chunks are often unrelated.) The price is that
 // small changes in four neighbouring MiB send the middle two whole.
-func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, sizes []int64, st *SyncStats) ([]Range, error) {
+// known holds stored hashes of the destination's coarsest pieces
+// (readSums), used instead of hashing them here; lv0 receives the
+// coarsest pieces that compared equal, with their hashes.
+func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, sizes []int64, st *SyncStats,
+	known map[[2]int64]string, lv0 *level0) ([]Range, error) {
 	var send []Range
 	cur := ranges
 	for lvl, size := range sizes {
@@ -188,9 +236,21 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 			st.Fine += n
 			st.FineChunks += len(pieces)
 		}
-		diff, err := differing(ctx, rm, dst, pieces)
+		var kn map[[2]int64]string
+		if lvl == 0 {
+			kn = known
+		}
+		diff, sums, err := differing(ctx, rm, dst, pieces, kn)
 		if err != nil {
 			return nil, err
+		}
+		if lvl == 0 && lv0 != nil {
+			for i, p := range pieces {
+				if !slices.ContainsFunc(diff, func(r Range) bool { return r.Off == p.Off }) {
+					lv0.pieces = append(lv0.pieces, [2]int64{p.Off, p.Len})
+					lv0.sums = append(lv0.sums, sums[i])
+				}
+			}
 		}
 		st.HashLines += len(pieces)
 		if lvl == len(sizes)-1 {
@@ -247,39 +307,48 @@ func join(ranges []Range, maxLen int64) []Extent {
 	return out
 }
 
+// level0 are a sync's coarsest pieces that compared equal, with their
+// hashes.
+type level0 struct {
+	pieces [][2]int64
+	sums   []string
+}
+
 // differing hashes each range on the remote and, at the same time, in
-// dst, and returns the ranges whose hashes differ.
-func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range) ([]Range, error) {
+// dst (unless known has its hash), and returns the ranges whose hashes
+// differ, and the remote hashes.
+func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, known map[[2]int64]string) ([]Range, []string, error) {
 	if len(ranges) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	exts := make([]Extent, len(ranges))
+	local := make([]string, len(ranges))
+	var todo []Range
+	var at []int
 	for i, r := range ranges {
 		exts[i] = Extent{Off: r.Off, Len: r.Len}
+		if s, ok := known[[2]int64{r.Off, r.Len}]; ok {
+			local[i] = s
+		} else {
+			todo = append(todo, r)
+			at = append(at, i)
+		}
 	}
-	local := make([]string, len(ranges))
+	algo := rm.HashAlgo()
 	localErr := make(chan error, 1)
 	go func() {
-		for i, r := range ranges {
-			if err := ctx.Err(); err != nil {
-				localErr <- err
-				return
-			}
-			s, err := LocalSum(rm.HashAlgo(), io.NewSectionReader(dst, r.Off, r.Len))
-			if err != nil {
-				localErr <- fmt.Errorf("hashing the destination at byte %d: %w", r.Off, err)
-				return
-			}
-			local[i] = s
+		sums, err := hashPieces(ctx, algo, dst, todo)
+		for j, s := range sums {
+			local[at[j]] = s
 		}
-		localErr <- nil
+		localErr <- err
 	}()
 	remote, err := rm.Sum(ctx, exts)
 	if lerr := <-localErr; err == nil {
 		err = lerr
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Range
 	for i, r := range ranges {
@@ -287,14 +356,35 @@ func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range) 
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	return out, remote, nil
+}
+
+// loadSums returns the destination's stored coarse hashes when they are
+// still valid, after making the remote hash with their tool.
+func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) map[[2]int64]string {
+	if b, err := os.ReadFile(sumsPath(opt.Dest)); err == nil {
+		var s struct {
+			Algo string `json:"algo"`
+		}
+		if json.Unmarshal(b, &s) == nil {
+			if u, ok := rm.(interface{ UseHash(string) bool }); ok {
+				u.UseHash(s.Algo)
+			}
+		}
+	}
+	known, why := readSums(opt.Dest, f, opt.Source, size, opt.SyncChunk, rm.HashAlgo())
+	st.StoredSums = len(known)
+	if known == nil {
+		opt.Logger.Debug("p2v sync: hashing the destination", "why", why)
+	}
+	return known
 }
 
 // verifyRemote compares remote and local hashes of every range, in
 // pieces of at most 64 MiB, after dropping dst's cached pages.
 func verifyRemote(ctx context.Context, rm Remote, dst *os.File, ranges []Range, name string) error {
 	_ = unix.Fadvise(int(dst.Fd()), 0, 0, unix.FADV_DONTNEED)
-	diff, err := differing(ctx, rm, dst, split(ranges, 64<<20))
+	diff, _, err := differing(ctx, rm, dst, split(ranges, 64<<20), nil)
 	if err != nil {
 		return fmt.Errorf("verifying: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -68,7 +70,7 @@ func TestSyncLevelsFindsEveryChange(t *testing.T) {
 				changed += c[1]
 			}
 			st := &SyncStats{}
-			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st)
+			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,5 +109,93 @@ func TestSyncSizes(t *testing.T) {
 		if got := fmt.Sprint(syncSizes(c.chunk, c.fine)); got != c.want {
 			t.Errorf("syncSizes(%d, %d) = %s, want %s", c.chunk, c.fine, got, c.want)
 		}
+	}
+}
+
+// TestSyncStoredSums: a remote copy stores the destination's coarse
+// hashes; the next sync uses them instead of hashing the destination and
+// still brings it up to date; a destination written since (even with
+// its mtime set back) is hashed again, and a difference there is found
+// and repaired.
+func TestSyncStoredSums(t *testing.T) {
+	d := smallDisk(t)
+	data, err := os.ReadFile(d.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := &memRemote{data: data}
+	dst := filepath.Join(t.TempDir(), "copy.img")
+	ctx := context.Background()
+	if _, err := Copy(ctx, Options{Remote: rm, Dest: dst}); err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if _, err := os.Stat(dst + SumsSuffix); err != nil {
+		t.Fatalf("no stored hashes after a remote copy: %v", err)
+	}
+	plan, err := Plan(rm, rm.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(b []byte, r Range) {
+		for i := r.Off + 10; i < min(r.End(), r.Off+3000); i++ {
+			b[i] ^= 0xa5
+		}
+	}
+	same := func() {
+		t.Helper()
+		got, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range plan.Ranges {
+			if i := firstDiff(data[r.Off:r.End()], got[r.Off:r.End()]); i >= 0 {
+				t.Fatalf("byte %d (%s) differs after the sync", r.Off+int64(i), r.Reason)
+			}
+		}
+	}
+
+	// The source changes in one used range: the stored hashes serve.
+	flip(data, plan.Ranges[len(plan.Ranges)/2])
+	sum, err := Sync(ctx, Options{Remote: rm, Dest: dst})
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if sum.Sync.StoredSums != sum.Sync.Chunks || sum.Sync.Resent == 0 {
+		t.Errorf("Sync used %d stored hashes of %d pieces and re-sent %d bytes; want all stored, some re-sent", sum.Sync.StoredSums, sum.Sync.Chunks, sum.Sync.Resent)
+	}
+	same()
+
+	// Someone writes to the destination, then sets its mtime back: the
+	// stored hashes no longer hold, and the sync finds the change.
+	st, err := os.Stat(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(dst, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := plan.Ranges[1]
+	junk := make([]byte, 3000)
+	if _, err := f.WriteAt(junk, r.Off+10); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(dst, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = Sync(ctx, Options{Remote: rm, Dest: dst})
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if sum.Sync.StoredSums != 0 || sum.Sync.Resent == 0 {
+		t.Errorf("Sync after a write to the destination used %d stored hashes and re-sent %d bytes; want none stored, some re-sent", sum.Sync.StoredSums, sum.Sync.Resent)
+	}
+	same()
+
+	// A sync stores hashes for the next one; a new copy removes them
+	// until it has its own.
+	if _, err := os.Stat(dst + SumsSuffix); err != nil {
+		t.Errorf("no stored hashes after a sync: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,9 +32,12 @@ type Device struct {
 	t    Target
 	ctx  context.Context
 	size int64
-	// hash is the remote hashing tool: "md5sum" or "cksum".
-	hash string
-	gzip bool
+	// hashes are the remote's hashing tools; hash is the one chosen (the
+	// fastest, see chooseHash), on first use.
+	hashes   []string
+	hashOnce sync.Once
+	hash     string
+	gzip     bool
 
 	mu    sync.Mutex
 	cache map[int64][]byte // window index → bytes
@@ -68,7 +72,7 @@ func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
 	d := &Device{c: c, t: t, ctx: ctx, cache: map[int64][]byte{}, blocks: map[int64][]byte{}}
 	q := run.Quote(t.Device)
 	out, err := c.Run(ctx, "D="+q+`; if test -b "$D"; then echo B; else echo N; fi; ls -lL "$D" 2>&1; echo =; cat /proc/partitions; echo =; `+
-		`for t in dd md5sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
+		`for t in dd md5sum sha1sum cksum gzip; do command -v $t >/dev/null 2>&1 && echo "have $t"; done; echo =`, nil)
 	if err != nil {
 		return nil, fmt.Errorf("probing %s: %w", t, err)
 	}
@@ -86,13 +90,13 @@ func (c *Conn) Open(ctx context.Context, t Target) (*Device, error) {
 			have[tool] = true
 		}
 	}
-	switch {
-	case !have["dd"]:
+	if !have["dd"] {
 		return nil, fmt.Errorf("the remote of %s has no dd in PATH", t)
-	case have["md5sum"]:
-		d.hash = "md5sum"
-	case have["cksum"]:
-		d.hash = "cksum"
+	}
+	for _, h := range hashTools {
+		if have[h] {
+			d.hashes = append(d.hashes, h)
+		}
 	}
 	d.gzip = have["gzip"]
 	if c.opt.Compress && !d.gzip {
@@ -382,30 +386,97 @@ func batches(exts []p2v.Extent, fn string, each func(from, to int, calls string)
 	return nil
 }
 
-// ReadExtents streams the extents, in order, with as few commands as the
+// ReadExtents streams the extents with as few commands as the
 // command-line limit allows: get(i) gives the buffer for extent i (its
 // length is the extent's; nil stops), put(i) hands it back filled (false
-// stops). Extents are sorted and disjoint.
+// stops). Extents are sorted and disjoint. A large read is spread over
+// the connection's streams (Options.Streams): each stream takes every
+// extent of some runs, in order, and calls get and put from its own
+// goroutine, so extents of different streams arrive in no fixed order.
 func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
+	var total int64
 	for i, e := range exts {
 		if e.Off < 0 || e.Len < 0 || e.Off+e.Len > d.size || i > 0 && e.Off < exts[i-1].Off+exts[i-1].Len {
 			return fmt.Errorf("reading %s: extent %d+%d outside the %d-byte device or out of order", d.t, e.Off, e.Len, d.size)
 		}
+		total += e.Len
 	}
-	rs := runs(exts, d.size)
+	conns := []*Conn{d.c}
+	maxRun := int64(runMax)
+	if total >= streamMin && d.c.opt.Streams > 1 {
+		conns = d.c.conns(ctx)
+		if len(conns) > 1 {
+			maxRun = stripe
+		}
+	}
+	rs := runs(exts, d.size, maxRun)
+	// Deal the runs out: each to the stream with the fewest bytes so
+	// far, so the streams move through the disk side by side.
+	shares := make([][]extRun, len(conns))
+	load := make([]int64, len(conns))
+	for _, r := range rs {
+		k := 0
+		for j := range load {
+			if load[j] < load[k] {
+				k = j
+			}
+		}
+		shares[k] = append(shares[k], r)
+		load[k] += r.span.Len
+	}
+	pctx := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for k, c := range conns {
+		if len(shares[k]) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[k] = d.readRuns(ctx, c, len(conns), shares[k], exts, get, put); errs[k] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errStop) && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	// Stopped by get or put, or cancelled.
+	return pctx.Err()
+}
+
+var errStop = errors.New("stopped")
+
+const (
+	// streamMin: reads smaller than this use one stream (metadata,
+	// prefetches, small re-sends).
+	streamMin = 64 << 20
+	// stripe bounds a run when several streams share a read, so that
+	// they take turns through the disk.
+	stripe = 64 << 20
+)
+
+// readRuns streams the extents of rs over c.
+func (d *Device) readRuns(ctx context.Context, c *Conn, nstreams int, rs []extRun, exts []p2v.Extent, get func(i int) []byte, put func(i int) bool) error {
 	spans := make([]p2v.Extent, len(rs))
 	for i, r := range rs {
 		spans[i] = r.span
 	}
-	stop := errors.New("stopped")
-	err := batches(spans, "r", func(from, to int, calls string) error {
-		script := prelude(run.Quote(d.t.Device), d.hashTool()) + calls
-		if d.c.opt.Compress {
+	return batches(spans, "r", func(from, to int, calls string) error {
+		// (r needs no hashing tool: the prelude's h and m go unused.)
+		script := prelude(run.Quote(d.t.Device), "md5sum") + calls
+		if c.opt.Compress {
 			// POSIX sh has no pipefail: the left side says "ok" on fd 6
 			// when every dd succeeded.
-			script = prelude(run.Quote(d.t.Device), d.hashTool()) + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
+			script = prelude(run.Quote(d.t.Device), "md5sum") + "exec 7>&1; s=$( { { " + calls + "echo ok >&6; } | gzip -1 >&7; } 6>&1 ); [ \"$s\" = ok ] || exit 1"
 		}
-		return d.stream(ctx, script, func(r io.Reader) error {
+		return d.stream(ctx, c, nstreams, script, func(r io.Reader) error {
 			for _, rn := range rs[from:to] {
 				pos := rn.span.Off
 				for i := rn.first; i < rn.last; i++ {
@@ -414,13 +485,13 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 					}
 					buf := get(i)
 					if buf == nil {
-						return stop
+						return errStop
 					}
 					if _, err := io.ReadFull(r, buf); err != nil {
 						return fmt.Errorf("reading %s at byte %d: %w", d.t, exts[i].Off, err)
 					}
 					if !put(i) {
-						return stop
+						return errStop
 					}
 					pos = exts[i].Off + exts[i].Len
 				}
@@ -431,10 +502,6 @@ func (d *Device) ReadExtents(ctx context.Context, exts []p2v.Extent, get func(i 
 			return nil
 		})
 	})
-	if errors.Is(err, stop) {
-		return ctx.Err()
-	}
-	return err
 }
 
 // run is a span of the device read with one dd: the extents first to
@@ -454,7 +521,7 @@ const (
 	runMax = 1 << 30
 )
 
-func runs(exts []p2v.Extent, size int64) []extRun {
+func runs(exts []p2v.Extent, size, maxRun int64) []extRun {
 	var out []extRun
 	for i, e := range exts {
 		if e.Len == 0 {
@@ -465,7 +532,7 @@ func runs(exts []p2v.Extent, size int64) []extRun {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
 			end := last.span.Off + last.span.Len
-			if from <= end+runGap && to-last.span.Off <= runMax {
+			if from <= end+runGap && to-last.span.Off <= maxRun {
 				last.span.Len = max(end, to) - last.span.Off
 				last.last = i + 1
 				continue
@@ -477,36 +544,109 @@ func runs(exts []p2v.Extent, size int64) []extRun {
 	return out
 }
 
-func (d *Device) hashTool() string {
-	if d.hash == "" {
-		return "md5sum"
+// hashTools are the hashing tools xenify can reproduce locally
+// (p2v.LocalSum), in the order of preference among equally fast ones.
+var hashTools = []string{"md5sum", "sha1sum", "cksum"}
+
+// UseHash makes algo the hashing tool if the remote has it: a sync
+// compares against hashes that an earlier pass stored, which name their
+// tool. It reports whether algo is now in use.
+func (d *Device) UseHash(algo string) bool {
+	if !slices.Contains(d.hashes, algo) {
+		return false
 	}
-	return d.hash
+	d.hashOnce.Do(func() { d.hash = algo })
+	return d.hash == algo
+}
+
+// chooseHash picks the fastest of the remote's hashing tools: one
+// command hashes probeBytes of zeros with each, and the time between
+// their output lines, as they arrive here, is each one's time. Speeds
+// differ by 5× and more between builds (coreutils 9's cksum uses the
+// CPU's carry-less multiply; busybox's is a byte-wise loop; an old
+// server's md5sum may beat its cksum), and hashing every used block is
+// most of a sync pass.
+func (d *Device) chooseHash() {
+	switch len(d.hashes) {
+	case 0:
+		return
+	case 1:
+		d.hash = d.hashes[0]
+		return
+	}
+	var script strings.Builder
+	script.WriteString("echo go; ")
+	for _, h := range d.hashes {
+		fmt.Fprintf(&script, "dd if=/dev/zero bs=65536 count=%d 2>/dev/null | %s >/dev/null; echo %s; ", probeBytes/65536, h, h)
+	}
+	tw := &lineTimes{}
+	d.hash = d.hashes[0]
+	if _, err := d.c.Run(d.ctx, script.String(), tw); err != nil || len(tw.lines) != len(d.hashes)+1 {
+		d.c.opt.Logger.Debug("ssh: timing the hash tools failed; using the first", "tool", d.hash, "err", err)
+		return
+	}
+	best := time.Duration(-1)
+	for i, h := range d.hashes {
+		if took := tw.at[i+1].Sub(tw.at[i]); tw.lines[i+1] == h && (best < 0 || took < best*9/10) {
+			d.hash, best = h, took
+		}
+	}
+	d.c.opt.Logger.Debug("ssh: hash tool", "tool", d.hash, "probe", best)
+}
+
+// probeBytes is how much each hashing tool hashes in chooseHash.
+const probeBytes = 16 << 20
+
+// lineTimes records when each output line arrived.
+type lineTimes struct {
+	part  []byte
+	lines []string
+	at    []time.Time
+}
+
+func (w *lineTimes) Write(p []byte) (int, error) {
+	now := time.Now()
+	w.part = append(w.part, p...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.lines = append(w.lines, string(w.part[:i]))
+		w.at = append(w.at, now)
+		w.part = w.part[i+1:]
+	}
 }
 
 // stream runs script and lets consume read its stdout (decompressed when
 // compressing) as it arrives.
-func (d *Device) stream(ctx context.Context, script string, consume func(io.Reader) error) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (d *Device) stream(pctx context.Context, c *Conn, nstreams int, script string, consume func(io.Reader) error) error {
+	ctx, cancel := context.WithCancel(pctx)
 	defer cancel()
 	// ssh writes straight into an OS pipe that we read with large reads:
 	// no copying goroutine between them, and a 1 MiB pipe buffer lets
 	// ssh keep writing while this process waits for a CPU (on a loaded
 	// host, each hand-off between processes is where a stream stalls).
-	pr, pw, err := os.Pipe()
+	// A blocking pipe: the reader blocks in read(2) on its own thread
+	// instead of going through the runtime's poller (os.Pipe), which
+	// cost an EAGAIN, an epoll wait and a wake-up per read (a third of
+	// the reads in strace of a copy).
+	var fds [2]int
+	err := unix.Pipe2(fds[:], unix.O_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", d.t, err)
 	}
+	pr, pw := os.NewFile(uintptr(fds[0]), "ssh-stdout"), os.NewFile(uintptr(fds[1]), "ssh-stdout-w")
 	defer pr.Close()
 	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	runErr := make(chan error, 1)
 	go func() {
-		_, err := d.c.Run(ctx, script, pw)
+		_, err := c.Run(ctx, script, pw)
 		pw.Close() // EOF for the reader
 		runErr <- err
 	}()
-	var src io.Reader = &meter{r: pr, c: d.c, limit: d.c.opt.BWLimit, start: time.Now()}
-	if d.c.opt.Compress {
+	var src io.Reader = &meter{r: pr, c: c, limit: c.opt.BWLimit / int64(max(nstreams, 1)), start: time.Now()}
+	if c.opt.Compress {
 		var gz *gzip.Reader
 		gz, err = gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
 		if err == nil {
@@ -535,6 +675,10 @@ func (d *Device) stream(ctx context.Context, script string, consume func(io.Read
 	}
 	rerr := <-runErr
 	switch {
+	case pctx.Err() != nil:
+		// Cancelled from outside (another stream failed first): this
+		// stream's short read is not the explanation.
+		return pctx.Err()
 	case rerr != nil && !errors.Is(rerr, context.Canceled):
 		// The command's own error (dd's message, a lost connection)
 		// explains a short stream best.
@@ -580,8 +724,8 @@ func (m *meter) Read(p []byte) (int, error) {
 // creation, not by the link, and a server has more than one core), each
 // batched into as few commands as the command-line limit allows.
 func (d *Device) Sum(ctx context.Context, exts []p2v.Extent) ([]string, error) {
-	if d.hash == "" {
-		return nil, fmt.Errorf("the remote of %s has neither md5sum nor cksum in PATH", d.t)
+	if d.HashAlgo() == "" {
+		return nil, fmt.Errorf("the remote of %s has none of %s in PATH", d.t, strings.Join(hashTools, ", "))
 	}
 	sums := make([]string, len(exts))
 	k := min(sumStreams, (len(exts)+sumMinShare-1)/sumMinShare)
@@ -630,7 +774,7 @@ func (d *Device) sum(ctx context.Context, exts []p2v.Extent, sums []string) erro
 			f := strings.Fields(l)
 			switch {
 			case len(f) == 0:
-			case d.hash == "md5sum":
+			case d.hash != "cksum":
 				got = append(got, f[0])
 			case len(f) >= 2:
 				got = append(got, f[0]+" "+f[1])
@@ -644,6 +788,10 @@ func (d *Device) sum(ctx context.Context, exts []p2v.Extent, sums []string) erro
 	})
 }
 
-// HashAlgo is the remote hashing tool ("md5sum" or "cksum"), whose output
-// p2v.LocalSum reproduces.
-func (d *Device) HashAlgo() string { return d.hash }
+// HashAlgo is the remote hashing tool ("md5sum", "sha1sum" or "cksum"),
+// whose output p2v.LocalSum reproduces: the fastest the remote has,
+// chosen on the first call, unless UseHash chose it before.
+func (d *Device) HashAlgo() string {
+	d.hashOnce.Do(d.chooseHash)
+	return d.hash
+}

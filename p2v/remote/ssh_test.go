@@ -1,0 +1,44 @@
+package remote
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xenify/xenify/run"
+)
+
+// TestPreferCiphers: with no Ciphers in the user's configuration, AES-GCM
+// goes first and the client's other defaults follow (an old server picks
+// one it knows); a configuration that sets Ciphers for the host wins.
+func TestPreferCiphers(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	chosen := filepath.Join(dir, "chosen")
+	if err := os.WriteFile(plain, []byte("Host oldbox\n  Port 2222\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(chosen, []byte("Host oldbox\n  Ciphers aes256-ctr\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pref := func(cfg string) string {
+		c := &Conn{t: Target{Host: "oldbox", Device: "/dev/sda"}, env: os.Environ(),
+			opt: Options{ConfigFile: cfg, Runner: run.Exec{}, Logger: slog.New(slog.DiscardHandler)}}
+		return c.preferCiphers(context.Background())
+	}
+	got := strings.Split(pref(plain), ",")
+	if got[0] != "aes128-gcm@openssh.com" || !strings.Contains(strings.Join(got, ","), "aes128-ctr") || !strings.Contains(strings.Join(got, ","), "chacha20-poly1305@openssh.com") {
+		t.Errorf("ciphers without a configured choice = %q; want aes128-gcm first, aes128-ctr and the other defaults after", got)
+	}
+	if got := pref(chosen); got != "" {
+		t.Errorf("ciphers with Ciphers in the configuration = %q; want none (the configuration wins)", got)
+	}
+	// The argv passes the preference before the host.
+	c := &Conn{t: Target{Host: "oldbox", Device: "/dev/sda"}, ctl: "/x/ctl", ciphers: "aes128-ctr"}
+	if a := strings.Join(c.argv("-N"), " "); !strings.Contains(a, "-o Ciphers=aes128-ctr") || !strings.HasSuffix(a, "-N -- oldbox") {
+		t.Errorf("argv = %s", a)
+	}
+}
