@@ -559,39 +559,55 @@ func (d *Device) UseHash(algo string) bool {
 	return d.hash == algo
 }
 
-// chooseHash picks the fastest of the remote's hashing tools: one
-// command hashes probeBytes of zeros with each, and the time between
-// their output lines, as they arrive here, is each one's time. Speeds
-// differ by 5× and more between builds (coreutils 9's cksum uses the
-// CPU's carry-less multiply; busybox's is a byte-wise loop; an old
-// server's md5sum may beat its cksum), and hashing every used block is
-// most of a sync pass.
+// chooseHash picks the fastest of the remote's digest tools (md5sum,
+// sha1sum): one command hashes probeBytes of zeros with each, and the
+// time between their output lines, as they arrive here, is each one's
+// time. Speeds differ between builds and machines, and hashing every
+// used block is most of a sync pass. cksum is used only where the
+// remote has neither: its CRC-32 would miss a changed piece once in 2^32,
+// and a sync that misses a change loses data silently.
 func (d *Device) chooseHash() {
-	switch len(d.hashes) {
+	tools := digestTools(d.hashes)
+	switch len(tools) {
 	case 0:
 		return
 	case 1:
-		d.hash = d.hashes[0]
+		d.hash = tools[0]
 		return
 	}
 	var script strings.Builder
 	script.WriteString("echo go; ")
-	for _, h := range d.hashes {
+	for _, h := range tools {
 		fmt.Fprintf(&script, "dd if=/dev/zero bs=65536 count=%d 2>/dev/null | %s >/dev/null; echo %s; ", probeBytes/65536, h, h)
 	}
 	tw := &lineTimes{}
-	d.hash = d.hashes[0]
-	if _, err := d.c.Run(d.ctx, script.String(), tw); err != nil || len(tw.lines) != len(d.hashes)+1 {
+	d.hash = tools[0]
+	if _, err := d.c.Run(d.ctx, script.String(), tw); err != nil || len(tw.lines) != len(tools)+1 {
 		d.c.opt.Logger.Debug("ssh: timing the hash tools failed; using the first", "tool", d.hash, "err", err)
 		return
 	}
 	best := time.Duration(-1)
-	for i, h := range d.hashes {
+	for i, h := range tools {
 		if took := tw.at[i+1].Sub(tw.at[i]); tw.lines[i+1] == h && (best < 0 || took < best*9/10) {
 			d.hash, best = h, took
 		}
 	}
 	d.c.opt.Logger.Debug("ssh: hash tool", "tool", d.hash, "probe", best)
+}
+
+// digestTools returns the cryptographic digests among have (in order),
+// or have itself when it holds none.
+func digestTools(have []string) []string {
+	var out []string
+	for _, h := range have {
+		if h != "cksum" {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		return have
+	}
+	return out
 }
 
 // probeBytes is how much each hashing tool hashes in chooseHash.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,5 +41,19 @@ func TestPreferCiphers(t *testing.T) {
 	c := &Conn{t: Target{Host: "oldbox", Device: "/dev/sda"}, ctl: "/x/ctl", ciphers: "aes128-ctr"}
 	if a := strings.Join(c.argv("-N"), " "); !strings.Contains(a, "-o Ciphers=aes128-ctr") || !strings.HasSuffix(a, "-N -- oldbox") {
 		t.Errorf("argv = %s", a)
+	}
+}
+
+func TestDigestTools(t *testing.T) {
+	for _, tc := range []struct{ have, want []string }{
+		{[]string{"md5sum", "sha1sum", "cksum"}, []string{"md5sum", "sha1sum"}},
+		{[]string{"sha1sum", "cksum"}, []string{"sha1sum"}},
+		// A CRC only where no digest exists.
+		{[]string{"cksum"}, []string{"cksum"}},
+		{nil, nil},
+	} {
+		if got := digestTools(tc.have); !slices.Equal(got, tc.want) {
+			t.Errorf("digestTools(%q) = %q, want %q", tc.have, got, tc.want)
+		}
 	}
 }
