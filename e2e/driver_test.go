@@ -102,6 +102,9 @@ func TestDriverGuests(t *testing.T) {
 			t.Errorf("%s: no DONE marker", tc.label)
 		}
 	}
+	if d := run.Report("deb12-sda1").Disks; strings.Join(d, " ") != "xvda" {
+		t.Errorf("deb12-sda1: disks %q, want [xvda] (the stand-in's answer)", d)
+	}
 	cs, err := HostCheckCases([]byte(proofCfg), true)
 	if err != nil {
 		t.Fatal(err)

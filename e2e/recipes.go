@@ -191,7 +191,7 @@ var Variants = []Variant{
 	// needs (SVM with nested paging, family 23).
 	{Name: "deb12-hvm", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1", GrubMBR: true,
 		XenifyArgs:   []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", Dom0Caps},
-		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c"},
+		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c", "hdtype": "ahci"},
 		// Under TCG every emulated disk access of SeaBIOS and GRUB is a
 		// trip through Xen to QEMU in dom0: give the login more time.
 		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute,

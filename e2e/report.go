@@ -36,13 +36,17 @@ type Report struct {
 	RootSource  string  // findmnt SOURCE of / in the guest
 	RootMode    string  // "rw" or "ro"
 	BootSource  string  // findmnt SOURCE of /boot in the guest, BootNotMounted if not a mount
-	Fail        string  // first FAIL reason of the last attempt, if any
-	Attempt     int     // the attempt these results are from (1 for the first)
-	Retried     []string
-	Elapsed     float64 // seconds dom0 spent on the guest, every attempt
-	Done        bool    // dom0 finished with the guest (DONE)
-	Ended       bool    // the dom0 service finished
-	Guest       []string
+	// Disks are the guest's block devices (/sys/block) when it listed
+	// them (DisksSeen).
+	Disks     []string
+	DisksSeen bool
+	Fail      string // first FAIL reason of the last attempt, if any
+	Attempt   int    // the attempt these results are from (1 for the first)
+	Retried   []string
+	Elapsed   float64 // seconds dom0 spent on the guest, every attempt
+	Done      bool    // dom0 finished with the guest (DONE)
+	Ended     bool    // the dom0 service finished
+	Guest     []string
 	// Proof is what dom0 printed for the guest's extras (proof.go):
 	// host-check before its first attempt, the framebuffer after login.
 	Proof Proof
@@ -144,6 +148,8 @@ func (g *Report) mark(word string, args []string) {
 		if len(args) >= 1 {
 			g.BootSource = args[0]
 		}
+	case "DISKS":
+		g.Disks, g.DisksSeen = args, true
 	case "FAIL":
 		if g.Fail == "" {
 			g.Fail = reason(args)
@@ -218,5 +224,22 @@ func (r Report) Verdict(wantRoot, wantBoot string) string {
 	case r.BootSource != wantBoot:
 		return "/boot is " + r.BootSource + ", want " + wantBoot
 	}
+	if em := r.EmulatedDisks(); len(em) > 0 {
+		return "the guest sees emulated disks beside its Xen ones: " + strings.Join(em, " ") + " (" + strings.Join(r.Disks, " ") + ")"
+	}
 	return ""
+}
+
+// EmulatedDisks are the guest's block devices an emulated controller
+// serves (sdX, hdX): a converted guest reaches its disks through
+// xen-blkfront only, and an HVM guest's emulated disk must be unplugged
+// or kept from its driver, or the guest sees the same disk twice.
+func (r Report) EmulatedDisks() []string {
+	var em []string
+	for _, d := range r.Disks {
+		if strings.HasPrefix(d, "sd") || strings.HasPrefix(d, "hd") {
+			em = append(em, d)
+		}
+	}
+	return em
 }

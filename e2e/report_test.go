@@ -138,6 +138,9 @@ func TestVerdict(t *testing.T) {
 		{"no create", "XENIFY-E2E: DOM0-UP 1\nXENIFY-E2E: g: BEGIN g\n", "/dev/xvda1", "xl create did not report success", ""},
 		{"no login", "XENIFY-E2E: DOM0-UP 1\nXENIFY-E2E: g: BEGIN g\nXENIFY-E2E: g: CREATED 1\n", "/dev/xvda1", "no login prompt on the guest console", ""},
 		{"bare FAIL", "XENIFY-E2E: g: FAIL\n", "/dev/xvda1", "FAIL without reason", ""},
+		{"only Xen disks", strings.Replace(passLog, "XENIFY-E2E: g: BOOT none\n", "XENIFY-E2E: g: BOOT none\nXENIFY-E2E: g: DISKS xvda sr0\n", 1), "/dev/xvda1", "", BootNotMounted},
+		{"the emulated disk too", strings.Replace(passLog, "XENIFY-E2E: g: BOOT none\n", "XENIFY-E2E: g: BOOT none\nXENIFY-E2E: g: DISKS sda xvda\n", 1), "/dev/xvda1",
+			"the guest sees emulated disks beside its Xen ones: sda (sda xvda)", BootNotMounted},
 		{"a retry starts afresh", strings.Replace(passLog, "XENIFY-E2E: g: ROOT", "XENIFY-E2E: g: FAIL stalled\nXENIFY-E2E: g: ATTEMPT 2\nXENIFY-E2E: g: ROOT", 1),
 			"/dev/xvda1", "xl create did not report success", ""},
 	} {

@@ -38,6 +38,9 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 		if v, _ := cl.Get("console"); !strings.HasPrefix(v, hvmConsole) {
 			cl.Set("console", hvmConsole)
 		}
+		if hvmAHCI(c) {
+			addBlacklist(cl, "ahci")
+		}
 	} else if !c.Kernel.XenLinux() {
 		// Drop consoles that do not exist under Xen, keep the rest.
 		cl.RemoveIf("console", func(v string) bool { return strings.HasPrefix(v, "ttyS") })
@@ -45,6 +48,26 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 			cl.Set("console", "hvc0")
 		}
 	}
+}
+
+// addBlacklist adds module m to the command line's modprobe.blacklist=
+// (comma-separated; several such arguments become one), reporting
+// whether it changed.
+func addBlacklist(cl *cmdline.Cmdline, m string) bool {
+	const key = "modprobe.blacklist"
+	var mods []string
+	for _, v := range cl.GetAll(key) {
+		for _, x := range strings.Split(v, ",") {
+			if x == m {
+				return false
+			}
+			if x != "" {
+				mods = append(mods, x)
+			}
+		}
+	}
+	cl.Set(key, strings.Join(append(mods, m), ","))
+	return true
 }
 
 // rootSpec is root= for the guest.

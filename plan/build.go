@@ -331,7 +331,7 @@ func stepDomain(c *Context) error {
 			return err
 		}
 		d.Header[1] = "Console: " + console + " (the emulated serial port, ttyS0)" + map[bool]string{true: "; VNC on " + orText(o.VNCListen, "127.0.0.1") + " (emulated VGA)"}[o.VNC]
-		d.Header = append(d.Header, "HVM: "+hvmDrivers(c, c.Kernel)+".")
+		d.Header = append(d.Header, "HVM: "+hvmDrivers(c, c.Kernel)+".", hvmControllerLine(c))
 	}
 	if o.DirectKernel != "" {
 		d.Kernel = o.DirectKernel

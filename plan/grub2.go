@@ -93,6 +93,12 @@ func defaultGrub(c *Context) error {
 		}
 		why = append(why, "console="+con)
 	}
+	if hvmAHCI(c) && addBlacklist(cl, "ahci") {
+		if err := f.Set("GRUB_CMDLINE_LINUX", cl.String()); err != nil {
+			return err
+		}
+		why = append(why, hvmAHCIGuard)
+	}
 	if c.guestType == TypeHVM {
 		term, _ := f.Get("GRUB_TERMINAL")
 		if !strings.Contains(" "+term+" ", " serial ") {

@@ -109,12 +109,67 @@ func hvmDiskPrefix(c *Context, k inspect.Kernel) string {
 	return emulatedPrefix(c, k)
 }
 
-// hvmEmulatedModules are the emulated disk controller's drivers the
-// initrd loads (those the kernel has as modules; missing ones are
-// skipped): libata's PIIX IDE (xl's default hdtype), AHCI
-// (hdtype='ahci'), and the SCSI disk driver. The old IDE driver of
-// EL4/EL5 is built in.
-var hvmEmulatedModules = []string{"ata_piix", "ahci", "sd_mod"}
+// hvmEmulatedModules are the drivers of xl's default emulated disk,
+// IDE, that the initrd loads (those the kernel has as modules; missing
+// ones are skipped): libata's PIIX IDE and the SCSI disk driver. A guest
+// with PV-on-HVM drivers gets them too, so it still boots with
+// xen_emul_unplug=never on an IDE disk. The old IDE driver of EL4/EL5
+// is built in. ahci is never forced in: where xenify chooses AHCI the
+// kernel must not bind it (hvmController).
+var hvmEmulatedModules = []string{"ata_piix", "sd_mod"}
+
+// The HVM guest's emulated disk controllers (xl's hdtype).
+const (
+	hdIDE  = "ide"
+	hdAHCI = "ahci"
+)
+
+// hvmAHCIGuard is the kernel argument that keeps a guest with PV-on-HVM
+// drivers off its emulated AHCI disk: Xen's device model before QEMU
+// 8.2 unplugs IDE, SCSI and NVMe disks when the guest asks, but not
+// AHCI (hw/i386/xen/xen_platform.c, unplug_disks), so the kernel would
+// see the disk twice, as sda through ahci and as xvda through
+// xen-blkfront. udev loads ahci by its PCI alias, and libkmod applies
+// the command line's blacklist to alias loads.
+const hvmAHCIGuard = "modprobe.blacklist=ahci"
+
+// hvmController chooses the HVM guest's emulated disk controller and
+// says why. The BIOS (SeaBIOS) and GRUB read the kernel and initrd
+// through it: IDE moves every word through an I/O port, each a trip to
+// the device model in dom0, AHCI a whole command by DMA. So AHCI where
+// the firmware reads the boot files (boot from the MBR) and the
+// kernel's PV drivers take the disk over once it runs, with ahci a
+// module hvmAHCIGuard can keep unbound; IDE everywhere else.
+func hvmController(c *Context, k inspect.Kernel) (ctl, why string) {
+	o := c.Opts
+	switch {
+	case o.Toolstack == "xm":
+		return hdIDE, "xm's device model emulates IDE only"
+	case o.Boot == BootDirect:
+		return hdIDE, "dom0 boots the kernel (--boot direct), so no firmware reads the disk, and IDE is what the PV drivers' unplug removes"
+	case !hvmPVDrivers(c, k):
+		return hdIDE, "the kernel has no PV-on-HVM drivers and runs on the emulated disk; IDE is the controller every kernel of its age drives"
+	}
+	switch initramfs.ConfigHas(kconfig(c, k), "CONFIG_SATA_AHCI") {
+	case "y":
+		return hdIDE, "ahci is built into the kernel, so nothing keeps it off the AHCI disk the device model does not unplug (QEMU before 8.2): the guest would see its disk twice"
+	case "m":
+		if !c.ModuleBuiltin(k, "ahci") {
+			return hdAHCI, "the BIOS and GRUB read the kernel and initrd by DMA (IDE: a device model round trip per word); the kernel's PV drivers then use xen-blkfront, and " + hvmAHCIGuard + " keeps ahci off the emulated disk, which Xen's QEMU before 8.2 does not unplug"
+		}
+	}
+	return hdIDE, "the kernel's configuration does not show ahci as a module, which " + hvmAHCIGuard + " needs to keep the emulated AHCI disk from the guest"
+}
+
+// hvmAHCI reports whether the HVM guest gets the AHCI controller with
+// PV drivers, and so needs hvmAHCIGuard on its kernel command line.
+func hvmAHCI(c *Context) bool {
+	if c.guestType != TypeHVM || c.Kernel == nil {
+		return false
+	}
+	ctl, _ := hvmController(c, *c.Kernel)
+	return ctl == hdAHCI
+}
 
 // hvmInitrdDrivers are the modules an HVM guest's initrd loads besides
 // the root filesystem's driver, and which of them it cannot boot
@@ -221,6 +276,9 @@ func hvmDomain(c *Context, d *domain.Config) error {
 	if c.Opts.Boot == BootDirect {
 		return nil
 	}
+	if hvmAHCI(c) {
+		d.HDType = hdAHCI
+	}
 	if len(d.Disks) > 4 {
 		return xerr.Refuse("", 0, "hand the guest at most four disks", "an HVM guest boots from emulated IDE disks, and IDE has four (hda to hdd); the guest would get %d", len(d.Disks))
 	}
@@ -230,9 +288,22 @@ func hvmDomain(c *Context, d *domain.Config) error {
 	return nil
 }
 
+// hvmControllerLine is the domain config's comment on the emulated
+// disk controller.
+func hvmControllerLine(c *Context) string {
+	ctl, why := hvmController(c, *c.Kernel)
+	if ctl == hdAHCI {
+		return "Disk controller: AHCI (hdtype='ahci'): " + why + "."
+	}
+	return "Disk controller: IDE (xl's default): " + why + "."
+}
+
 // hvmDrivers says which disk the HVM guest's kernel will use.
 func hvmDrivers(c *Context, k *inspect.Kernel) string {
 	if hvmPVDrivers(c, *k) {
+		if ctl, _ := hvmController(c, *k); ctl == hdAHCI {
+			return "the kernel has PV-on-HVM drivers: it uses xen-blkfront (xvda), and leaves the emulated AHCI disk alone (" + hvmAHCIGuard + ")"
+		}
 		return "the kernel has PV-on-HVM drivers: it unplugs the emulated disk and uses xen-blkfront (xvda)"
 	}
 	return "the kernel has no PV-on-HVM drivers: it runs on the emulated IDE disk (" + emulatedPrefix(c, *k) + "a) and NIC"

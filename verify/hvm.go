@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xenify/xenify/conf/cmdline"
 	"github.com/xenify/xenify/disk/bootcode"
 	"github.com/xenify/xenify/initramfs"
 	"github.com/xenify/xenify/inspect"
@@ -92,7 +93,17 @@ func hvmInitrdCheck(r *Report, in Input, have bool, rd initrd, ver, blk string, 
 		}
 		return true
 	}
+	// The emulated controller's driver: libata's PIIX for xl's default
+	// IDE, ahci for hdtype='ahci'; none for a kernel with PV drivers on
+	// AHCI, which must leave that disk alone.
 	emulated := []string{"ata_piix", "sd_mod"}
+	if in.Domain != nil && in.Domain.HDType == "ahci" {
+		emulated[0] = "ahci"
+		if pv {
+			hvmAHCIGuardCheck(r, builtin)
+			emulated = nil
+		}
+	}
 	var lacks []string
 	for _, m := range emulated {
 		if !builtin(m) && (!have || rd.err != nil || !initramfs.HasModule(rd.ents, m)) {
@@ -119,4 +130,27 @@ func hvmInitrdCheck(r *Report, in Input, have bool, rd initrd, ver, blk string, 
 	}
 	r.add("initramfs", Fail, r.Initrd+" lacks the emulated disk's driver ("+strings.Join(lacks, ", ")+"), and the kernel has no PV-on-HVM drivers: the root disk will not appear", "xenify convert adds them (--initrd append or rebuild)")
 	return false
+}
+
+// hvmAHCIGuardCheck: a kernel with PV-on-HVM drivers on an emulated AHCI
+// disk (hdtype='ahci') asks the device model to unplug its disks, but
+// Xen's QEMU before 8.2 unplugs IDE, SCSI and NVMe disks only
+// (hw/i386/xen/xen_platform.c, unplug_disks). The guest must keep ahci
+// unbound (modprobe.blacklist=ahci, which needs ahci as a module), or it
+// sees its disk twice: as sdX and as xvdX, the same filesystems under
+// two names with two caches.
+func hvmAHCIGuardCheck(r *Report, builtin func(string) bool) {
+	if builtin("ahci") {
+		r.add("disk controller", Fail, "hdtype='ahci' and the kernel builds ahci in: it drives the emulated AHCI disk, which Xen's QEMU before 8.2 does not unplug, beside xen-blkfront's xvda: the guest sees its disk twice", "remove hdtype (xl's default IDE is unplugged)")
+		return
+	}
+	for _, v := range cmdline.Parse(r.Args).GetAll("modprobe.blacklist") {
+		for _, m := range strings.Split(v, ",") {
+			if m == "ahci" {
+				r.add("disk controller", Pass, "hdtype='ahci': the BIOS reads the boot files by DMA; modprobe.blacklist=ahci keeps the kernel off the emulated disk, and xen-blkfront serves it as xvda", "")
+				return
+			}
+		}
+	}
+	r.add("disk controller", Fail, "hdtype='ahci' and the boot entry lacks modprobe.blacklist=ahci: the kernel drives the emulated AHCI disk, which Xen's QEMU before 8.2 does not unplug, beside xen-blkfront's xvda: the guest sees its disk twice", "run xenify convert, or remove hdtype (xl's default IDE is unplugged)")
 }

@@ -497,6 +497,7 @@ func orNone(ss []string) string {
 var configSym = map[string]string{
 	"xen-blkfront": "CONFIG_XEN_BLKDEV_FRONTEND",
 	"ata_piix":     "CONFIG_ATA_PIIX",
+	"ahci":         "CONFIG_SATA_AHCI",
 	"sd_mod":       "CONFIG_BLK_DEV_SD",
 	"xenblk":       "CONFIG_XEN_BLKDEV_FRONTEND",
 	"ext4":         "CONFIG_EXT4_FS",

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xenify/xenify/verify"
 )
 
 // nativeDiskGuest is a copy of fixture as installed on a disk the
@@ -56,6 +58,120 @@ func TestPlanGoldenHVM(t *testing.T) {
 				dir, as = nativeDiskGuest(t, v.fixture, v.grub), "$GUEST"
 			}
 			checkPlanGolden(t, v.name, dir, as, v.args)
+		})
+	}
+}
+
+// TestVerifyHVMController: a Debian 12 guest converted as HVM gets the
+// emulated AHCI controller (its kernel has PV-on-HVM drivers and ahci as
+// a module) and modprobe.blacklist=ahci on its boot entry; verify passes
+// the guard. Without the guard, or with an ahci built into the kernel,
+// the guest would see its disk twice (Xen's QEMU before 8.2 unplugs no
+// AHCI disk): verify fails. Back on IDE (no hdtype), verify asks the
+// initrd for ata_piix again, and the guard is not checked.
+func TestVerifyHVMController(t *testing.T) {
+	guest := copyTree(t, filepath.Join(fixtures, "debian12"))
+	cfg := filepath.Join(t.TempDir(), "d12.cfg")
+	if out, errOut, code := xenify(t, "convert", "--skip-guest-commands", "--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", hostCaps, "--config-out", cfg, guest); code != 0 {
+		t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "hdtype = 'ahci'\n") {
+		t.Fatalf("convert --guest-type hvm wrote\n%s\nwant hdtype = 'ahci'", b)
+	}
+	r, _ := verifyJSON(t, guest, cfg)
+	if c := check(r, "disk controller"); c.Status != verify.Pass || !strings.Contains(c.Detail, "modprobe.blacklist=ahci") {
+		t.Errorf("verify of the converted HVM guest: disk controller check %+v; want a pass naming the guard", c)
+	}
+
+	grubCfg := filepath.Join(guest, "boot/grub/grub.cfg")
+	g, err := os.ReadFile(grubCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(grubCfg, []byte(strings.ReplaceAll(string(g), " modprobe.blacklist=ahci", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code := verifyJSON(t, guest, cfg)
+	if c := check(r, "disk controller"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "twice") {
+		t.Errorf("verify without modprobe.blacklist=ahci = exit %d, disk controller check %+v; want a failure: the disk seen twice", code, c)
+	}
+
+	kcfg := filepath.Join(guest, "boot/config-6.1.0-56-amd64")
+	k, err := os.ReadFile(kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(grubCfg, g, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kcfg, []byte(strings.ReplaceAll(string(k), "CONFIG_SATA_AHCI=m", "CONFIG_SATA_AHCI=y")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, code = verifyJSON(t, guest, cfg)
+	if c := check(r, "disk controller"); code != 3 || c.Status != verify.Fail || !strings.Contains(c.Detail, "builds ahci in") {
+		t.Errorf("verify with ahci built in = exit %d, disk controller check %+v; want a failure naming the built-in ahci", code, c)
+	}
+
+	if err := os.WriteFile(kcfg, k, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(string(b), "hdtype = 'ahci'\n", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = verifyJSON(t, guest, cfg)
+	if c := check(r, "disk controller"); c.Name != "" {
+		t.Errorf("verify on IDE: disk controller check %+v; want none", c)
+	}
+}
+
+// TestHVMControllerChoice: which emulated disk controller convert writes
+// for the HVM guest, for each rule of plan.hvmController.
+func TestHVMControllerChoice(t *testing.T) {
+	for _, tc := range []struct {
+		name, fixture string
+		args          []string
+		config        func(string) string // edits the kernel's build configuration
+		want          string              // hdtype line, "" for none (IDE)
+	}{
+		{"pv drivers, ahci module", "debian12", nil, nil, "hdtype = 'ahci'"},
+		{"ahci built in", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_SATA_AHCI=m", "CONFIG_SATA_AHCI=y") }, ""},
+		{"no ahci", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_SATA_AHCI=m", "# CONFIG_SATA_AHCI is not set") }, ""},
+		{"no PV drivers", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_XEN_PVHVM=y", "# CONFIG_XEN_PVHVM is not set") }, ""},
+		{"direct boot", "debian12", []string{"--boot", "direct", "--direct-dir", "$TMP"}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			guest := copyTree(t, filepath.Join(fixtures, tc.fixture))
+			if tc.config != nil {
+				p := filepath.Join(guest, "boot/config-6.1.0-56-amd64")
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(tc.config(string(b))), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tmp := t.TempDir()
+			cfg := filepath.Join(tmp, "g.cfg")
+			args := []string{"convert", "--dry-run", "--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", hostCaps, "--config-out", cfg}
+			for _, a := range tc.args {
+				args = append(args, strings.ReplaceAll(a, "$TMP", tmp))
+			}
+			out, errOut, code := xenify(t, append(args, guest)...)
+			if code != 0 {
+				t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
+			}
+			got := strings.Contains(out, "hdtype = 'ahci'")
+			if got != (tc.want != "") {
+				t.Errorf("plan:\n%s\nwant hdtype = 'ahci': %v", out, tc.want != "")
+			}
+			if strings.Contains(out, "console=ttyS0 modprobe.blacklist=ahci") != got {
+				t.Errorf("plan:\n%s\nwant modprobe.blacklist=ahci exactly with hdtype = 'ahci'", out)
+			}
 		})
 	}
 }

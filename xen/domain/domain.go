@@ -46,8 +46,12 @@ type Config struct {
 	// (Type "pvh"); PVShimPath names the shim when it is not xl's own.
 	PVShim     bool   `json:"pvshim,omitempty"`
 	PVShimPath string `json:"pvshim_path,omitempty"`
-	Memory     int    `json:"memory_mib"`
-	VCPUs      int    `json:"vcpus"`
+	// HDType is the emulated disk controller of an HVM guest (xl's
+	// hdtype): "" for xl's default, IDE; "ahci" for SATA (AHCI). xm's
+	// device model has IDE only.
+	HDType string `json:"hdtype,omitempty"`
+	Memory int    `json:"memory_mib"`
+	VCPUs  int    `json:"vcpus"`
 
 	// Either Bootloader (pygrub) or Kernel/Ramdisk/Root/Extra.
 	Bootloader     string   `json:"bootloader,omitempty"`
@@ -127,6 +131,9 @@ func (c *Config) XL() string {
 	fmt.Fprintf(&b, "vcpus = %d\n", c.VCPUs)
 	c.boot(&b, true)
 	c.hvm(&b)
+	if c.Type == TypeHVM && c.HDType != "" {
+		fmt.Fprintf(&b, "hdtype = '%s'\n", singleQuoted(c.HDType))
+	}
 	var disks []string
 	for _, d := range c.Disks {
 		access := "rw"

@@ -131,3 +131,32 @@ func TestBackslashInTarget(t *testing.T) {
 		}
 	}
 }
+
+// An HVM guest's emulated disk controller: xl's hdtype, written only
+// when it is not xl's default (IDE), read back by Parse, and never in
+// the xm syntax (xm's qemu-dm emulates IDE only) nor for PV.
+func TestHDType(t *testing.T) {
+	hvm := &Config{Name: "h", Type: TypeHVM, Memory: 256, VCPUs: 1, HDType: "ahci",
+		Disks: []Disk{{Target: "/dev/sda", Vdev: "hda"}}}
+	xl := hvm.XL()
+	if !strings.Contains(xl, "serial = 'pty'\nboot = 'c'\nhdtype = 'ahci'\n") {
+		t.Errorf("XL() = %s, want hdtype = 'ahci' after the HVM settings", xl)
+	}
+	back, err := Parse("h.cfg", []byte(xl))
+	if err != nil || back.HDType != "ahci" {
+		t.Errorf("Parse(XL()).HDType = %q, %v; want ahci", back.HDType, err)
+	}
+	if xm := hvm.XM(); strings.Contains(xm, "hdtype") {
+		t.Errorf("XM() = %s, want no hdtype", xm)
+	}
+	ide := *hvm
+	ide.HDType = ""
+	if got := ide.XL(); strings.Contains(got, "hdtype") {
+		t.Errorf("XL() with IDE = %s, want no hdtype (xl's default)", got)
+	}
+	pv := sample()
+	pv.HDType = "ahci"
+	if got := pv.XL(); strings.Contains(got, "hdtype") {
+		t.Errorf("PV XL() = %s, want no hdtype", got)
+	}
+}

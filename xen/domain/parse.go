@@ -45,6 +45,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c.PVShim = str("pvshim") == "1"
 	c.PVShimPath = str("pvshim_path")
+	c.HDType = str("hdtype")
 	c.Memory, _ = strconv.Atoi(str("memory"))
 	c.VCPUs, _ = strconv.Atoi(str("vcpus"))
 	c.Bootloader = str("bootloader")
