@@ -134,24 +134,24 @@ func TestHVMControllerChoice(t *testing.T) {
 	for _, tc := range []struct {
 		name, fixture string
 		args          []string
-		config        func(string) string // edits the kernel's build configuration
-		want          string              // hdtype line, "" for none (IDE)
+		from, to      string // an edit of the kernel's build configuration
+		ahci          bool   // hdtype = 'ahci' (else none: IDE)
 	}{
-		{"pv drivers, ahci module", "debian12", nil, nil, "hdtype = 'ahci'"},
-		{"ahci built in", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_SATA_AHCI=m", "CONFIG_SATA_AHCI=y") }, ""},
-		{"no ahci", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_SATA_AHCI=m", "# CONFIG_SATA_AHCI is not set") }, ""},
-		{"no PV drivers", "debian12", nil, func(s string) string { return strings.ReplaceAll(s, "CONFIG_XEN_PVHVM=y", "# CONFIG_XEN_PVHVM is not set") }, ""},
-		{"direct boot", "debian12", []string{"--boot", "direct", "--direct-dir", "$TMP"}, nil, ""},
+		{"pv drivers, ahci module", "debian12", nil, "", "", true},
+		{"ahci built in", "debian12", nil, "CONFIG_SATA_AHCI=m", "CONFIG_SATA_AHCI=y", false},
+		{"no ahci", "debian12", nil, "CONFIG_SATA_AHCI=m", "# CONFIG_SATA_AHCI is not set", false},
+		{"no PV drivers", "debian12", nil, "CONFIG_XEN_PVHVM=y", "# CONFIG_XEN_PVHVM is not set", false},
+		{"direct boot", "debian12", []string{"--boot", "direct", "--direct-dir", "$TMP"}, "", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			guest := copyTree(t, filepath.Join(fixtures, tc.fixture))
-			if tc.config != nil {
+			if tc.from != "" {
 				p := filepath.Join(guest, "boot/config-6.1.0-56-amd64")
 				b, err := os.ReadFile(p)
-				if err != nil {
-					t.Fatal(err)
+				if err != nil || !strings.Contains(string(b), tc.from) {
+					t.Fatalf("kernel config: %v, or no %s in it", err, tc.from)
 				}
-				if err := os.WriteFile(p, []byte(tc.config(string(b))), 0o644); err != nil {
+				if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(b), tc.from, tc.to)), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -166,8 +166,8 @@ func TestHVMControllerChoice(t *testing.T) {
 				t.Fatalf("convert = exit %d\n%s%s", code, out, errOut)
 			}
 			got := strings.Contains(out, "hdtype = 'ahci'")
-			if got != (tc.want != "") {
-				t.Errorf("plan:\n%s\nwant hdtype = 'ahci': %v", out, tc.want != "")
+			if got != tc.ahci {
+				t.Errorf("plan:\n%s\nwant hdtype = 'ahci': %v", out, tc.ahci)
 			}
 			if strings.Contains(out, "console=ttyS0 modprobe.blacklist=ahci") != got {
 				t.Errorf("plan:\n%s\nwant modprobe.blacklist=ahci exactly with hdtype = 'ahci'", out)
