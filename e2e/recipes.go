@@ -197,11 +197,11 @@ var Variants = []Variant{
 	{Name: "deb12-hvm", Suite: "bookworm", Layout: "plain", Names: "dev", WantRoot: "/dev/xvda1", GrubMBR: true,
 		XenifyArgs:   []string{"--guest-type", "hvm", "--layout", "disk", "--hypervisor-caps", Dom0Caps},
 		WantSettings: map[string]string{"type": "hvm", "serial": "pty", "boot": "c", "hdtype": "ahci"},
-		// Nested under TCG the login prompt came 200 s after xl create
-		// (SeaBIOS and GRUB's menu about 60 s, kernel and initrd read
-		// by AHCI in about 15 s, the rest the kernel and systemd); on
-		// IDE, reading the initrd alone took some 10 minutes. The
-		// margin is for a loaded CI machine.
+		// Nested under TCG the login prompt came 200-261 s after xl
+		// create: the kernel ran about 70 s after it (SeaBIOS, GRUB
+		// with its 5 s menu, kernel and initrd read by AHCI), the rest
+		// is the kernel and systemd; on IDE, reading the initrd alone
+		// took some 10 minutes. The margin is for a loaded CI machine.
 		QEMUCPU: CPUShim, GuestTimeout: 8 * time.Minute},
 	// The RHEL-family stand-in (testenv.PrepareEL6: a Debian-built CentOS
 	// 6.10 with a real rpm, dracut behind RHEL 6's mkinitrd, grub legacy
