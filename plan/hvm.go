@@ -15,9 +15,10 @@ import (
 // virt-v2v's conversion to KVM and from Xen's emulated-device unplug
 // protocol, live in this file:
 //
-//   - The disk is handed over whole (--layout disk), as the emulated IDE
+//   - The disk is handed over whole (--layout disk), as the emulated
 //     disk hda: its MBR, the post-MBR gap holding GRUB's core image, and
-//     its partitions stay as the native installer left them. Other
+//     its partitions stay as the native installer left them. Its
+//     controller is AHCI or IDE (hvmController). Other
 //     layouts have no MBR: they need --boot direct, where dom0 boots the
 //     kernel and its initrd, and the PV block frontend to see disks that
 //     are not emulated.
