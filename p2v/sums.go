@@ -90,10 +90,9 @@ func writeSums(dest string, f *os.File, s *Sums) error {
 	return nil
 }
 
-// readSums returns the stored hashes of dst's pieces, keyed by piece,
-// when they are still valid for this source, size, chunk and tool; else
-// nil and why not.
-func readSums(dest string, f *os.File, source string, size, chunk int64, algo string) (map[[2]int64]string, string) {
+// readSums reads the stored hashes of dest's pieces; nil and why not
+// when there are none or they cannot be read.
+func readSums(dest string) (*Sums, string) {
 	b, err := os.ReadFile(sumsPath(dest))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "no stored hashes"
@@ -105,6 +104,13 @@ func readSums(dest string, f *os.File, source string, size, chunk int64, algo st
 	if err := json.Unmarshal(b, &s); err != nil || s.Version != sumsVersion || len(s.Pieces) != len(s.Sum) {
 		return nil, "unreadable " + sumsPath(dest)
 	}
+	return &s, ""
+}
+
+// validFor returns the hashes keyed by piece when they still hold for
+// the destination f, this source, size, chunk and tool; else nil and
+// why not.
+func (s *Sums) validFor(f *os.File, source string, size, chunk int64, algo string) (map[[2]int64]string, string) {
 	st, ok := stampOf(f)
 	switch {
 	case !ok:

@@ -3,7 +3,6 @@ package p2v
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -362,17 +361,14 @@ func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, 
 // loadSums returns the destination's stored coarse hashes when they are
 // still valid, after making the remote hash with their tool.
 func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) map[[2]int64]string {
-	if b, err := os.ReadFile(sumsPath(opt.Dest)); err == nil {
-		var s struct {
-			Algo string `json:"algo"`
+	s, why := readSums(opt.Dest)
+	var known map[[2]int64]string
+	if s != nil {
+		if u, ok := rm.(interface{ UseHash(string) bool }); ok {
+			u.UseHash(s.Algo)
 		}
-		if json.Unmarshal(b, &s) == nil {
-			if u, ok := rm.(interface{ UseHash(string) bool }); ok {
-				u.UseHash(s.Algo)
-			}
-		}
+		known, why = s.validFor(f, opt.Source, size, opt.SyncChunk, rm.HashAlgo())
 	}
-	known, why := readSums(opt.Dest, f, opt.Source, size, opt.SyncChunk, rm.HashAlgo())
 	st.StoredSums = len(known)
 	if known == nil {
 		opt.Logger.Debug("p2v sync: hashing the destination", "why", why)
