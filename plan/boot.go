@@ -39,7 +39,7 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 			cl.Set("console", hvmConsole)
 		}
 		if hvmAHCI(c) {
-			addBlacklist(cl, "ahci")
+			cl.AddListItem("modprobe.blacklist", "ahci")
 		}
 	} else if !c.Kernel.XenLinux() {
 		// Drop consoles that do not exist under Xen, keep the rest.
@@ -48,26 +48,6 @@ func kernelArgs(c *Context, cl *cmdline.Cmdline) {
 			cl.Set("console", "hvc0")
 		}
 	}
-}
-
-// addBlacklist adds module m to the command line's modprobe.blacklist=
-// (comma-separated; several such arguments become one), reporting
-// whether it changed.
-func addBlacklist(cl *cmdline.Cmdline, m string) bool {
-	const key = "modprobe.blacklist"
-	var mods []string
-	for _, v := range cl.GetAll(key) {
-		for _, x := range strings.Split(v, ",") {
-			if x == m {
-				return false
-			}
-			if x != "" {
-				mods = append(mods, x)
-			}
-		}
-	}
-	cl.Set(key, strings.Join(append(mods, m), ","))
-	return true
 }
 
 // rootSpec is root= for the guest.

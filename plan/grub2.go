@@ -93,7 +93,7 @@ func defaultGrub(c *Context) error {
 		}
 		why = append(why, "console="+con)
 	}
-	if hvmAHCI(c) && addBlacklist(cl, "ahci") {
+	if hvmAHCI(c) && cl.AddListItem("modprobe.blacklist", "ahci") {
 		if err := f.Set("GRUB_CMDLINE_LINUX", cl.String()); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/xenify/xenify/conf/cmdline"
@@ -144,13 +145,9 @@ func hvmAHCIGuardCheck(r *Report, builtin func(string) bool) {
 		r.add("disk controller", Fail, "hdtype='ahci' and the kernel builds ahci in: it drives the emulated AHCI disk, which Xen's QEMU before 8.2 does not unplug, beside xen-blkfront's xvda: the guest sees its disk twice", "remove hdtype (xl's default IDE is unplugged)")
 		return
 	}
-	for _, v := range cmdline.Parse(r.Args).GetAll("modprobe.blacklist") {
-		for _, m := range strings.Split(v, ",") {
-			if m == "ahci" {
-				r.add("disk controller", Pass, "hdtype='ahci': the BIOS reads the boot files by DMA; modprobe.blacklist=ahci keeps the kernel off the emulated disk, and xen-blkfront serves it as xvda", "")
-				return
-			}
-		}
+	if slices.Contains(cmdline.Parse(r.Args).ListItems("modprobe.blacklist"), "ahci") {
+		r.add("disk controller", Pass, "hdtype='ahci': the BIOS reads the boot files by DMA; modprobe.blacklist=ahci keeps the kernel off the emulated disk, and xen-blkfront serves it as xvda", "")
+		return
 	}
 	r.add("disk controller", Fail, "hdtype='ahci' and the boot entry lacks modprobe.blacklist=ahci: the kernel drives the emulated AHCI disk, which Xen's QEMU before 8.2 does not unplug, beside xen-blkfront's xvda: the guest sees its disk twice", "run xenify convert, or remove hdtype (xl's default IDE is unplugged)")
 }

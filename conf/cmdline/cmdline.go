@@ -25,7 +25,10 @@
 //	c.String()
 package cmdline
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Arg is one parsed argument. For a bare word like "quiet", Key is the word
 // and HasValue is false.
@@ -190,6 +193,33 @@ func (c *Cmdline) GetAll(key string) []string {
 		}
 	}
 	return out
+}
+
+// ListItems returns the items of every key= argument whose value is a
+// comma-separated list (modprobe.blacklist=a,b), in order, without
+// empty ones.
+func (c *Cmdline) ListItems(key string) []string {
+	var out []string
+	for _, v := range c.GetAll(key) {
+		for _, x := range strings.Split(v, ",") {
+			if x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// AddListItem adds item to the comma-separated list of key=, making the
+// arguments with that key one, and reports whether item was missing
+// (if it was there, nothing changes).
+func (c *Cmdline) AddListItem(key, item string) bool {
+	items := c.ListItems(key)
+	if slices.Contains(items, item) {
+		return false
+	}
+	c.Set(key, strings.Join(append(items, item), ","))
+	return true
 }
 
 // Has reports whether an argument with the given key exists.

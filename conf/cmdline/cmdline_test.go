@@ -124,3 +124,16 @@ func FuzzCmdline(f *testing.F) {
 		}
 	})
 }
+
+func TestListItems(t *testing.T) {
+	c := Parse("ro modprobe.blacklist=a,,b quiet modprobe.blacklist=c")
+	if got := c.ListItems("modprobe.blacklist"); !cmp.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("ListItems = %q, want [a b c]", got)
+	}
+	if c.AddListItem("modprobe.blacklist", "b") || c.String() != "ro modprobe.blacklist=a,,b quiet modprobe.blacklist=c" {
+		t.Errorf("AddListItem of a present item changed %q", c)
+	}
+	if !c.AddListItem("modprobe.blacklist", "ahci") || c.String() != "ro modprobe.blacklist=a,b,c,ahci quiet" {
+		t.Errorf("AddListItem(ahci) = %q, want one argument a,b,c,ahci", c)
+	}
+}
