@@ -57,3 +57,17 @@ func TestDigestTools(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteCPUs(t *testing.T) {
+	for in, want := range map[string]int{
+		"2\n":  2,
+		" 16 ": 16,
+		"":     1, // no /proc/cpuinfo
+		"0\n":  1, // grep -c found no processor lines
+		"x":    1,
+	} {
+		if got := remoteCPUs(in); got != want {
+			t.Errorf("remoteCPUs(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
