@@ -232,11 +232,15 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 		// GB and one core; it saves the cutover the same, and reading
 		// the destination back from disk.
 		pieces := split(plan.Ranges, opt.SyncChunk)
+		var rate int64
+		if s := time.Since(e.start).Seconds(); sum.BytesRead >= rateMin && s > 0 {
+			rate = int64(float64(sum.BytesRead) / s)
+		}
 		var err error
 		if algo := opt.Remote.HashAlgo(); algo != "" {
 			var sums []string
 			sums, err = hashPieces(ctx, algo, dst.f, pieces)
-			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk}
+			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk, Rate: rate}
 			for i, p := range pieces {
 				s.Pieces = append(s.Pieces, [2]int64{p.Off, p.Len})
 				s.Sum = append(s.Sum, sums[i])

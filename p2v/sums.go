@@ -34,6 +34,10 @@ type Sums struct {
 	Size    int64  `json:"size"`
 	Algo    string `json:"algo"`
 	Chunk   int64  `json:"chunk"`
+	// Rate is the speed in bytes a second at which the pass that wrote
+	// the file moved data from the source (0: not measured). The next
+	// sync weighs hashing finer against sending with it.
+	Rate int64 `json:"rate,omitempty"`
 	// Dest identifies the destination file's state when hashed.
 	Dest destStamp `json:"dest"`
 	// Pieces are [offset, length] pairs and Sum their hashes.

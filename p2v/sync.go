@@ -31,6 +31,12 @@ type SyncStats struct {
 	// StoredSums are coarse pieces whose destination hash was stored by
 	// the previous pass (DST.xenify-sums) instead of being computed.
 	StoredSums int `json:"stored_sums"`
+	// Finest is the piece size the differing parts were sent in: the
+	// hashing stops at a coarser level than Options.SyncFine where
+	// hashing finer would cost more than sending (see refineWorth).
+	Finest int64 `json:"finest"`
+	// Rate is the link's speed (bytes a second) that decision assumed.
+	Rate int64 `json:"rate"`
 	// PlanTime is the part of HashTime spent re-reading the metadata.
 	PlanTime time.Duration `json:"plan_time"`
 	// HashTime and SendTime split the pass.
@@ -104,7 +110,8 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 
 	st := sum.Sync
 	st.PlanTime = time.Since(start)
-	known := loadSums(opt, f, rm, size, st)
+	known, rate := loadSums(opt, f, rm, size, st)
+	st.Rate = rate
 	lv0 := &level0{}
 	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st, known, lv0)
 	if err != nil {
@@ -161,8 +168,11 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	// The next sync needs to hash only the source: the pieces found
 	// equal hash as the source did (those that differed and were re-sent
 	// are left out, since a source that kept changing would not match).
+	if st.Resent >= rateMin && st.SendTime > 0 {
+		rate = int64(float64(st.Resent) / st.SendTime.Seconds())
+	}
 	if err := writeSums(opt.Dest, f, &Sums{Source: opt.Source, Size: size, Algo: rm.HashAlgo(), Chunk: opt.SyncChunk,
-		Pieces: lv0.pieces, Sum: lv0.sums}); err != nil {
+		Rate: rate, Pieces: lv0.pieces, Sum: lv0.sums}); err != nil {
 		opt.Logger.Warn("p2v sync: the next sync will hash the destination again", "err", err)
 	}
 	if ck != nil {
@@ -198,16 +208,44 @@ func syncSizes(chunk, fine int64) []int64 {
 }
 
 const (
-	// syncRefine is the factor between two hash levels.
-	syncRefine = 16
+	// syncRefine is the factor between two hash levels: each differing
+	// piece costs syncRefine hashing commands at the next level.
+	syncRefine = 4
 	// A run of denseRun or more differing pieces of at most denseMax
 	// bytes each is taken as a region that changed as a whole.
 	denseRun = 4
 	denseMax = 1 << 20
+	// assumedRate is the link speed a sync assumes when no earlier pass
+	// measured it (bytes a second: gigabit Ethernet).
+	assumedRate = 117e6
+	// rateMin is the least transfer whose speed a pass stores for the
+	// next one.
+	rateMin = 8 << 20
 )
 
+// refineWorth decides whether hashing differing pieces again at the next
+// level is cheaper than sending them whole. Hashing costs each piece two
+// processes on the source (dd and the hash tool): on the bench source a
+// 64 KiB piece cost 16 ms of CPU that way and 0.3 ms to send over
+// loopback ssh, so the finest levels cost more than they save on a fast
+// link and pay only on a slow one. perPiece is the wall time a piece
+// took at the level just hashed (its commands run in parallel, and
+// hashing the smaller pieces costs less, so this errs towards sending);
+// next are the pieces the next level would hash; bytes are the
+// differing bytes and unchanged the share of the bytes hashed at this
+// level that compared equal. The next level is expected to find as large
+// a share unchanged (at most all but one of each piece's syncRefine
+// parts), and to save sending it at rate bytes a second.
+func refineWorth(perPiece time.Duration, next int, bytes int64, unchanged float64, rate int64) bool {
+	share := min(unchanged, 1-1.0/syncRefine)
+	return perPiece.Seconds()*float64(next) < float64(bytes)*share/float64(rate)
+}
+
 // syncLevels hashes ranges at the coarsest size, then the differing parts
-// again at each finer size, and returns what differs at the finest. Each
+// again at each finer size, and returns what differs at the finest it
+// reached. The first refinement always runs (whole coarse chunks would
+// send several times the change); each later one only where refineWorth
+// says it saves more link time, at st.Rate, than it costs. Each
 // remote hash costs processes on the source (dd and md5sum), which is
 // what a sync pass spends its time on when the source is loaded: a run
 // of denseRun or more differing pieces of at most denseMax bytes is a
@@ -221,6 +259,9 @@ const (
 // coarsest pieces that compared equal, with their hashes.
 func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, sizes []int64, st *SyncStats,
 	known map[[2]int64]string, lv0 *level0) ([]Range, error) {
+	if st.Rate <= 0 {
+		st.Rate = assumedRate
+	}
 	var send []Range
 	cur := ranges
 	for lvl, size := range sizes {
@@ -239,10 +280,13 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 		if lvl == 0 {
 			kn = known
 		}
+		t0 := time.Now()
 		diff, sums, err := differing(ctx, rm, dst, pieces, kn)
 		if err != nil {
 			return nil, err
 		}
+		took := time.Since(t0)
+		st.Finest = size
 		if lvl == 0 && lv0 != nil {
 			for i, p := range pieces {
 				if !slices.ContainsFunc(diff, func(r Range) bool { return r.Off == p.Off }) {
@@ -270,6 +314,19 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 				refine = append(refine, diff[i:j]...)
 			}
 			i = j
+		}
+		if lvl > 0 && len(refine) > 0 {
+			var nb, db int64
+			for _, r := range refine {
+				nb += r.Len
+			}
+			for _, r := range diff {
+				db += r.Len
+			}
+			if !refineWorth(took/time.Duration(len(pieces)), len(split(refine, sizes[lvl+1])), nb, 1-float64(db)/float64(n), st.Rate) {
+				send = append(send, refine...)
+				break
+			}
 		}
 		cur = refine
 	}
@@ -359,21 +416,26 @@ func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, 
 }
 
 // loadSums returns the destination's stored coarse hashes when they are
-// still valid, after making the remote hash with their tool.
-func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) map[[2]int64]string {
+// still valid, after making the remote hash with their tool, and the
+// link speed the last pass from this source measured (0 if none).
+func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) (map[[2]int64]string, int64) {
 	s, why := readSums(opt.Dest)
 	var known map[[2]int64]string
+	var rate int64
 	if s != nil {
 		if u, ok := rm.(interface{ UseHash(string) bool }); ok {
 			u.UseHash(s.Algo)
 		}
 		known, why = s.validFor(f, opt.Source, size, opt.SyncChunk, rm.HashAlgo())
+		if s.Source == opt.Source {
+			rate = s.Rate
+		}
 	}
 	st.StoredSums = len(known)
 	if known == nil {
 		opt.Logger.Debug("p2v sync: hashing the destination", "why", why)
 	}
-	return known
+	return known, rate
 }
 
 // verifyRemote compares remote and local hashes of every range, in

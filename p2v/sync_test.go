@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // memRemote is a Remote over a byte slice whose Sum hashes like md5sum.
@@ -69,7 +71,7 @@ func TestSyncLevelsFindsEveryChange(t *testing.T) {
 				}
 				changed += c[1]
 			}
-			st := &SyncStats{}
+			st := &SyncStats{Rate: 1} // a slow link: every level pays
 			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st, nil, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -97,13 +99,64 @@ func TestSyncLevelsFindsEveryChange(t *testing.T) {
 	}
 }
 
+// TestSyncLevelsFastLink: on a link faster than any hashing, the sync
+// refines the coarse chunks once (whole chunks would send many times the
+// change) and then sends the differing pieces whole.
+func TestSyncLevelsFastLink(t *testing.T) {
+	const size = 64 << 20
+	src := make([]byte, size)
+	rand.New(rand.NewSource(2)).Read(src)
+	dst := bytes.Clone(src)
+	dst[5<<20+100] ^= 1
+	dst[40<<20] ^= 1
+	st := &SyncStats{Rate: math.MaxInt64}
+	send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), []Range{{Off: 0, Len: size}}, syncSizes(16<<20, 64<<10), st, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(send); got != fmt.Sprint([]Range{{Off: 4 << 20, Len: 4 << 20}, {Off: 40 << 20, Len: 4 << 20}}) {
+		t.Errorf("sent %s, want the two 4 MiB pieces with the changes", got)
+	}
+	if st.Finest != 4<<20 || st.FineChunks != 8 {
+		t.Errorf("Finest = %d, FineChunks = %d; want 4 MiB and 8 (one refinement of two chunks)", st.Finest, st.FineChunks)
+	}
+}
+
+func TestRefineWorth(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		perPiece  time.Duration
+		next      int
+		bytes     int64
+		unchanged float64
+		rate      int64
+		want      bool
+	}{
+		// The bench's sync: 73 MB differing in 4 MiB pieces, 59% of the
+		// hashed bytes equal, 13 ms a piece: not worth it over loopback
+		// (230 MB/s), worth it over 100 Mbit/s.
+		{13 * ms, 70, 73e6, 0.59, 230e6, false},
+		{13 * ms, 70, 73e6, 0.59, 12e6, true},
+		// Nothing unchanged at this level: nothing to gain finer.
+		{ms, 10, 1e9, 0, 1e6, false},
+		// The gain is capped at all but one part of each piece.
+		// (3 ms here: 3.6 ms of hashing does not pay, 2.8 ms does).
+		{900 * time.Microsecond, 4, 4e6, 1, 1e9, false},
+		{700 * time.Microsecond, 4, 4e6, 1, 1e9, true},
+	} {
+		if got := refineWorth(c.perPiece, c.next, c.bytes, c.unchanged, c.rate); got != c.want {
+			t.Errorf("refineWorth(%v, %d, %d, %.2f, %d) = %v, want %v", c.perPiece, c.next, c.bytes, c.unchanged, c.rate, got, c.want)
+		}
+	}
+}
+
 func TestSyncSizes(t *testing.T) {
 	for _, c := range []struct {
 		chunk, fine int64
 		want        string
 	}{
-		{16 << 20, 64 << 10, "[16777216 1048576 65536]"},
-		{4 << 20, 128 << 10, "[4194304 262144 131072]"},
+		{16 << 20, 64 << 10, "[16777216 4194304 1048576 262144 65536]"},
+		{4 << 20, 128 << 10, "[4194304 1048576 262144 131072]"},
 		{1 << 20, 1 << 20, "[1048576]"},
 	} {
 		if got := fmt.Sprint(syncSizes(c.chunk, c.fine)); got != c.want {
