@@ -43,6 +43,10 @@ type Sums struct {
 	// Pieces are [offset, length] pairs and Sum their hashes.
 	Pieces [][2]int64 `json:"pieces"`
 	Sum    []string   `json:"sum"`
+	// Others are the pass's other coarse pieces, whose destination hash
+	// is not known (they were re-sent): the next sync hashes them on the
+	// source early too (hashEarly).
+	Others [][2]int64 `json:"others,omitempty"`
 }
 
 type destStamp struct {

@@ -31,6 +31,9 @@ type SyncStats struct {
 	// StoredSums are coarse pieces whose destination hash was stored by
 	// the previous pass (DST.xenify-sums) instead of being computed.
 	StoredSums int `json:"stored_sums"`
+	// EarlySums are coarse pieces whose source hash was taken while the
+	// metadata was read again (hashEarly).
+	EarlySums int `json:"early_sums"`
 	// Finest is the piece size the differing parts were sent in: the
 	// hashing stops at a coarser level than Options.SyncFine where
 	// hashing finer would cost more than sending (see refineWorth).
@@ -59,6 +62,9 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, errors.New("sync needs a remote source")
 	}
 	size := rm.Size()
+	stored, why := readSums(opt.Dest)
+	early := hashEarly(ctx, opt, rm, size, stored)
+	defer early.cancel()
 	plan, err := Plan(rm, size)
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", opt.Source, err)
@@ -110,10 +116,12 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 
 	st := sum.Sync
 	st.PlanTime = time.Since(start)
-	known, rate := loadSums(opt, f, rm, size, st)
+	known, rate := loadSums(opt, f, rm, size, st, stored, why)
 	st.Rate = rate
+	src := early.wait(opt)
+	st.EarlySums = len(src)
 	lv0 := &level0{}
-	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st, known, lv0)
+	send, err := syncLevels(ctx, rm, f, plan.Ranges, syncSizes(opt.SyncChunk, opt.SyncFine), st, knownSums{dst: known, src: src}, lv0)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +180,7 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 		rate = int64(float64(st.Resent) / st.SendTime.Seconds())
 	}
 	if err := writeSums(opt.Dest, f, &Sums{Source: opt.Source, Size: size, Algo: rm.HashAlgo(), Chunk: opt.SyncChunk,
-		Rate: rate, Pieces: lv0.pieces, Sum: lv0.sums}); err != nil {
+		Rate: rate, Pieces: lv0.pieces, Sum: lv0.sums, Others: lv0.others}); err != nil {
 		opt.Logger.Warn("p2v sync: the next sync will hash the destination again", "err", err)
 	}
 	if ck != nil {
@@ -254,11 +262,11 @@ func refineWorth(perPiece time.Duration, next int, bytes int64, unchanged float6
 // others, are refined. (Coarse chunks are never taken as dense: changes
 // in neighbouring 16 MiB chunks are often unrelated.) The price is that
 // small changes in four neighbouring MiB send the middle two whole.
-// known holds stored hashes of the destination's coarsest pieces
-// (readSums), used instead of hashing them here; lv0 receives the
-// coarsest pieces that compared equal, with their hashes.
+// known holds hashes of coarsest pieces taken before, used instead of
+// hashing them here; lv0 receives the coarsest pieces that compared
+// equal, with their hashes.
 func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, sizes []int64, st *SyncStats,
-	known map[[2]int64]string, lv0 *level0) ([]Range, error) {
+	known knownSums, lv0 *level0) ([]Range, error) {
 	if st.Rate <= 0 {
 		st.Rate = assumedRate
 	}
@@ -276,7 +284,7 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 			st.Fine += n
 			st.FineChunks += len(pieces)
 		}
-		var kn map[[2]int64]string
+		var kn knownSums
 		if lvl == 0 {
 			kn = known
 		}
@@ -292,6 +300,8 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 				if !slices.ContainsFunc(diff, func(r Range) bool { return r.Off == p.Off }) {
 					lv0.pieces = append(lv0.pieces, [2]int64{p.Off, p.Len})
 					lv0.sums = append(lv0.sums, sums[i])
+				} else {
+					lv0.others = append(lv0.others, [2]int64{p.Off, p.Len})
 				}
 			}
 		}
@@ -368,22 +378,36 @@ func join(ranges []Range, maxLen int64) []Extent {
 type level0 struct {
 	pieces [][2]int64
 	sums   []string
+	others [][2]int64 // the coarsest pieces that differed
 }
 
+// knownSums are hashes of pieces, by [offset, length], taken before:
+// dst's stored by the previous pass, src's taken while the sync read
+// the metadata again.
+type knownSums struct{ dst, src map[[2]int64]string }
+
 // differing hashes each range on the remote and, at the same time, in
-// dst (unless known has its hash), and returns the ranges whose hashes
+// dst (unless known has the hash), and returns the ranges whose hashes
 // differ, and the remote hashes.
-func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, known map[[2]int64]string) ([]Range, []string, error) {
+func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, known knownSums) ([]Range, []string, error) {
 	if len(ranges) == 0 {
 		return nil, nil, nil
 	}
-	exts := make([]Extent, len(ranges))
+	var exts []Extent
+	var extAt []int
 	local := make([]string, len(ranges))
+	remote := make([]string, len(ranges))
 	var todo []Range
 	var at []int
 	for i, r := range ranges {
-		exts[i] = Extent{Off: r.Off, Len: r.Len}
-		if s, ok := known[[2]int64{r.Off, r.Len}]; ok {
+		k := [2]int64{r.Off, r.Len}
+		if s, ok := known.src[k]; ok {
+			remote[i] = s
+		} else {
+			exts = append(exts, Extent{Off: r.Off, Len: r.Len})
+			extAt = append(extAt, i)
+		}
+		if s, ok := known.dst[k]; ok {
 			local[i] = s
 		} else {
 			todo = append(todo, r)
@@ -399,7 +423,14 @@ func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, 
 		}
 		localErr <- err
 	}()
-	remote, err := rm.Sum(ctx, exts)
+	var err error
+	if len(exts) > 0 {
+		var sums []string
+		sums, err = rm.Sum(ctx, exts)
+		for j, s := range sums {
+			remote[extAt[j]] = s
+		}
+	}
 	if lerr := <-localErr; err == nil {
 		err = lerr
 	}
@@ -415,17 +446,15 @@ func differing(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range, 
 	return out, remote, nil
 }
 
-// loadSums returns the destination's stored coarse hashes when they are
-// still valid, after making the remote hash with their tool, and the
-// link speed the last pass from this source measured (0 if none).
-func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) (map[[2]int64]string, int64) {
-	s, why := readSums(opt.Dest)
+// loadSums returns the destination's stored coarse hashes s (readSums
+// gave s and why not) when they are still valid, after making the remote
+// hash with their tool, and the link speed the last pass from this
+// source measured (0 if none).
+func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats, s *Sums, why string) (map[[2]int64]string, int64) {
 	var known map[[2]int64]string
 	var rate int64
 	if s != nil {
-		if u, ok := rm.(interface{ UseHash(string) bool }); ok {
-			u.UseHash(s.Algo)
-		}
+		useHash(rm, s.Algo)
 		known, why = s.validFor(f, opt.Source, size, opt.SyncChunk, rm.HashAlgo())
 		if s.Source == opt.Source {
 			rate = s.Rate
@@ -438,11 +467,72 @@ func loadSums(opt Options, f *os.File, rm Remote, size int64, st *SyncStats) (ma
 	return known, rate
 }
 
+// useHash makes algo the remote's hashing tool if the remote can, and
+// reports whether algo is now the tool.
+func useHash(rm Remote, algo string) bool {
+	if u, ok := rm.(interface{ UseHash(string) bool }); ok {
+		u.UseHash(algo)
+	}
+	return rm.HashAlgo() == algo
+}
+
+// early is a hashing of the source's coarse pieces started before the
+// plan is read again.
+type early struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	exts   []Extent
+	sums   []string
+	err    error
+}
+
+// hashEarly starts hashing, on the source, the coarse pieces of the pass
+// that stored s: most are pieces of the new plan too (only where blocks
+// were allocated or freed across a chunk does a piece change), and
+// reading the plan again is a dozen round trips that leave the source's
+// CPUs idle. On a quiesced source a hash taken now is the one the sync
+// would take a second later. Without stored hashes for this source,
+// size, chunk size and the remote's tool, it does nothing.
+func hashEarly(ctx context.Context, opt Options, rm Remote, size int64, s *Sums) *early {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &early{cancel: cancel, done: make(chan struct{})}
+	if s == nil || s.Source != opt.Source || s.Size != size || s.Chunk != opt.SyncChunk || len(s.Pieces) == 0 || !useHash(rm, s.Algo) {
+		close(e.done)
+		return e
+	}
+	for _, p := range slices.Concat(s.Pieces, s.Others) {
+		e.exts = append(e.exts, Extent{Off: p[0], Len: p[1]})
+	}
+	slices.SortFunc(e.exts, func(a, b Extent) int { return cmp.Compare(a.Off, b.Off) })
+	go func() {
+		defer close(e.done)
+		e.sums, e.err = rm.Sum(ctx, e.exts)
+	}()
+	return e
+}
+
+// wait returns the early hashes by piece (none if hashing failed: the
+// sync then hashes those pieces itself).
+func (e *early) wait(opt Options) map[[2]int64]string {
+	<-e.done
+	if e.err != nil || len(e.sums) != len(e.exts) {
+		if e.err != nil {
+			opt.Logger.Debug("p2v sync: hashing the source early failed", "err", e.err)
+		}
+		return nil
+	}
+	m := make(map[[2]int64]string, len(e.exts))
+	for i, x := range e.exts {
+		m[[2]int64{x.Off, x.Len}] = e.sums[i]
+	}
+	return m
+}
+
 // verifyRemote compares remote and local hashes of every range, in
 // pieces of at most 64 MiB, after dropping dst's cached pages.
 func verifyRemote(ctx context.Context, rm Remote, dst *os.File, ranges []Range, name string) error {
 	_ = unix.Fadvise(int(dst.Fd()), 0, 0, unix.FADV_DONTNEED)
-	diff, _, err := differing(ctx, rm, dst, split(ranges, 64<<20), nil)
+	diff, _, err := differing(ctx, rm, dst, split(ranges, 64<<20), knownSums{})
 	if err != nil {
 		return fmt.Errorf("verifying: %w", err)
 	}

@@ -72,7 +72,7 @@ func TestSyncLevelsFindsEveryChange(t *testing.T) {
 				changed += c[1]
 			}
 			st := &SyncStats{Rate: 1} // a slow link: every level pays
-			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st, nil, nil)
+			send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), ranges, syncSizes(16<<20, 64<<10), st, knownSums{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestSyncLevelsFastLink(t *testing.T) {
 	dst[5<<20+100] ^= 1
 	dst[40<<20] ^= 1
 	st := &SyncStats{Rate: math.MaxInt64}
-	send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), []Range{{Off: 0, Len: size}}, syncSizes(16<<20, 64<<10), st, nil, nil)
+	send, err := syncLevels(context.Background(), &memRemote{data: src}, bytes.NewReader(dst), []Range{{Off: 0, Len: size}}, syncSizes(16<<20, 64<<10), st, knownSums{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

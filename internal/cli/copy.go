@@ -250,8 +250,8 @@ func printCopySummary(w io.Writer, s *p2v.Summary) {
 		fmt.Fprint(w, ", verified")
 	}
 	if st := s.Sync; st != nil {
-		fmt.Fprintf(w, "\nSync: %s in use checked in %d chunks, %s hashed again finer, %s re-sent; hashing %s, sending %s: the cutover's downtime was %s",
-			human(st.Checked), st.Chunks, human(st.Fine), human(st.Resent), st.HashTime.Round(time.Millisecond), st.SendTime.Round(time.Millisecond), s.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(w, "\nSync: %s in use checked in %d chunks, %s hashed again finer, %s re-sent in pieces of %s; hashing %s, sending %s: the cutover's downtime was %s",
+			human(st.Checked), st.Chunks, human(st.Fine), human(st.Resent), human(st.Finest), st.HashTime.Round(time.Millisecond), st.SendTime.Round(time.Millisecond), s.Elapsed.Round(time.Millisecond))
 	}
 	fmt.Fprintln(w)
 	for _, wm := range s.Warnings {
