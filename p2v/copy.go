@@ -211,6 +211,16 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	e := &executor{opt: opt, srcID: srcID, src: src, remote: opt.Remote, dst: dst, plan: plan, ck: ck, sum: sum, start: time.Now()}
+	// A remote copy stores the destination's hashes at a sync's coarsest
+	// level, so that a later --sync hashes only the source (see
+	// SumsSuffix), taken while the copy runs (sumFollower).
+	var algo string
+	if opt.Remote != nil && dst.isFile {
+		if algo = opt.Remote.HashAlgo(); algo != "" {
+			e.follow = followSums(algo, dst.f, split(plan.Ranges, opt.SyncChunk), resumeAt)
+			defer e.follow.cancel()
+		}
+	}
 	copyErr := e.run(ctx, resumeAt)
 	if copyErr != nil {
 		// Keep what is done: sync, then record it.
@@ -225,29 +235,20 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	if err := removeCheckpoint(opt.Checkpoint); err != nil {
 		return nil, err
 	}
-	if opt.Remote != nil && dst.isFile {
-		// Hash what was written, at a sync's coarsest level, while it is
-		// in the page cache: a later --sync then hashes only the source
-		// (see SumsSuffix). It costs the first pass about a second per
-		// GB and one core; it saves the cutover the same, and reading
-		// the destination back from disk.
-		pieces := split(plan.Ranges, opt.SyncChunk)
+	if e.follow != nil {
 		var rate int64
 		if s := time.Since(e.start).Seconds(); sum.BytesRead >= rateMin && s > 0 {
 			rate = int64(float64(sum.BytesRead) / s)
 		}
-		var err error
-		if algo := opt.Remote.HashAlgo(); algo != "" {
-			var sums []string
-			sums, err = hashPieces(ctx, algo, dst.f, pieces)
-			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk, Rate: rate}
-			for i, p := range pieces {
+		followed := time.Now()
+		sums, err := e.follow.finish(ctx)
+		log.Debug("p2v copy: destination hashed", "pieces", len(sums), "while_copying", e.follow.n, "after", time.Since(followed))
+		if err == nil {
+			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk, Rate: rate, Sum: sums}
+			for _, p := range e.follow.pieces {
 				s.Pieces = append(s.Pieces, [2]int64{p.Off, p.Len})
-				s.Sum = append(s.Sum, sums[i])
 			}
-			if err == nil {
-				err = writeSums(opt.Dest, dst.f, s)
-			}
+			err = writeSums(opt.Dest, dst.f, s)
 		}
 		if err != nil {
 			log.Warn("p2v copy: a --sync will hash the destination", "err", err)
@@ -470,6 +471,7 @@ type executor struct {
 	ck     *Checkpoint
 	sum    *Summary
 	start  time.Time
+	follow *sumFollower // hashes what is written (nil: no remote, or no file)
 
 	done int64 // plan bytes written (or deliberately skipped), from the start of the plan on
 	// ahead maps the plan byte where a chunk written out of order begins
@@ -711,6 +713,9 @@ func (e *executor) write(c chunk) error {
 	for end, ok := e.ahead[e.done]; ok; end, ok = e.ahead[e.done] {
 		delete(e.ahead, e.done)
 		e.done = end
+	}
+	if e.follow != nil {
+		e.follow.advance(e.done)
 	}
 	e.progress(false)
 	if e.done-e.lastCk >= e.opt.CheckpointBytes || time.Since(e.lastCkTime) >= e.opt.CheckpointInterval {
