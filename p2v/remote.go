@@ -33,7 +33,8 @@ type Remote interface {
 	// hands it back filled (false stops).
 	ReadExtents(ctx context.Context, exts []Extent, get func(i int) []byte, put func(i int) bool) error
 	// Sum hashes each extent where the data is, in the format LocalSum
-	// produces for HashAlgo.
+	// produces for HashAlgo. Sync calls it while another goroutine
+	// plans through ReadAt.
 	Sum(ctx context.Context, exts []Extent) ([]string, error)
 	HashAlgo() string
 }

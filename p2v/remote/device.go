@@ -26,7 +26,8 @@ var ErrNotBlockDevice = errors.New("not a block device")
 
 // Device is a block device on the remote machine, read through a Conn.
 // It implements p2v.Remote. Its methods may be called from one goroutine
-// at a time, except ReadAt, which is safe for concurrent use.
+// at a time, except ReadAt, Prefetch and Sum, which are safe for
+// concurrent use (a sync hashes while it plans).
 type Device struct {
 	c    *Conn
 	t    Target
