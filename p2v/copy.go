@@ -62,7 +62,8 @@ type Options struct {
 	Remote Remote
 	// SyncChunk and SyncFine are Sync's coarsest and finest hash
 	// granularity (defaults 16 MiB and 64 KiB; the levels between are
-	// 16 times finer each).
+	// 4 times finer each, and Sync stops above SyncFine where hashing
+	// finer would cost more than sending: see refineWorth).
 	SyncChunk, SyncFine int64
 
 	// Logger receives debug messages; default slog.Default().
