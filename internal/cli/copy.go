@@ -45,17 +45,23 @@ A source ssh://[user@]host[:port]/dev/DEVICE is a disk of another
 machine, read over one multiplexed connection of the system's ssh (your
 ~/.ssh/config, agent and known_hosts apply; a host key that is unknown or
 changed is refused). Nothing is installed or written there: the remote
-runs only sh, dd, md5sum (or cksum) and, with --compress, gzip. Further
+runs only sh, dd, md5sum or sha1sum (cksum where neither exists) and,
+with --compress, gzip. Further
 disks of the same machine come with --disk; DST is then a directory that
 receives HOST-DEVICE.img for each. A copy interrupted by a dropped
 connection resumes when the same command runs again.
 
-Warm migration: copy while the source runs, then at cutover quiesce it
-(stop the services, 'mount -o remount,ro' or boot a live medium; then
-'blockdev --flushbufs /dev/sda' there so no stale cached blocks are
-read), and run the same command with --sync: it plans the source again,
-hashes every block in use on both sides and re-sends only those that
-differ. The sync pass is the downtime; its time is printed.
+Warm migration: copy while the source runs (and, if the cutover is days
+away, run --sync passes while it still runs: each catches up with the
+changes since the last). At cutover quiesce the source (stop the
+services, 'mount -o remount,ro' or boot a live medium; then
+'sync; echo 3 > /proc/sys/vm/drop_caches' there, or 'blockdev
+--flushbufs /dev/sda' on kernels before 2.6.16, so that no stale cached
+blocks are read), and run the same command with --sync: it plans the
+source again, hashes every block in use on both sides and re-sends only
+those that differ. The sync pass is the downtime; its time is printed.
+Run --sync once more as the check: on a quiesced source it re-sends
+nothing.
 
 Examples:
   xenify copy /dev/sda /srv/xen/web1.img
