@@ -296,8 +296,12 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 		took := time.Since(t0)
 		st.Finest = size
 		if lvl == 0 && lv0 != nil {
+			differs := make(map[int64]bool, len(diff))
+			for _, r := range diff {
+				differs[r.Off] = true
+			}
 			for i, p := range pieces {
-				if !slices.ContainsFunc(diff, func(r Range) bool { return r.Off == p.Off }) {
+				if !differs[p.Off] {
 					lv0.pieces = append(lv0.pieces, [2]int64{p.Off, p.Len})
 					lv0.sums = append(lv0.sums, sums[i])
 				} else {
