@@ -337,7 +337,7 @@ func syncLevels(ctx context.Context, rm Remote, dst io.ReaderAt, ranges []Range,
 			for _, r := range diff {
 				db += r.Len
 			}
-			if !refineWorth(took/time.Duration(len(pieces)), len(split(refine, sizes[lvl+1])), nb, 1-float64(db)/float64(n), st.Rate) {
+			if !refineWorth(took/time.Duration(len(pieces)), splitCount(refine, sizes[lvl+1]), nb, 1-float64(db)/float64(n), st.Rate) {
 				send = append(send, refine...)
 				break
 			}
@@ -360,6 +360,17 @@ func split(ranges []Range, chunk int64) []Range {
 		}
 	}
 	return out
+}
+
+// splitCount is len(split(ranges, chunk)).
+func splitCount(ranges []Range, chunk int64) int {
+	n := 0
+	for _, r := range ranges {
+		if r.Len > 0 {
+			n += int((r.End()-1)/chunk - r.Off/chunk + 1)
+		}
+	}
+	return n
 }
 
 // join merges adjacent ranges into extents of at most max bytes.

@@ -150,6 +150,21 @@ func TestRefineWorth(t *testing.T) {
 	}
 }
 
+func TestSplitCount(t *testing.T) {
+	for _, rs := range [][]Range{
+		nil,
+		{{Off: 0, Len: 1}},
+		{{Off: 0, Len: 4 << 20}, {Off: 5<<20 - 1, Len: 2}, {Off: 9 << 20, Len: 0}},
+		{{Off: 3<<20 + 7, Len: 13 << 20}},
+	} {
+		for _, chunk := range []int64{1 << 20, 4 << 20, 64 << 10} {
+			if got, want := splitCount(rs, chunk), len(split(rs, chunk)); got != want {
+				t.Errorf("splitCount(%v, %d) = %d, want %d", rs, chunk, got, want)
+			}
+		}
+	}
+}
+
 func TestSyncSizes(t *testing.T) {
 	for _, c := range []struct {
 		chunk, fine int64
