@@ -168,6 +168,11 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	if src != nil {
 		defer src.Close()
 	}
+	if opt.Remote != nil {
+		// The remote's hashing tool is chosen by timing the candidates
+		// there (one command): while the plan's round trips wait.
+		go opt.Remote.HashAlgo()
+	}
 	plan, err := Plan(rd, size)
 	if err != nil {
 		return nil, fmt.Errorf("planning the copy of %s: %w", opt.Source, err)

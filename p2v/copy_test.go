@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -478,4 +479,73 @@ func TestCopyBufferedAndDirectAgree(t *testing.T) {
 			t.Errorf("copy of a tmpfs source sha256 %x, want %x", got, sums[0])
 		}
 	}
+}
+
+// hintedFile is a source that takes prefetch hints and counts, like a
+// remote disk, the requests that would cost a round trip: those naming
+// a 4 KiB block not fetched before.
+type hintedFile struct {
+	*os.File
+	have     map[int64]bool
+	requests [][][2]int64
+}
+
+func (h *hintedFile) Prefetch(ranges [][2]int64) {
+	round := false
+	for _, r := range ranges {
+		for b := r[0] / 4096; b*4096 < r[0]+r[1]; b++ {
+			if !h.have[b] {
+				h.have[b], round = true, true
+			}
+		}
+	}
+	if round {
+		h.requests = append(h.requests, ranges)
+	}
+}
+
+// TestPlanPrefetchesPartitionsTogether: on a source that takes hints the
+// plan asks for the start and end of every partition in one request
+// (one round trip on a remote disk, not one per partition), and plans
+// exactly what it plans without hints.
+func TestPlanPrefetchesPartitionsTogether(t *testing.T) {
+	d := smallDisk(t)
+	want, err := PlanFile(d.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(d.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := &hintedFile{File: f, have: map[int64]bool{}}
+	got, err := Plan(h, d.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash() != want.Hash() || fmt.Sprint(got.Warnings) != fmt.Sprint(want.Warnings) {
+		t.Errorf("plan with hints differs:\n%+v\nwithout:\n%+v", got, want)
+	}
+	if len(h.requests) == 0 {
+		t.Fatal("no prefetch request")
+	}
+	starts := map[int64]bool{}
+	for _, r := range h.requests[0] {
+		starts[r[0]] = true
+	}
+	// The data partitions: ext2, ext3, ext4, swap, md, raw.
+	var n int
+	for _, r := range want.Ranges {
+		if strings.HasPrefix(r.Reason, "unknown content of partition") || strings.HasPrefix(r.Reason, "swap header of partition") {
+			n++
+			if !starts[r.Off] {
+				t.Errorf("the first request does not name %s at byte %d: %v", r.Reason, r.Off, h.requests[0])
+			}
+		}
+	}
+	if n == 0 || len(h.requests[0]) < 2*6 {
+		t.Errorf("the first request names %d ranges, want the start and end of all 6 data partitions: %v", len(h.requests[0]), h.requests[0])
+	}
+	t.Logf("%d requests", len(h.requests))
 }

@@ -232,6 +232,11 @@ func (p *planner) disk(size int64) error {
 		}
 		return "free space between partitions: full read"
 	}
+	var vols [][2]int64
+	for _, pt := range data {
+		vols = append(vols, [2]int64{pt.Start, pt.Size})
+	}
+	p.prefetchVolumes(vols)
 	pos := int64(0)
 	for _, pt := range data {
 		if pt.Start > pos {
@@ -273,13 +278,9 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 		return nil
 	}
 	var sec io.ReaderAt = io.NewSectionReader(p.r, off, size)
-	if pf, ok := p.r.(extfs.Prefetcher); ok {
+	if _, ok := p.r.(extfs.Prefetcher); ok {
 		sec = &section{r: p.r, off: off, size: size}
-		// Where every probe and metadata reader looks first: the start
-		// (superblocks, group descriptors, LVM label and text, md 1.1
-		// and 1.2) and the end (md 0.90 and 1.0), in one request.
-		head, tail := min(size, volumeHead), min(size, volumeTail)
-		pf.Prefetch([][2]int64{{off, head}, {off + size - tail, tail}})
+		p.prefetchVolumes([][2]int64{{off, size}}) // nothing if disk or pv did
 	}
 	if depth > maxDepth {
 		p.warn("%s: nested too deep, reading it whole", name)
@@ -310,6 +311,30 @@ func (p *planner) volume(off, size int64, name string, depth int) error {
 	default:
 		p.add(off, size, res.Type+" "+name+": full read")
 		return nil
+	}
+}
+
+// prefetchVolumes hints a reader that takes hints (a remote disk, where
+// each request is a round trip) at where every probe and metadata reader
+// looks first in each volume ([offset, size] pairs): the start
+// (superblocks, group descriptors, LVM label and text, md 1.1 and 1.2)
+// and the end (md 0.90 and 1.0), all in one request. disk and pv call it
+// for all their volumes before they plan the first (four partitions:
+// one round trip instead of four).
+func (p *planner) prefetchVolumes(vols [][2]int64) {
+	pf, ok := p.r.(extfs.Prefetcher)
+	if !ok {
+		return
+	}
+	var hints [][2]int64
+	for _, v := range vols {
+		if off, size := v[0], v[1]; size > 0 {
+			head, tail := min(size, volumeHead), min(size, volumeTail)
+			hints = append(hints, [2]int64{off, head}, [2]int64{off + size - tail, tail})
+		}
+	}
+	if len(hints) > 0 {
+		pf.Prefetch(hints)
 	}
 }
 
@@ -402,6 +427,13 @@ func (p *planner) pv(sec io.ReaderAt, off, size int64, name string, depth int) e
 	if dataEnd < size {
 		p.add(off+dataEnd, size-dataEnd, "LVM PV "+name+" after the last extent: full read")
 	}
+	var vols [][2]int64
+	for _, lv := range vg.LVs {
+		if loc, err := vg.Locate(lv.Name); err == nil && loc.PVName == self.Name {
+			vols = append(vols, [2]int64{off + loc.Offset, loc.Size})
+		}
+	}
+	p.prefetchVolumes(vols)
 	// Which extents of this PV are allocated: [first, end) intervals.
 	var used [][2]int64
 	for _, lv := range vg.LVs {
