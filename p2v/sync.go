@@ -64,7 +64,7 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	size := rm.Size()
 	stored, why := readSums(opt.Dest)
 	early := hashEarly(ctx, opt, rm, size, stored)
-	defer early.cancel()
+	defer early.stop()
 	plan, err := Plan(rm, size)
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", opt.Source, err)
@@ -524,6 +524,13 @@ func hashEarly(ctx context.Context, opt Options, rm Remote, size int64, s *Sums)
 		e.sums, e.err = rm.Sum(ctx, e.exts)
 	}()
 	return e
+}
+
+// stop cancels the hashing and waits until its commands have ended, so
+// that nothing runs on the source after Sync returns.
+func (e *early) stop() {
+	e.cancel()
+	<-e.done
 }
 
 // wait returns the early hashes by piece (none if hashing failed: the

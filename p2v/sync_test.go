@@ -3,11 +3,15 @@ package p2v
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -265,5 +269,57 @@ func TestSyncStoredSums(t *testing.T) {
 	// until it has its own.
 	if _, err := os.Stat(dst + SumsSuffix); err != nil {
 		t.Errorf("no stored hashes after a sync: %v", err)
+	}
+}
+
+// blockingRemote hashes nothing until its context ends, and fails every
+// read once a hash has started.
+type blockingRemote struct {
+	memRemote
+	started chan struct{}
+	running atomic.Bool
+}
+
+func (b *blockingRemote) ReadAt(p []byte, off int64) (int, error) {
+	select {
+	case <-b.started:
+		return 0, errors.New("connection lost")
+	case <-time.After(time.Minute):
+		return 0, errors.New("the sync never started hashing early")
+	}
+}
+
+func (b *blockingRemote) Sum(ctx context.Context, _ []Extent) ([]string, error) {
+	b.running.Store(true)
+	close(b.started)
+	<-ctx.Done()
+	time.Sleep(10 * time.Millisecond) // a command that takes a moment to die
+	b.running.Store(false)
+	return nil, ctx.Err()
+}
+
+// TestSyncStopsEarlyHashing: a sync that fails while planning (here,
+// after it started hashing the source early) returns only once that
+// hashing has ended: nothing keeps running on the source.
+func TestSyncStopsEarlyHashing(t *testing.T) {
+	rm := &blockingRemote{memRemote: memRemote{data: make([]byte, 32<<20)}, started: make(chan struct{})}
+	dst := filepath.Join(t.TempDir(), "copy.img")
+	if err := os.WriteFile(dst, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := json.Marshal(&Sums{Version: sumsVersion, Source: "mem", Size: 32 << 20, Algo: "md5sum", Chunk: 16 << 20,
+		Pieces: [][2]int64{{0, 16 << 20}}, Sum: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst+SumsSuffix, s, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Sync(context.Background(), Options{Remote: rm, Dest: dst})
+	if err == nil || !strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("Sync error = %v, want the planning read's", err)
+	}
+	if rm.running.Load() {
+		t.Error("Sync returned while its early hashing still ran")
 	}
 }
