@@ -37,6 +37,8 @@ type Context struct {
 	pvhShim string
 	// guestType is the guest type chooseGuestType decided.
 	guestType string
+	// kernelFiles caches kernelFile's reads by guest path.
+	kernelFiles map[string][]byte
 }
 
 // Read returns the content of a guest file as planned so far: the
@@ -173,6 +175,26 @@ func (c *Context) InitrdHas(k inspect.Kernel, modules ...string) (has, known boo
 // ModuleBuiltin reports whether module m is built into kernel k, from
 // lib/modules/VERSION/modules.builtin.
 func (c *Context) ModuleBuiltin(k inspect.Kernel, m string) bool {
-	data, err := c.Root.ReadFile("/lib/modules/" + k.Version + "/modules.builtin")
-	return err == nil && initramfs.BuiltinFromModulesBuiltin(data, m)
+	data := c.kernelFile("/lib/modules/" + k.Version + "/modules.builtin")
+	return data != nil && initramfs.BuiltinFromModulesBuiltin(data, m)
+}
+
+// kernelFile returns a kernel's file in the guest (its configuration,
+// modules.builtin), or nil when it cannot be read. The steps ask the
+// same questions of the same kernel many times (an HVM plan read the
+// configuration a dozen times), and the plan never writes these files,
+// so each is read once.
+func (c *Context) kernelFile(p string) []byte {
+	if b, ok := c.kernelFiles[p]; ok {
+		return b
+	}
+	b, err := c.Root.ReadFile(p)
+	if err != nil {
+		b = nil
+	}
+	if c.kernelFiles == nil {
+		c.kernelFiles = map[string][]byte{}
+	}
+	c.kernelFiles[p] = b
+	return b
 }

@@ -63,11 +63,7 @@ func kconfig(c *Context, k inspect.Kernel) []byte {
 	if k.Config == "" {
 		return nil
 	}
-	b, err := c.Root.ReadFile(k.Config)
-	if err != nil {
-		return nil
-	}
-	return b
+	return c.kernelFile(k.Config)
 }
 
 // hvmPVDrivers reports whether kernel k has PV-on-HVM drivers: it
