@@ -220,9 +220,8 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 	// A remote copy stores the destination's hashes at a sync's coarsest
 	// level, so that a later --sync hashes only the source (see
 	// SumsSuffix), taken while the copy runs (sumFollower).
-	var algo string
 	if opt.Remote != nil && dst.isFile {
-		if algo = opt.Remote.HashAlgo(); algo != "" {
+		if algo := opt.Remote.HashAlgo(); algo != "" {
 			e.follow = followSums(algo, dst.f, split(plan.Ranges, opt.SyncChunk), resumeAt)
 			defer e.follow.cancel()
 		}
@@ -242,15 +241,12 @@ func Copy(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	if e.follow != nil {
-		var rate int64
-		if s := time.Since(e.start).Seconds(); sum.BytesRead >= rateMin && s > 0 {
-			rate = int64(float64(sum.BytesRead) / s)
-		}
+		rate := linkRate(sum.BytesRead, time.Since(e.start))
 		followed := time.Now()
 		sums, err := e.follow.finish(ctx)
 		log.Debug("p2v copy: destination hashed", "pieces", len(sums), "while_copying", e.follow.n, "after", time.Since(followed))
 		if err == nil {
-			s := &Sums{Source: opt.Source, Size: size, Algo: algo, Chunk: opt.SyncChunk, Rate: rate, Sum: sums}
+			s := &Sums{Source: opt.Source, Size: size, Algo: e.follow.algo, Chunk: opt.SyncChunk, Rate: rate, Sum: sums}
 			for _, p := range e.follow.pieces {
 				s.Pieces = append(s.Pieces, [2]int64{p.Off, p.Len})
 			}

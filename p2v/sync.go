@@ -176,8 +176,8 @@ func Sync(ctx context.Context, opt Options) (*Summary, error) {
 	// The next sync needs to hash only the source: the pieces found
 	// equal hash as the source did (those that differed and were re-sent
 	// are left out, since a source that kept changing would not match).
-	if st.Resent >= rateMin && st.SendTime > 0 {
-		rate = int64(float64(st.Resent) / st.SendTime.Seconds())
+	if r := linkRate(st.Resent, st.SendTime); r > 0 {
+		rate = r
 	}
 	if err := writeSums(opt.Dest, f, &Sums{Source: opt.Source, Size: size, Algo: rm.HashAlgo(), Chunk: opt.SyncChunk,
 		Rate: rate, Pieces: lv0.pieces, Sum: lv0.sums, Others: lv0.others}); err != nil {
@@ -230,6 +230,16 @@ const (
 	// next one.
 	rateMin = 8 << 20
 )
+
+// linkRate is the speed, in bytes a second, of moving n bytes from the
+// source in d, as a pass stores it for the next sync; 0 when the pass
+// moved too little (under rateMin) to tell.
+func linkRate(n int64, d time.Duration) int64 {
+	if n < rateMin || d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}
 
 // refineWorth decides whether hashing differing pieces again at the next
 // level is cheaper than sending them whole. Hashing costs each piece two
